@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import { formatDataSpec, parseDataSpec } from '../../data/spec.js'
+import { MurmurError } from '../../errors.js'
+import { BACKEND_NAMES, type BackendName } from '../../learning/backend.js'
+import { parseManifest, type Manifest } from '../../learning/manifest.js'
+import { parseApiAddress, type ApiAddress } from '../../node/api.js'
+import { MurmurNode } from '../../node/murmur-node.js'
+import { DEFAULT_LISTEN } from '../../p2p/host.js'
+import { collect, parsedWith, withFlag } from '../parsers.js'
+
+interface StartFlags {
+  manifest: string
+  data: string
+  datadir: string
+  listen?: string[]
+  bootstrap?: string[]
+  api?: ApiAddress
+  mdns: boolean
+  backend?: BackendName
+  logFormat: 'text' | 'json'
+}
+
+async function readManifest (file: string): Promise<Manifest> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new MurmurError('ERR_INVALID_MANIFEST', `cannot read ${file}: ${error instanceof Error ? error.message : String(error)} (make one with: murmur manifest --out ${file})`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new MurmurError('ERR_INVALID_MANIFEST', `${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return parseManifest(json)
+}
+
+type Logger = (event: string, fields: Record<string, unknown>, text: string) => void
+
+function createLogger (format: 'text' | 'json'): Logger {
+  if (format === 'json') {
+    return (event, fields) => { process.stdout.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n') }
+  }
+  return (_event, _fields, text) => { process.stdout.write(`${text}\n`) }
+}
+
+const STATUS_LINE_INTERVAL_MS = 5_000
+
+export function startCommand (): Command {
+  return new Command('start')
+    .description('run one node: find peers (bootstrap list, mDNS), train on local data, share and merge models, checkpoint to --datadir; SIGINT/SIGTERM stop it after a final checkpoint')
+    .requiredOption('--manifest <file>', 'swarm manifest (JSON, from `murmur manifest`)')
+    .addOption(new Option('--data <spec>', 'local data: mnist:I/N[:PARTITION], fashion-mnist:I/N[:PARTITION], idx:DIR or csv:FILE[:labelColumn]').argParser(parsedWith(value => formatDataSpec(parseDataSpec(value)))).makeOptionMandatory())
+    .requiredOption('--datadir <dir>', 'folder for the node\'s identity, checkpoints and counters; reuse it to resume')
+    .option('--listen <multiaddr>', `address to listen on, repeatable (default: ${DEFAULT_LISTEN.join(' ')})`, collect)
+    .option('--bootstrap <multiaddr>', 'peer to join through (with /p2p/PEER_ID), repeatable', collect)
+    .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics and /model there (e.g. 127.0.0.1:9090); off unless given').argParser(parsedWith(parseApiAddress)))
+    .option('--no-mdns', 'do not look for peers on the local network')
+    .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
+    .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
+    .action(async (flags: StartFlags) => {
+      const log = createLogger(flags.logFormat)
+      const manifest = await withFlag('--manifest', readManifest(flags.manifest))
+      const node = await MurmurNode.start({
+        manifest,
+        dataSpec: flags.data,
+        datadir: resolve(flags.datadir),
+        mdns: flags.mdns,
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
+        ...(flags.api === undefined ? {} : { api: flags.api }),
+        ...(flags.backend === undefined ? {} : { backend: flags.backend })
+      })
+      const ready = node.status()
+      log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, backend: node.backend, step: ready.step, restarts: ready.restarts },
+        [
+          `murmur node ${node.peerId}`,
+          `  swarm     ${node.swarmId}`,
+          `  backend   ${node.backend}`,
+          `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
+          ...ready.multiaddrs.map(address => `  listening ${address}`),
+          ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`]),
+          ready.restarts > 0 ? `  resumed at step ${ready.step} (restart ${ready.restarts})` : '  starting from the manifest\'s initial weights'
+        ].join('\n'))
+      node.addEventListener('rejected', event => { log('rejected', event.detail, `rejected an update from ${event.detail.from}: ${event.detail.reason}`) })
+      const printer = setInterval(() => {
+        const s = node.status()
+        log('status', { step: s.step, samplesProcessed: s.samplesProcessed, peers: s.peers, lastAccuracy: s.lastAccuracy, updates: s.updates, bytes: s.bytes },
+          `step ${s.step}  accuracy ${s.lastAccuracy === null ? '-' : (s.lastAccuracy * 100).toFixed(1) + '%'}  peers ${s.peers}  updates ${s.updates.accepted} accepted, ${s.updates.rejected} rejected  sent ${(s.bytes.sent / 1e6).toFixed(1)} MB`)
+      }, STATUS_LINE_INTERVAL_MS)
+      printer.unref()
+
+      await new Promise<void>((resolveStop, rejectStop) => {
+        let stopping = false
+        const stop = (signal: string): void => {
+          if (stopping) {
+            process.stderr.write(`${signal} again: exiting without a final checkpoint\n`)
+            process.exit(130)
+          }
+          stopping = true
+          clearInterval(printer)
+          node.stop().then(() => {
+            const s = node.status()
+            log('stopped', { step: s.step, checkpoint: s.checkpoint }, `stopped at step ${s.step}; checkpoint saved`)
+            resolveStop()
+          }, rejectStop)
+        }
+        process.once('SIGINT', () => { stop('SIGINT') })
+        process.once('SIGTERM', () => { stop('SIGTERM') })
+        node.addEventListener('error', event => {
+          log('error', { message: event.detail.message }, `training failed: ${event.detail.message}`)
+          process.exitCode = 1
+          stop('error')
+        })
+      })
+    })
+}

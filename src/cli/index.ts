@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { isMurmurError } from '../errors.js'
+import { manifestCommand } from './commands/manifest.js'
+import { startCommand } from './commands/start.js'
+import { swarmCommand } from './commands/swarm.js'
+
+const program = new Command('murmur')
+  .description('murmur: a serverless peer-to-peer learning network. Nodes train on their own data and gossip-average one model over libp2p.')
+  .version('0.1.0')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+
+for (const command of [manifestCommand(), startCommand(), swarmCommand()]) {
+  program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
+}
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has already printed the message (help and version end up here too, with code 0).
+    process.exitCode = error.exitCode
+  } else if (isMurmurError(error)) {
+    process.stderr.write(`murmur: error: ${error.message} [${error.code}]\n`)
+    process.exitCode = 1
+  } else {
+    throw error
+  }
+}

@@ -1,0 +1,146 @@
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { MurmurError, isMurmurError } from '../errors.js'
+import { type Dataset, type TrainTestSplit, createDataset } from './dataset.js'
+
+/**
+ * The IDX format of MNIST and Fashion-MNIST: two zero bytes, a type byte (0x08 = unsigned byte,
+ * the only type these datasets use), a dimension count, then one big-endian uint32 per dimension
+ * and the values. Files may be gzip-compressed, as they are distributed.
+ */
+const UNSIGNED_BYTE = 0x08
+const GZIP_MAGIC = [0x1f, 0x8b] as const
+
+export interface IdxArray {
+  dims: number[]
+  /** The values, row-major; a view on the input bytes, not a copy. */
+  data: Uint8Array
+}
+
+export function parseIdx (bytes: Uint8Array): IdxArray {
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new MurmurError('ERR_INVALID_DATA', 'not an IDX file: it should start with two zero bytes, a type byte and a dimension count (magic 0x0000080N); is it still compressed or a different format?')
+  }
+  const type = bytes[2] as number
+  const rank = bytes[3] as number
+  if (type !== UNSIGNED_BYTE) {
+    throw new MurmurError('ERR_INVALID_DATA', `IDX value type 0x${type.toString(16).padStart(2, '0')} is not supported; only unsigned bytes (0x08), as in MNIST and Fashion-MNIST, are`)
+  }
+  if (rank === 0) throw new MurmurError('ERR_INVALID_DATA', 'IDX file declares zero dimensions')
+  const headerLength = 4 + 4 * rank
+  if (bytes.length < headerLength) {
+    throw new MurmurError('ERR_INVALID_DATA', `IDX file is truncated: its header declares ${rank} dimensions (${headerLength} bytes) but the file has ${bytes.length} bytes`)
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const dims = Array.from({ length: rank }, (_, axis) => view.getUint32(4 + 4 * axis, false))
+  const size = dims.reduce((a, b) => a * b, 1)
+  if (bytes.length - headerLength !== size) {
+    throw new MurmurError('ERR_INVALID_DATA', `IDX file size does not match its header: dimensions [${dims.join(', ')}] need ${size} value bytes, the file has ${bytes.length - headerLength}`)
+  }
+  return { dims, data: bytes.subarray(headerLength) }
+}
+
+function isGzip (bytes: Uint8Array): boolean {
+  return bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]
+}
+
+async function readIdxFile (file: string): Promise<IdxArray> {
+  const raw = new Uint8Array(await readFile(file))
+  let bytes = raw
+  // Sniff the gzip magic rather than trusting the '.gz' suffix: decompressed copies often keep the name.
+  if (isGzip(raw)) {
+    try {
+      bytes = gunzipSync(raw)
+    } catch (error) {
+      throw new MurmurError('ERR_INVALID_DATA', `${file}: gzip data is corrupt (${error instanceof Error ? error.message : String(error)}); download the file again`, { cause: error })
+    }
+  }
+  try {
+    return parseIdx(bytes)
+  } catch (error) {
+    if (isMurmurError(error)) throw new MurmurError(error.code, `${file}: ${error.message}`, { cause: error })
+    throw error
+  }
+}
+
+type Split = 'train' | 't10k'
+type Kind = 'images' | 'labels'
+
+/** Accepted names: train-images-idx3-ubyte, train-images.idx3-ubyte, each optionally with .gz. */
+function candidateNames (split: Split, kind: Kind): string[] {
+  const suffix = kind === 'images' ? 'idx3-ubyte' : 'idx1-ubyte'
+  return [`${split}-${kind}-${suffix}`, `${split}-${kind}.${suffix}`].flatMap((name) => [name, `${name}.gz`])
+}
+
+function expectedFiles (): string {
+  return (['train', 't10k'] as const).flatMap((split) => (['images', 'labels'] as const).map((kind) => candidateNames(split, kind)[0] as string)).join(', ')
+}
+
+function toDataset (name: string, images: IdxArray, labels: IdxArray, imageFile: string, labelFile: string): Dataset {
+  const [count, rows, columns] = images.dims
+  if (images.dims.length !== 3 || count === undefined || rows === undefined || columns === undefined) {
+    throw new MurmurError('ERR_INVALID_DATA', `${imageFile}: image files have 3 dimensions (count, rows, columns), this one has [${images.dims.join(', ')}]`)
+  }
+  if (labels.dims.length !== 1 || labels.dims[0] !== count) {
+    throw new MurmurError('ERR_INVALID_DATA', `${labelFile}: expected ${count} labels (one per image in ${imageFile}), found dimensions [${labels.dims.join(', ')}]`)
+  }
+  const features = new Float32Array(images.data.length)
+  for (let i = 0; i < features.length; i++) features[i] = (images.data[i] as number) / 255
+  const classes = Math.max(2, labels.data.reduce((max, label) => Math.max(max, label), 0) + 1)
+  return createDataset({ name, inputShape: [rows, columns, 1], classes, features, labels: Int32Array.from(labels.data) })
+}
+
+/**
+ * Loads a directory holding the four MNIST-style IDX files (train and t10k images and labels).
+ * Pixels are scaled to [0, 1]; classes is the largest label + 1 (at least 2).
+ */
+export async function loadIdxDirectory (dir: string, name = 'idx'): Promise<TrainTestSplit> {
+  let entries: Set<string>
+  try {
+    entries = new Set(await readdir(dir))
+  } catch (error) {
+    throw new MurmurError('ERR_DATA_NOT_FOUND', `IDX data directory ${dir} cannot be read; it should hold ${expectedFiles()} (each optionally gzipped as .gz)`, { cause: error })
+  }
+  const find = (split: Split, kind: Kind): string => {
+    const found = candidateNames(split, kind).find((candidate) => entries.has(candidate))
+    if (found === undefined) {
+      throw new MurmurError('ERR_DATA_NOT_FOUND', `IDX data directory ${dir} has no ${split} ${kind} file (looked for ${candidateNames(split, kind).join(', ')}); it should hold ${expectedFiles()} (each optionally gzipped as .gz)`)
+    }
+    return join(dir, found)
+  }
+  const files = { trainImages: find('train', 'images'), trainLabels: find('train', 'labels'), testImages: find('t10k', 'images'), testLabels: find('t10k', 'labels') }
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([files.trainImages, files.trainLabels, files.testImages, files.testLabels].map(readIdxFile)) as [IdxArray, IdxArray, IdxArray, IdxArray]
+  const train = toDataset(name, trainImages, trainLabels, files.trainImages, files.trainLabels)
+  const test = toDataset(name, testImages, testLabels, files.testImages, files.testLabels)
+  if (train.inputShape.join('×') !== test.inputShape.join('×')) {
+    throw new MurmurError('ERR_INVALID_DATA', `${dir}: train images are ${train.inputShape.slice(0, 2).join('×')} but test images are ${test.inputShape.slice(0, 2).join('×')}; both splits must have the same image size`)
+  }
+  // Both splits share one class count, so a model sized from the train split can score the test split.
+  const classes = Math.max(train.classes, test.classes)
+  return { train: { ...train, classes }, test: { ...test, classes } }
+}
+
+export const FASHION_MNIST_DIRECTORY_DEFAULT = '/usr/share/datasets/fashion-mnist'
+
+const fashionCache = new Map<string, Promise<TrainTestSplit>>()
+
+/**
+ * Fashion-MNIST (60,000 train / 10,000 test images of clothing, 10 classes) from the Debian package
+ * dataset-fashion-mnist or any directory of its IDX files. Cached per directory, because a swarm
+ * in one process would otherwise decode the same ~200 MB once per node.
+ */
+export async function loadFashionMnist (directory = process.env.MURMUR_FASHION_MNIST_DIR ?? FASHION_MNIST_DIRECTORY_DEFAULT): Promise<TrainTestSplit> {
+  let loading = fashionCache.get(directory)
+  if (loading === undefined) {
+    loading = loadIdxDirectory(directory, 'fashion-mnist').catch((error: unknown) => {
+      fashionCache.delete(directory)
+      if (isMurmurError(error, 'ERR_DATA_NOT_FOUND')) {
+        throw new MurmurError('ERR_DATA_NOT_FOUND', `Fashion-MNIST not found in ${directory}: install it with \`apt-get install dataset-fashion-mnist\` (which fills ${FASHION_MNIST_DIRECTORY_DEFAULT}) or set MURMUR_FASHION_MNIST_DIR to a directory holding its IDX files. (${error.message})`, { cause: error })
+      }
+      throw error
+    })
+    fashionCache.set(directory, loading)
+  }
+  return await loading
+}

@@ -1,0 +1,161 @@
+import { MurmurError, isMurmurError } from '../errors.js'
+import { type Dataset, type TrainTestSplit, subset } from './dataset.js'
+import { loadCsv } from './csv.js'
+import { loadFashionMnist, loadIdxDirectory } from './idx.js'
+import { loadMnist } from './mnist.js'
+import { type Partition, formatPartition, parsePartition, partitionIndices } from './partition.js'
+import { createRandom, deriveSeed } from './random.js'
+
+export type BuiltinDataset = 'mnist' | 'fashion-mnist'
+
+/** What a node trains on, as given by `--data SPEC`. */
+export type DataSpec =
+  | { kind: 'builtin'; dataset: BuiltinDataset; /** 1-based */ part: number; parts: number; partition: Partition }
+  | { kind: 'idx'; directory: string }
+  | { kind: 'csv'; file: string; labelColumn?: string }
+
+const ACCEPTED_FORMS = [
+  'mnist:I/N[:PARTITION] or fashion-mnist:I/N[:PARTITION] (part I of N, 1 ≤ I ≤ N; PARTITION is iid (default), dirichlet:ALPHA or shards:K; e.g. mnist:3/8:dirichlet:0.5)',
+  'mnist or fashion-mnist (the whole train split, same as mnist:1/1)',
+  'idx:DIRECTORY (MNIST-style IDX files)',
+  'csv:FILE[:LABEL_COLUMN] (LABEL_COLUMN a header name or 0-based index; e.g. csv:data/x.csv:label)'
+].join('; ')
+
+function invalid (text: string, reason: string): MurmurError {
+  return new MurmurError('ERR_INVALID_DATA_SPEC', `invalid data spec "${text}": ${reason}. Accepted forms: ${ACCEPTED_FORMS}`)
+}
+
+const BUILTINS: readonly BuiltinDataset[] = ['mnist', 'fashion-mnist']
+
+function parseBuiltin (text: string, dataset: BuiltinDataset, rest: string | undefined): DataSpec {
+  if (rest === undefined) return { kind: 'builtin', dataset, part: 1, parts: 1, partition: { kind: 'iid' } }
+  const match = /^(\d+)\/(\d+)(?::(.*))?$/.exec(rest)
+  if (match === null) throw invalid(text, `after "${dataset}:" comes the part as I/N, e.g. ${dataset}:1/4`)
+  const part = Number(match[1])
+  const parts = Number(match[2])
+  if (!Number.isSafeInteger(parts) || parts < 1) throw invalid(text, `the number of parts N must be at least 1, got ${match[2]}`)
+  if (!Number.isSafeInteger(part) || part < 1 || part > parts) throw invalid(text, `the part I must be between 1 and ${parts}, got ${match[1]}`)
+  let partition: Partition = { kind: 'iid' }
+  if (match[3] !== undefined) {
+    try {
+      partition = parsePartition(match[3])
+    } catch (error) {
+      if (isMurmurError(error)) throw invalid(text, error.message)
+      throw error
+    }
+  }
+  return { kind: 'builtin', dataset, part, parts, partition }
+}
+
+// The file is split from a label column at the last colon, unless what follows looks like a path
+// (has a slash), so that csv:data/x.csv, csv:data/x.csv:label and csv:data/x.csv:3 all work.
+function parseCsv (text: string, rest: string): DataSpec {
+  const colon = rest.lastIndexOf(':')
+  const tail = rest.slice(colon + 1)
+  if (colon > 0 && !/[/\\]/.test(tail)) {
+    if (tail.trim() === '') throw invalid(text, 'the label column after the last colon is empty')
+    return { kind: 'csv', file: rest.slice(0, colon), labelColumn: tail }
+  }
+  if (rest === '') throw invalid(text, 'csv: needs a file path')
+  return { kind: 'csv', file: rest }
+}
+
+export function parseDataSpec (text: string): DataSpec {
+  const trimmed = text.trim()
+  const colon = trimmed.indexOf(':')
+  const prefix = colon < 0 ? trimmed : trimmed.slice(0, colon)
+  const rest = colon < 0 ? undefined : trimmed.slice(colon + 1)
+  const builtin = BUILTINS.find((name) => name === prefix)
+  if (builtin !== undefined) return parseBuiltin(text, builtin, rest)
+  if (prefix === 'idx') {
+    if (rest === undefined || rest === '') throw invalid(text, 'idx: needs a directory')
+    return { kind: 'idx', directory: rest }
+  }
+  if (prefix === 'csv') {
+    if (rest === undefined) throw invalid(text, 'csv: needs a file path')
+    return parseCsv(text, rest)
+  }
+  throw invalid(text, trimmed === '' ? 'it is empty' : `unknown data source "${prefix}"`)
+}
+
+/** The text parseDataSpec reads back as the same spec. */
+export function formatDataSpec (spec: DataSpec): string {
+  switch (spec.kind) {
+    case 'builtin': {
+      const partition = spec.partition.kind === 'iid' ? '' : `:${formatPartition(spec.partition)}`
+      return `${spec.dataset}:${spec.part}/${spec.parts}${partition}`
+    }
+    case 'idx': return `idx:${spec.directory}`
+    case 'csv': return spec.labelColumn === undefined ? `csv:${spec.file}` : `csv:${spec.file}:${spec.labelColumn}`
+  }
+}
+
+/** The data one node works with. */
+export interface NodeData {
+  /** What the node trains on. */
+  readonly train: Dataset
+  /** Part of the node's own data, held out to measure its own accuracy. */
+  readonly holdout: Dataset
+  /** The dataset's shared test split, when it has one (builtin, idx); never for training. */
+  readonly test?: Dataset
+}
+
+export interface LoadNodeDataOptions {
+  /** Seeds the partition and the holdout; nodes of one network must share it. */
+  seed: number
+  /** Share of the node's data held out, in [0, 1); default 0.1. At least one sample is held out. */
+  holdoutFraction?: number
+}
+
+export async function loadTrainTestSplit (dataset: BuiltinDataset): Promise<TrainTestSplit> {
+  return dataset === 'mnist' ? await loadMnist() : await loadFashionMnist()
+}
+
+/** Splits a node's rows into train and holdout; at least one row in each. */
+function holdOut (dataset: Dataset, indices: readonly number[], fraction: number, seed: number, what: string): { train: Dataset; holdout: Dataset } {
+  if (indices.length < 2) {
+    throw new MurmurError('ERR_INVALID_DATA', `${what} has ${indices.length} sample${indices.length === 1 ? '' : 's'}; a node needs at least 2 (one to train on, one to hold out), so use fewer parts or more data`)
+  }
+  const size = Math.min(indices.length - 1, Math.max(1, Math.round(indices.length * fraction)))
+  const shuffled = createRandom(seed).shuffle([...indices])
+  const ascending = (a: number, b: number): number => a - b
+  return {
+    train: subset(dataset, shuffled.slice(size).sort(ascending)),
+    holdout: subset(dataset, shuffled.slice(0, size).sort(ascending))
+  }
+}
+
+function allRows (dataset: Dataset): number[] {
+  return Array.from({ length: dataset.count }, (_, index) => index)
+}
+
+/**
+ * Loads what a node started with `--data SPEC` trains on. For builtin datasets every node computes
+ * the same partition of the train split from the shared seed and keeps part I, so no coordination
+ * is needed for the parts to be disjoint.
+ */
+export async function loadNodeData (spec: DataSpec, options: LoadNodeDataOptions): Promise<NodeData> {
+  const fraction = options.holdoutFraction ?? 0.1
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `holdoutFraction must be in [0, 1), got ${fraction}`)
+  }
+  // A seed of its own for the holdout, so it does not replay the partition's random numbers.
+  const holdoutSeed = deriveSeed(options.seed, spec.kind === 'builtin' ? spec.part : 0, 0x401d)
+  switch (spec.kind) {
+    case 'builtin': {
+      const { train, test } = await loadTrainTestSplit(spec.dataset)
+      const parts = partitionIndices(train.labels, train.classes, spec.parts, spec.partition, options.seed)
+      const mine = parts[spec.part - 1]
+      if (mine === undefined) throw new MurmurError('ERR_INVALID_DATA_SPEC', `data spec "${formatDataSpec(spec)}": part ${spec.part} is not between 1 and ${spec.parts}`)
+      return { ...holdOut(train, mine, fraction, holdoutSeed, `part ${spec.part}/${spec.parts} of ${spec.dataset}`), test }
+    }
+    case 'idx': {
+      const { train, test } = await loadIdxDirectory(spec.directory, `idx:${spec.directory}`)
+      return { ...holdOut(train, allRows(train), fraction, holdoutSeed, `the train split in ${spec.directory}`), test }
+    }
+    case 'csv': {
+      const dataset = await loadCsv(spec.file, spec.labelColumn)
+      return holdOut(dataset, allRows(dataset), fraction, holdoutSeed, spec.file)
+    }
+  }
+}

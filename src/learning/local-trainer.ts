@@ -1,0 +1,172 @@
+import * as tf from '@tensorflow/tfjs'
+import { createRandom, type Random } from '../data/random.js'
+import type { Dataset } from '../data/dataset.js'
+import { MurmurError } from '../errors.js'
+import { hasConvolutions, type LayerSpec } from './models.js'
+import { initialWeights } from './initial-weights.js'
+import { selectBackend, type BackendName } from './backend.js'
+import { sameShapes, type Weights } from './weights.js'
+import type { Manifest } from './manifest.js'
+import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+
+export interface TrainingData {
+  readonly train: Dataset
+  readonly holdout?: Dataset
+  readonly test?: Dataset
+}
+
+export interface LocalTrainerOptions {
+  readonly backend?: BackendName
+  /** seeds the order in which this trainer visits its samples */
+  readonly seed?: number
+}
+
+function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.layers.Layer {
+  const input = inputShape === undefined ? {} : { inputShape }
+  switch (layer.type) {
+    case 'flatten':
+      return tf.layers.flatten(input)
+    case 'dense':
+      return tf.layers.dense({ ...input, units: layer.units, activation: layer.activation })
+    case 'conv2d':
+      return tf.layers.conv2d({ ...input, filters: layer.filters, kernelSize: layer.kernelSize, strides: layer.strides, padding: layer.padding, activation: layer.activation })
+    case 'maxPooling2d':
+      return tf.layers.maxPooling2d({ ...input, poolSize: layer.poolSize })
+  }
+}
+
+function buildModel (manifest: Manifest): tf.Sequential {
+  const model = tf.sequential()
+  manifest.model.layers.forEach((layer, index) => {
+    model.add(buildLayer(layer, index === 0 ? [...manifest.dataset.inputShape] : undefined))
+  })
+  const { optimizer, learningRate } = manifest.training
+  model.compile({
+    optimizer: optimizer === 'adam' ? tf.train.adam(learningRate) : tf.train.sgd(learningRate),
+    loss: 'sparseCategoricalCrossentropy'
+  })
+  return model
+}
+
+const EVALUATION_CHUNK = 512
+
+/** Trains a manifest's model on this thread with TF.js. */
+export class LocalTrainer implements Trainer {
+  readonly backend: BackendName
+  private readonly model: tf.Sequential
+  private readonly data: TrainingData
+  private readonly batchSize: number
+  private readonly random: Random
+  private order: number[] = []
+  private cursor = 0
+
+  private constructor (model: tf.Sequential, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number) {
+    this.model = model
+    this.data = data
+    this.backend = backend
+    this.batchSize = manifest.training.batchSize
+    this.random = createRandom(seed)
+  }
+
+  static async create (manifest: Manifest, data: TrainingData, options: LocalTrainerOptions = {}): Promise<LocalTrainer> {
+    if (data.train.count === 0) throw new MurmurError('ERR_INVALID_DATA', 'a node needs at least one training sample')
+    const expected = manifest.dataset.inputShape.reduce((a, b) => a * b, 1)
+    const actual = data.train.inputShape.reduce((a, b) => a * b, 1)
+    if (expected !== actual) {
+      throw new MurmurError('ERR_INVALID_DATA', `the data has samples of shape [${data.train.inputShape.join(', ')}] but the manifest's model expects [${manifest.dataset.inputShape.join(', ')}]`)
+    }
+    if (data.train.classes > manifest.dataset.classes) {
+      throw new MurmurError('ERR_INVALID_DATA', `the data has ${data.train.classes} classes but the manifest's model has ${manifest.dataset.classes}`)
+    }
+    const backend = await selectBackend({
+      ...(options.backend === undefined ? {} : { preference: options.backend }),
+      needsConvolutionGradients: hasConvolutions(manifest.model)
+    })
+    const model = buildModel(manifest)
+    const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed)
+    await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
+    return trainer
+  }
+
+  private nextBatch (): number[] {
+    const batch: number[] = []
+    while (batch.length < this.batchSize) {
+      if (this.cursor >= this.order.length) {
+        this.order = this.random.shuffle(Array.from({ length: this.data.train.count }, (_, i) => i))
+        this.cursor = 0
+      }
+      batch.push(this.order[this.cursor++] as number)
+    }
+    return batch
+  }
+
+  private batchTensors (dataset: Dataset, indices: readonly number[]): { x: tf.Tensor; y: tf.Tensor } {
+    const size = dataset.features.length / Math.max(dataset.count, 1)
+    const features = new Float32Array(indices.length * size)
+    const labels = new Float32Array(indices.length)
+    indices.forEach((index, row) => {
+      features.set(dataset.features.subarray(index * size, (index + 1) * size), row * size)
+      labels[row] = dataset.labels[index] as number
+    })
+    return { x: tf.tensor(features, [indices.length, ...this.model.inputs[0]?.shape.slice(1) as number[]]), y: tf.tensor1d(labels) }
+  }
+
+  async train (steps: number): Promise<TrainResult> {
+    let lossTotal = 0
+    for (let step = 0; step < steps; step++) {
+      const { x, y } = this.batchTensors(this.data.train, this.nextBatch())
+      try {
+        const loss = await this.model.trainOnBatch(x, y)
+        lossTotal += Array.isArray(loss) ? (loss[0] ?? 0) : loss
+      } finally {
+        x.dispose()
+        y.dispose()
+      }
+    }
+    return { steps, samples: steps * this.batchSize, loss: steps > 0 ? lossTotal / steps : 0 }
+  }
+
+  getWeights (): Promise<Weights> {
+    return Promise.resolve(this.model.getWeights().map(tensor => ({ shape: [...tensor.shape], values: tensor.dataSync() as Float32Array })))
+  }
+
+  setWeights (weights: Weights): Promise<void> {
+    const current = this.model.getWeights()
+    if (!sameShapes(current, weights)) throw new MurmurError('ERR_INVALID_ARGUMENT', 'weights do not fit this model')
+    const tensors = weights.map(w => tf.tensor(w.values, [...w.shape]))
+    try {
+      this.model.setWeights(tensors)
+    } finally {
+      tf.dispose(tensors)
+    }
+    return Promise.resolve()
+  }
+
+  evaluate (split: EvaluationSplit): Promise<number | null> {
+    const dataset = split === 'holdout' ? this.data.holdout : this.data.test
+    if (dataset === undefined || dataset.count === 0) return Promise.resolve(null)
+    return Promise.resolve(this.accuracy(dataset))
+  }
+
+  /** accuracy on any dataset of the right shape (the swarm launcher scores every node on one test split) */
+  accuracy (dataset: Dataset): number {
+    let correct = 0
+    for (let start = 0; start < dataset.count; start += EVALUATION_CHUNK) {
+      const indices = Array.from({ length: Math.min(EVALUATION_CHUNK, dataset.count - start) }, (_, i) => start + i)
+      const { x, y } = this.batchTensors(dataset, indices)
+      const matches = tf.tidy(() => {
+        const predicted = (this.model.predict(x) as tf.Tensor).argMax(-1)
+        return predicted.equal(y.cast('int32')).sum().dataSync()[0] ?? 0
+      })
+      x.dispose()
+      y.dispose()
+      correct += matches
+    }
+    return correct / dataset.count
+  }
+
+  close (): Promise<void> {
+    this.model.dispose()
+    return Promise.resolve()
+  }
+}

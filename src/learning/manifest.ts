@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
+import { MurmurError } from '../errors.js'
+import { MERGE_RULE_NAMES } from './merge.js'
+import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
+
+export const MANIFEST_VERSION = 1
+
+export const OPTIMIZERS = ['adam', 'sgd'] as const
+export type OptimizerName = typeof OPTIMIZERS[number]
+
+export const CODECS = ['fp32'] as const
+
+export interface TrainingSettings {
+  readonly optimizer: OptimizerName
+  readonly learningRate: number
+  readonly batchSize: number
+  /** local training steps (batches) a node takes between two exchanges */
+  readonly localSteps: number
+}
+
+/**
+ * Everything the nodes of one swarm must agree on. Its content hash is the swarm id, so nodes with
+ * different manifests land on different gossip topics and never mix their models.
+ */
+export interface Manifest {
+  readonly version: number
+  readonly model: ModelSpec
+  readonly dataset: { readonly name: string; readonly inputShape: readonly number[]; readonly classes: number }
+  /** fixes the initial weights that every node starts from */
+  readonly seed: number
+  readonly training: TrainingSettings
+  readonly merge: { readonly rule: string }
+  readonly codec: string
+}
+
+export interface ManifestOptions {
+  model: string
+  dataset: { name: string; inputShape: readonly number[]; classes: number }
+  seed?: number
+  training?: Partial<TrainingSettings>
+  mergeRule?: string
+}
+
+export const DEFAULT_SEED = 42
+
+export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 }
+
+export function createManifest (options: ManifestOptions): Manifest {
+  return parseManifest({
+    version: MANIFEST_VERSION,
+    model: modelSpec(options.model, options.dataset.classes),
+    dataset: { name: options.dataset.name, inputShape: [...options.dataset.inputShape], classes: options.dataset.classes },
+    seed: options.seed ?? DEFAULT_SEED,
+    training: { ...DEFAULT_TRAINING, ...options.training },
+    merge: { rule: options.mergeRule ?? 'mean' },
+    codec: 'fp32'
+  })
+}
+
+/** The swarm id: hex SHA-256 of the manifest in canonical JSON (RFC 8785), first 128 bits. */
+export function swarmIdOf (manifest: Manifest): string {
+  const text = canonicalize(manifest)
+  if (text === undefined) throw new MurmurError('ERR_INVALID_MANIFEST', 'manifest cannot be serialised')
+  return createHash('sha256').update(text).digest('hex').slice(0, 32)
+}
+
+function fail (message: string): never {
+  throw new MurmurError('ERR_INVALID_MANIFEST', `invalid manifest: ${message}`)
+}
+
+function record (value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${path} must be an object`)
+  return value as Record<string, unknown>
+}
+
+function positiveInteger (value: unknown, path: string): number {
+  if (!Number.isInteger(value) || (value as number) <= 0) fail(`${path} must be a positive integer, got ${JSON.stringify(value)}`)
+  return value as number
+}
+
+function positiveNumber (value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(`${path} must be a positive number, got ${JSON.stringify(value)}`)
+  return value
+}
+
+function oneOf<T extends string> (value: unknown, allowed: readonly T[], path: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) fail(`${path} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+  return value as T
+}
+
+function parseLayer (value: unknown, path: string): LayerSpec {
+  const layer = record(value, path)
+  const activations = ['relu', 'softmax', 'linear', 'tanh', 'sigmoid'] as const
+  switch (layer.type) {
+    case 'flatten':
+      return { type: 'flatten' }
+    case 'dense':
+      return { type: 'dense', units: positiveInteger(layer.units, `${path}.units`), activation: oneOf(layer.activation, activations, `${path}.activation`) }
+    case 'conv2d':
+      return {
+        type: 'conv2d',
+        filters: positiveInteger(layer.filters, `${path}.filters`),
+        kernelSize: positiveInteger(layer.kernelSize, `${path}.kernelSize`),
+        strides: positiveInteger(layer.strides, `${path}.strides`),
+        padding: oneOf(layer.padding, ['same', 'valid'] as const, `${path}.padding`),
+        activation: oneOf(layer.activation, activations, `${path}.activation`)
+      }
+    case 'maxPooling2d':
+      return { type: 'maxPooling2d', poolSize: positiveInteger(layer.poolSize, `${path}.poolSize`) }
+    default:
+      return fail(`${path}.type must be one of flatten, dense, conv2d, maxPooling2d, got ${JSON.stringify(layer.type)}`)
+  }
+}
+
+/** Checks a manifest read from a file or the network, field by field, and returns a typed copy. */
+export function parseManifest (value: unknown): Manifest {
+  const root = record(value, 'manifest')
+  if (root.version !== MANIFEST_VERSION) fail(`version must be ${MANIFEST_VERSION}, got ${JSON.stringify(root.version)}`)
+  const model = record(root.model, 'model')
+  if (typeof model.name !== 'string' || model.name === '') fail('model.name must be a non-empty string')
+  if (!Array.isArray(model.layers) || model.layers.length === 0) fail('model.layers must be a non-empty array')
+  const layers = model.layers.map((layer, index) => parseLayer(layer, `model.layers[${index}]`))
+  const dataset = record(root.dataset, 'dataset')
+  if (typeof dataset.name !== 'string' || dataset.name === '') fail('dataset.name must be a non-empty string')
+  if (!Array.isArray(dataset.inputShape) || dataset.inputShape.length === 0) fail('dataset.inputShape must be a non-empty array')
+  const inputShape = dataset.inputShape.map((size, index) => positiveInteger(size, `dataset.inputShape[${index}]`))
+  const classes = positiveInteger(dataset.classes, 'dataset.classes')
+  if (!Number.isInteger(root.seed) || (root.seed as number) < 0 || (root.seed as number) > 0xffffffff) fail('seed must be an integer from 0 to 4294967295')
+  const training = record(root.training, 'training')
+  const merge = record(root.merge, 'merge')
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    model: { name: model.name, layers },
+    dataset: { name: dataset.name, inputShape, classes },
+    seed: root.seed as number,
+    training: {
+      optimizer: oneOf(training.optimizer, OPTIMIZERS, 'training.optimizer'),
+      learningRate: positiveNumber(training.learningRate, 'training.learningRate'),
+      batchSize: positiveInteger(training.batchSize, 'training.batchSize'),
+      localSteps: positiveInteger(training.localSteps, 'training.localSteps')
+    },
+    merge: { rule: oneOf(merge.rule, MERGE_RULE_NAMES, 'merge.rule') },
+    codec: oneOf(root.codec, CODECS, 'codec')
+  }
+  const shapes = weightShapes(manifest.model, manifest.dataset.inputShape)
+  const last = shapes[shapes.length - 1]
+  if (last?.shape[0] !== classes) fail(`the model's last layer has ${last?.shape[0] ?? 0} units but the dataset has ${classes} classes`)
+  return manifest
+}

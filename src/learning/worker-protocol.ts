@@ -1,0 +1,37 @@
+import type { BackendName } from './backend.js'
+import type { Manifest } from './manifest.js'
+import type { Weights } from './weights.js'
+
+/** What the training worker is started with (its workerData). */
+export interface TrainingWorkerInit {
+  readonly manifest: Manifest
+  /** a data spec as `murmur start --data` takes it; the worker loads the data itself */
+  readonly dataSpec: string
+  readonly seed: number
+  readonly backend?: BackendName
+  readonly holdoutFraction?: number
+}
+
+export interface TrainingWorkerReady {
+  readonly type: 'ready'
+  readonly backend: BackendName
+  readonly trainSamples: number
+  readonly holdoutSamples: number
+}
+
+export interface TrainingWorkerFailed {
+  readonly type: 'failed'
+  readonly error: { readonly code: string; readonly message: string }
+}
+
+export type TrainingRequest =
+  | { readonly id: number; readonly method: 'train'; readonly steps: number }
+  | { readonly id: number; readonly method: 'getWeights' }
+  | { readonly id: number; readonly method: 'setWeights'; readonly weights: Weights }
+  | { readonly id: number; readonly method: 'evaluate'; readonly split: 'holdout' | 'test' }
+
+export type TrainingResponse =
+  | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } }
+
+export type TrainingWorkerMessage = TrainingWorkerReady | TrainingWorkerFailed | TrainingResponse

@@ -1,0 +1,105 @@
+import { Worker } from 'node:worker_threads'
+import { compiledModule } from '../paths.js'
+import { MurmurError, type MurmurErrorCode } from '../errors.js'
+import type { BackendName } from './backend.js'
+import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import type { Weights } from './weights.js'
+import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage } from './worker-protocol.js'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+interface Pending {
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+}
+
+function toError (error: { code: string; message: string }): MurmurError {
+  return new MurmurError(error.code as MurmurErrorCode, error.message)
+}
+
+/** A Trainer whose TF.js work happens in a worker thread; every call is a message to it. */
+export class WorkerTrainer implements Trainer {
+  readonly backend: BackendName
+  readonly trainSamples: number
+  readonly holdoutSamples: number
+  private readonly worker: Worker
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 0
+  private failure: Error | null = null
+
+  private constructor (worker: Worker, ready: { backend: BackendName; trainSamples: number; holdoutSamples: number }) {
+    this.worker = worker
+    this.backend = ready.backend
+    this.trainSamples = ready.trainSamples
+    this.holdoutSamples = ready.holdoutSamples
+    worker.on('message', (message: TrainingWorkerMessage) => {
+      if (message.type !== 'response') return
+      const pending = this.pending.get(message.id)
+      this.pending.delete(message.id)
+      if (message.ok) pending?.resolve(message.result)
+      else pending?.reject(toError(message.error))
+    })
+    worker.on('error', (error: Error) => { this.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${error.message}`, { cause: error })) })
+    worker.on('exit', code => { this.failAll(new MurmurError('ERR_WORKER', `the training worker exited (code ${code})`)) })
+  }
+
+  private failAll (error: Error): void {
+    this.failure ??= error
+    for (const pending of this.pending.values()) pending.reject(this.failure)
+    this.pending.clear()
+  }
+
+  /** Starts the worker and waits until it has loaded its data and model. */
+  static async start (init: TrainingWorkerInit, signal?: AbortSignal): Promise<WorkerTrainer> {
+    const worker = new Worker(compiledModule('learning/training-worker.js'), { workerData: init })
+    try {
+      const ready = await new Promise<{ backend: BackendName; trainSamples: number; holdoutSamples: number }>((resolve, reject) => {
+        const onAbort = (): void => { reject(new MurmurError('ERR_WORKER', 'start of the training worker was aborted')) }
+        signal?.addEventListener('abort', onAbort, { once: true })
+        worker.once('message', (message: TrainingWorkerMessage) => {
+          signal?.removeEventListener('abort', onAbort)
+          if (message.type === 'ready') resolve(message)
+          else if (message.type === 'failed') reject(toError(message.error))
+          else reject(new MurmurError('ERR_WORKER', 'the training worker answered before it was ready'))
+        })
+        worker.once('error', reject)
+        worker.once('exit', code => { reject(new MurmurError('ERR_WORKER', `the training worker exited during start-up (code ${code})`)) })
+      })
+      return new WorkerTrainer(worker, ready)
+    } catch (error) {
+      await worker.terminate()
+      throw error
+    }
+  }
+
+  private call<T>(request: DistributiveOmit<TrainingRequest, 'id'>): Promise<T> {
+    if (this.failure !== null) return Promise.reject(this.failure)
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: value => { resolve(value as T) }, reject })
+      this.worker.postMessage({ ...request, id })
+    })
+  }
+
+  train (steps: number): Promise<TrainResult> {
+    return this.call({ method: 'train', steps })
+  }
+
+  getWeights (): Promise<Weights> {
+    return this.call({ method: 'getWeights' })
+  }
+
+  setWeights (weights: Weights): Promise<void> {
+    return this.call({ method: 'setWeights', weights })
+  }
+
+  evaluate (split: EvaluationSplit): Promise<number | null> {
+    return this.call({ method: 'evaluate', split })
+  }
+
+  async close (): Promise<void> {
+    this.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
+    this.worker.removeAllListeners('exit')
+    await this.worker.terminate()
+  }
+}

@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { MurmurError } from '../errors.js'
+
+export interface ApiHandlers {
+  status: () => unknown
+  metrics: () => Promise<{ contentType: string; body: string }>
+  /** the node's current model as an encoded update, or null before it has one */
+  model: () => Promise<Uint8Array | null>
+}
+
+export interface ApiServer {
+  /** HOST:PORT actually bound (the port is chosen by the system when 0 was asked for) */
+  readonly address: string
+  close: () => Promise<void>
+}
+
+export interface ApiAddress { readonly host: string; readonly port: number }
+
+/** Parses --api HOST:PORT (IPv6 hosts in brackets: [::1]:9090). */
+export function parseApiAddress (text: string): ApiAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text)
+  const port = Number(match?.[3])
+  const host = match?.[1] ?? match?.[2]
+  if (match === null || host === undefined || !(port >= 0 && port <= 65535)) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `--api: "${text}" is not HOST:PORT (for example 127.0.0.1:9090, or 127.0.0.1:0 for any free port)`)
+  }
+  return { host, port }
+}
+
+function send (response: ServerResponse, status: number, contentType: string, body: string | Uint8Array): void {
+  response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' })
+  response.end(body)
+}
+
+async function route (request: IncomingMessage, response: ServerResponse, handlers: ApiHandlers): Promise<void> {
+  if (request.method !== 'GET') { send(response, 405, 'text/plain', 'only GET is supported\n'); return }
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname
+  switch (path) {
+    case '/status':
+      send(response, 200, 'application/json', JSON.stringify(handlers.status()))
+      return
+    case '/metrics': {
+      const { contentType, body } = await handlers.metrics()
+      send(response, 200, contentType, body)
+      return
+    }
+    case '/model': {
+      const model = await handlers.model()
+      if (model === null) send(response, 503, 'text/plain', 'no model yet\n')
+      else send(response, 200, 'application/octet-stream', model)
+      return
+    }
+    default:
+      send(response, 404, 'text/plain', 'not found: try /status, /metrics or /model\n')
+  }
+}
+
+/** The node's local HTTP API. It listens only where asked, and only when asked. */
+export async function startApi (address: ApiAddress, handlers: ApiHandlers): Promise<ApiServer> {
+  const server = createServer((request, response) => {
+    route(request, response, handlers).catch((error: unknown) => {
+      send(response, 500, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`)
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', error => { reject(new MurmurError('ERR_INVALID_ARGUMENT', `--api: cannot listen on ${address.host}:${address.port}: ${error.message}`)) })
+    server.listen(address.port, address.host, resolve)
+  })
+  const bound = server.address() as AddressInfo
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
+  return {
+    address: `${host}:${bound.port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+import type { NodeStatus } from './status.js'
+
+/**
+ * Prometheus metrics for one node, read from the same status snapshot as GET /status so the two
+ * never disagree. Each node has its own registry: several nodes may share a process.
+ */
+export function createMetricsRegistry (status: () => NodeStatus): Registry {
+  const registry = new Registry()
+  const counter = (name: string, help: string, read: (s: NodeStatus) => number): void => {
+    registry.registerMetric(new Counter({
+      name,
+      help,
+      registers: [],
+      collect () { this.reset(); this.inc(read(status())) }
+    }))
+  }
+  const gauge = (name: string, help: string, read: (s: NodeStatus) => number | null): void => {
+    registry.registerMetric(new Gauge({
+      name,
+      help,
+      registers: [],
+      collect () { const value = read(status()); if (value !== null) this.set(value) }
+    }))
+  }
+  counter('murmur_training_steps_total', 'Local training steps taken, across restarts', s => s.step)
+  counter('murmur_samples_processed_total', 'Training samples processed, across restarts', s => s.samplesProcessed)
+  counter('murmur_exchanges_total', 'Times this node shared its model', s => s.exchanges)
+  counter('murmur_updates_received_total', 'Model updates received from peers', s => s.updates.received)
+  counter('murmur_updates_accepted_total', 'Model updates that passed validation', s => s.updates.accepted)
+  counter('murmur_update_bytes_sent_total', 'Payload bytes of model updates sent', s => s.bytes.sent)
+  counter('murmur_update_bytes_received_total', 'Payload bytes of model updates received', s => s.bytes.received)
+  registry.registerMetric(new Counter({
+    name: 'murmur_updates_rejected_total',
+    help: 'Model updates rejected, by reason',
+    labelNames: ['reason'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const [reason, count] of Object.entries(status().updates.rejectedByReason)) this.inc({ reason }, count)
+    }
+  }))
+  gauge('murmur_peers', 'Peers connected now', s => s.peers)
+  gauge('murmur_accuracy', 'Last accuracy on the node\'s held-out data', s => s.lastAccuracy)
+  gauge('murmur_event_loop_lag_p50_seconds', 'Median event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP50Ms / 1000)
+  gauge('murmur_event_loop_lag_p99_seconds', '99th percentile event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP99Ms / 1000)
+  return registry
+}

@@ -1,0 +1,344 @@
+import { createHash } from 'node:crypto'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { MurmurError } from '../errors.js'
+import type { BackendName } from '../learning/backend.js'
+import { swarmIdOf, type Manifest } from '../learning/manifest.js'
+import { createMergeRule, type MergeRule } from '../learning/merge.js'
+import { weightShapes } from '../learning/models.js'
+import type { Trainer } from '../learning/trainer.js'
+import type { WeightCodec } from '../learning/weight-codec.js'
+import type { Weights } from '../learning/weights.js'
+import { WorkerTrainer } from '../learning/worker-trainer.js'
+import { createHost, DEFAULT_LISTEN, type Host } from '../p2p/host.js'
+import { ModelGossip } from '../p2p/model-gossip.js'
+import { startApi, type ApiAddress, type ApiServer } from './api.js'
+import { createMetricsRegistry } from './metrics.js'
+import type { NodeStatus } from './status.js'
+import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
+import { encodeUpdate, maxUpdateBytes, validateUpdate, type ModelUpdate, type UpdateExpectations } from './update-codec.js'
+
+export interface MurmurNodeOptions {
+  readonly manifest: Manifest
+  /** a data spec, e.g. mnist:1/8 (see docs/cli.md) */
+  readonly dataSpec: string
+  readonly datadir: string
+  readonly listen?: readonly string[]
+  readonly bootstrap?: readonly string[]
+  readonly mdns?: boolean
+  /** where to serve the local API; nothing listens without it */
+  readonly api?: ApiAddress
+  readonly backend?: BackendName
+  /** share of its data a node keeps aside to measure its own accuracy */
+  readonly holdoutFraction?: number
+  readonly checkpointIntervalMs?: number
+  readonly evaluationIntervalMs?: number
+}
+
+export interface ExchangeDetail {
+  readonly step: number
+  readonly merged: number
+  readonly recipients: number
+  readonly bytes: number
+}
+
+export interface MurmurNodeEvents {
+  /** the node shared its model after merging what it had received */
+  exchange: CustomEvent<ExchangeDetail>
+  /** an update from a peer was refused */
+  rejected: CustomEvent<{ readonly from: string; readonly reason: string }>
+  evaluation: CustomEvent<{ readonly step: number; readonly accuracy: number | null }>
+  checkpoint: CustomEvent<{ readonly step: number }>
+  /** the training loop failed; the node stops */
+  error: CustomEvent<Error>
+}
+
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
+const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
+
+/** A seed for the order a node visits its data: differs between nodes, stable across restarts. */
+function seedFromPeerId (peerId: string): number {
+  return createHash('sha256').update(peerId).digest().readUInt32LE(0)
+}
+
+/**
+ * One murmur node: trains on its own data in a worker thread, shares its model on the swarm's gossip
+ * topic after every few local steps, and merges the freshest model it has heard from each peer.
+ * Nothing waits on anyone: a slow or silent peer simply contributes less often.
+ */
+export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
+  readonly manifest: Manifest
+  readonly swarmId: string
+  private readonly options: MurmurNodeOptions
+  private readonly store: NodeStore
+  private readonly host: Host
+  private readonly trainer: Trainer & { trainSamples: number; holdoutSamples: number }
+  private readonly gossip: ModelGossip<ModelUpdate>
+  private readonly mergeRule: MergeRule
+  private readonly expectations: UpdateExpectations
+  private readonly eventLoop: ReturnType<typeof monitorEventLoopDelay>
+  private readonly startedAt = Date.now()
+  private api: ApiServer | null = null
+  private counters: NodeCounters
+  private step: number
+  private samplesProcessed: number
+  private lastAccuracy: number | null = null
+  private checkpointStep: number
+  private checkpointSavedAt: string | null
+  /** the freshest valid update from each peer since the last merge */
+  private readonly inbox = new Map<string, ModelUpdate>()
+  private model: Weights | null = null
+  private stopping = false
+  private loop: Promise<void> = Promise.resolve()
+
+  private constructor (init: {
+    options: MurmurNodeOptions
+    store: NodeStore
+    host: Host
+    trainer: WorkerTrainer
+    counters: NodeCounters
+    step: number
+    samplesProcessed: number
+    savedAt: string | null
+    expectations: UpdateExpectations
+  }) {
+    super()
+    this.options = init.options
+    this.manifest = init.options.manifest
+    this.swarmId = init.expectations.swarmId
+    this.store = init.store
+    this.host = init.host
+    this.trainer = init.trainer
+    this.counters = init.counters
+    this.step = init.step
+    this.samplesProcessed = init.samplesProcessed
+    this.checkpointStep = init.step
+    this.checkpointSavedAt = init.savedAt
+    this.expectations = init.expectations
+    this.mergeRule = createMergeRule(this.manifest.merge.rule)
+    this.gossip = new ModelGossip(this.host, this.swarmId, (_from, data) => validateUpdate(data, this.expectations))
+    this.eventLoop = monitorEventLoopDelay({ resolution: 10 })
+  }
+
+  /** Opens the store, starts the host and the training worker, resumes from the last checkpoint. */
+  static async start (options: MurmurNodeOptions, signal?: AbortSignal): Promise<MurmurNode> {
+    const swarmId = swarmIdOf(options.manifest)
+    const expectations: UpdateExpectations = {
+      swarmId,
+      shapes: weightShapes(options.manifest.model, options.manifest.dataset.inputShape).map(w => w.shape),
+      codec: options.manifest.codec as WeightCodec
+    }
+    const store = await NodeStore.open(options.datadir)
+    let host: Host | undefined
+    let trainer: WorkerTrainer | undefined
+    try {
+      const checkpoint = await store.readCheckpoint()
+      if (checkpoint !== null && checkpoint.swarmId !== swarmId) {
+        throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${checkpoint.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
+      }
+      const { identity } = await store.identity()
+      host = await createHost({
+        identity,
+        listen: options.listen ?? DEFAULT_LISTEN,
+        bootstrap: options.bootstrap ?? [],
+        mdns: options.mdns ?? true,
+        maxMessageBytes: maxUpdateBytes(expectations) * 2
+      })
+      trainer = await WorkerTrainer.start({
+        manifest: options.manifest,
+        dataSpec: options.dataSpec,
+        seed: seedFromPeerId(host.peerId.toString()),
+        ...(options.backend === undefined ? {} : { backend: options.backend }),
+        ...(options.holdoutFraction === undefined ? {} : { holdoutFraction: options.holdoutFraction })
+      }, signal)
+      const counters = checkpoint?.counters ?? emptyCounters()
+      if (checkpoint !== null) {
+        const verdict = validateUpdate(checkpoint.model, expectations)
+        if (!verdict.ok) throw new MurmurError('ERR_NODE_STATE', `the checkpoint in ${options.datadir} is damaged (${verdict.reason}: ${verdict.detail})`)
+        await trainer.setWeights(verdict.value.weights)
+        counters.restarts += 1
+      }
+      const node = new MurmurNode({
+        options,
+        store,
+        host,
+        trainer,
+        counters,
+        step: checkpoint?.step ?? 0,
+        samplesProcessed: checkpoint?.samplesProcessed ?? 0,
+        savedAt: checkpoint?.savedAt ?? null,
+        expectations
+      })
+      await node.begin()
+      return node
+    } catch (error) {
+      await trainer?.close()
+      await host?.stop()
+      await store.close()
+      throw error
+    }
+  }
+
+  get peerId (): string {
+    return this.host.peerId.toString()
+  }
+
+  /** HOST:PORT of the local API, when it runs */
+  get apiAddress (): string | null {
+    return this.api?.address ?? null
+  }
+
+  get backend (): string {
+    return this.trainer.backend
+  }
+
+  private async begin (): Promise<void> {
+    this.eventLoop.enable()
+    this.gossip.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
+    this.gossip.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
+    this.gossip.start()
+    if (this.options.api !== undefined) {
+      const registry = createMetricsRegistry(() => this.status())
+      this.api = await startApi(this.options.api, {
+        status: () => this.status(),
+        metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        model: async () => this.encodedModel()
+      })
+    }
+    this.loop = this.run().catch((error: unknown) => {
+      this.safeDispatchEvent('error', { detail: error instanceof Error ? error : new Error(String(error)) })
+    })
+  }
+
+  private receive (from: string, update: ModelUpdate, bytes: number): void {
+    this.counters.updatesReceived++
+    this.counters.updatesAccepted++
+    this.counters.bytesReceived += bytes
+    const previous = this.inbox.get(from)
+    if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
+  }
+
+  private reject (from: string, reason: string, bytes: number): void {
+    this.counters.updatesReceived++
+    this.counters.updatesRejected++
+    this.counters.bytesReceived += bytes
+    this.counters.rejectedByReason[reason] = (this.counters.rejectedByReason[reason] ?? 0) + 1
+    this.safeDispatchEvent('rejected', { detail: { from, reason } })
+  }
+
+  private async run (): Promise<void> {
+    const checkpointInterval = this.options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS
+    const evaluationInterval = this.options.evaluationIntervalMs ?? DEFAULT_EVALUATION_INTERVAL_MS
+    let lastCheckpoint = Date.now()
+    let lastEvaluation = 0
+    while (!this.stopping) {
+      const result = await this.trainer.train(this.manifest.training.localSteps)
+      this.step += result.steps
+      this.samplesProcessed += result.samples
+      let weights = await this.trainer.getWeights()
+      const received = [...this.inbox.values()]
+      this.inbox.clear()
+      if (received.length > 0) {
+        weights = this.mergeRule.merge(
+          { weights, samples: this.samplesProcessed },
+          received.map(update => ({ weights: update.weights, samples: update.samples }))
+        )
+        await this.trainer.setWeights(weights)
+      }
+      this.model = weights
+      await this.share(weights, received.length)
+      if (Date.now() - lastEvaluation >= evaluationInterval) {
+        this.lastAccuracy = await this.trainer.evaluate('holdout')
+        lastEvaluation = Date.now()
+        this.safeDispatchEvent('evaluation', { detail: { step: this.step, accuracy: this.lastAccuracy } })
+      }
+      if (Date.now() - lastCheckpoint >= checkpointInterval) {
+        await this.checkpoint()
+        lastCheckpoint = Date.now()
+      }
+    }
+  }
+
+  private async share (weights: Weights, merged: number): Promise<void> {
+    const bytes = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() }, this.expectations.codec)
+    let recipients = 0
+    try {
+      recipients = await this.gossip.publish(bytes)
+    } catch {
+      // A failed publish loses one exchange, not the node: the next one carries a fresher model anyway.
+    }
+    this.counters.exchanges++
+    this.counters.bytesSent += bytes.byteLength * recipients
+    this.safeDispatchEvent('exchange', { detail: { step: this.step, merged, recipients, bytes: bytes.byteLength } })
+  }
+
+  private async encodedModel (): Promise<Uint8Array> {
+    const weights = this.model ?? await this.trainer.getWeights()
+    return encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() }, this.expectations.codec)
+  }
+
+  /** Saves the current model, step and counters atomically. */
+  async checkpoint (): Promise<void> {
+    const savedAt = new Date().toISOString()
+    await this.store.writeCheckpoint({
+      swarmId: this.swarmId,
+      step: this.step,
+      samplesProcessed: this.samplesProcessed,
+      savedAt,
+      counters: this.counters,
+      model: await this.encodedModel()
+    })
+    this.checkpointStep = this.step
+    this.checkpointSavedAt = savedAt
+    this.safeDispatchEvent('checkpoint', { detail: { step: this.step } })
+  }
+
+  multiaddrs (): string[] {
+    return this.host.getMultiaddrs().map(address => address.toString())
+  }
+
+  status (): NodeStatus {
+    const nanosecondsToMs = (value: number): number => Number.isFinite(value) ? Math.round(value / 1e4) / 100 : 0
+    return {
+      peerId: this.peerId,
+      swarmId: this.swarmId,
+      backend: this.backend,
+      multiaddrs: this.multiaddrs(),
+      step: this.step,
+      samplesProcessed: this.samplesProcessed,
+      peers: this.host.getPeers().length,
+      swarmPeers: this.gossip.subscribers(),
+      lastAccuracy: this.lastAccuracy,
+      exchanges: this.counters.exchanges,
+      restarts: this.counters.restarts,
+      updates: {
+        received: this.counters.updatesReceived,
+        accepted: this.counters.updatesAccepted,
+        rejected: this.counters.updatesRejected,
+        rejectedByReason: { ...this.counters.rejectedByReason }
+      },
+      bytes: { sent: this.counters.bytesSent, received: this.counters.bytesReceived },
+      checkpoint: { step: this.checkpointStep, savedAt: this.checkpointSavedAt },
+      data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
+      eventLoop: { lagP50Ms: nanosecondsToMs(this.eventLoop.percentile(50)), lagP99Ms: nanosecondsToMs(this.eventLoop.percentile(99)) },
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+    }
+  }
+
+  /** Stops training after the current step, writes a final checkpoint and closes everything. */
+  async stop (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    await this.loop
+    try {
+      await this.checkpoint()
+    } finally {
+      this.eventLoop.disable()
+      this.gossip.stop()
+      await this.api?.close()
+      await this.trainer.close()
+      await this.host.stop()
+      await this.store.close()
+    }
+  }
+}

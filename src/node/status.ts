@@ -1,0 +1,28 @@
+/**
+ * Body of GET /status. The format is fixed in docs/schemas/node-status.schema.json; fields may be
+ * added, never renamed or dropped.
+ */
+export interface NodeStatus {
+  peerId: string
+  swarmId: string
+  backend: string
+  multiaddrs: string[]
+  /** local training steps taken, continuing across restarts */
+  step: number
+  samplesProcessed: number
+  /** peers connected now */
+  peers: number
+  /** peers known to be in this swarm's gossip topic */
+  swarmPeers: number
+  /** last accuracy on the node's own held-out split */
+  lastAccuracy: number | null
+  exchanges: number
+  restarts: number
+  updates: { received: number; accepted: number; rejected: number; rejectedByReason: Record<string, number> }
+  /** application payload bytes of model updates */
+  bytes: { sent: number; received: number }
+  checkpoint: { step: number; savedAt: string | null }
+  data: { trainSamples: number; holdoutSamples: number }
+  eventLoop: { lagP50Ms: number; lagP99Ms: number }
+  uptimeSeconds: number
+}

@@ -1,0 +1,85 @@
+import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { identify, type Identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
+import { tcp } from '@libp2p/tcp'
+import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { MurmurError } from '../errors.js'
+import type { Identity } from './identity.js'
+
+// A type alias, not an interface: libp2p's ServiceMap needs an index signature.
+export type HostServices = {
+  identify: Identify
+  pubsub: PubSub<GossipsubEvents>
+}
+
+export type Host = Libp2p<HostServices>
+
+export interface HostOptions {
+  readonly identity: Identity
+  /** multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/0 */
+  readonly listen: readonly string[]
+  /** multiaddrs (with /p2p/PEER_ID) of peers to join through */
+  readonly bootstrap: readonly string[]
+  /** find peers on the local network by multicast DNS */
+  readonly mdns: boolean
+  /** largest gossip message accepted from the wire, in bytes */
+  readonly maxMessageBytes: number
+  /** dial peers found by discovery while fewer than this many are connected */
+  readonly targetPeers?: number
+}
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+
+function checkMultiaddrs (addresses: readonly string[], flag: string, needsPeerId: boolean): void {
+  for (const address of addresses) {
+    try {
+      const parsed = multiaddr(address)
+      if (needsPeerId && parsed.getPeerId() === null) throw new Error('it has no /p2p/PEER_ID part')
+    } catch (error) {
+      throw new MurmurError('ERR_INVALID_ARGUMENT', `${flag}: "${address}" is not a usable multiaddr (${error instanceof Error ? error.message : String(error)})`)
+    }
+  }
+}
+
+/**
+ * Creates and starts the libp2p host of a node: TCP, noise encryption, yamux multiplexing, identify,
+ * gossipsub with signed messages, and discovery by bootstrap list and mDNS.
+ */
+export async function createHost (options: HostOptions): Promise<Host> {
+  checkMultiaddrs(options.listen, '--listen', false)
+  checkMultiaddrs(options.bootstrap, '--bootstrap', true)
+  const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
+  if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap], timeout: 100 }) as never)
+  if (options.mdns) peerDiscovery.push(mdns() as never)
+  const host = await createLibp2p({
+    privateKey: options.identity,
+    addresses: { listen: [...options.listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictSign',
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        fallbackToFloodsub: false,
+        maxInboundDataLength: options.maxMessageBytes
+      })
+    }
+  })
+  const targetPeers = options.targetPeers ?? 32
+  // Bootstrap dials its peers itself; peers found any other way (mDNS) are dialled here.
+  host.addEventListener('peer:discovery', event => {
+    const peer = event.detail
+    if (host.getConnections(peer.id).length > 0 || host.getPeers().length >= targetPeers) return
+    host.dial(peer.id).catch(() => { /* an unreachable peer is simply not a neighbour */ })
+  })
+  return host
+}

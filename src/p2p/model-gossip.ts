@@ -1,0 +1,87 @@
+import { TopicValidatorResult, TypedEventEmitter } from '@libp2p/interface'
+import type { Message } from '@libp2p/interface'
+import type { Host } from './host.js'
+
+/** The gossipsub topic of a swarm: nodes of different swarms never share a topic. */
+export function modelTopic (swarmId: string): string {
+  return `/murmur/models/1/${swarmId}`
+}
+
+export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+
+/** Decides on every incoming message before gossipsub delivers or forwards it. */
+export type MessageValidator<T> = (from: string, data: Uint8Array) => Verdict<T>
+
+export interface ModelGossipEvents<T> {
+  /** a valid message from a peer */
+  message: CustomEvent<{ readonly from: string; readonly value: T; readonly bytes: number }>
+  /** a message refused by the validator; gossipsub also penalises its sender's score */
+  rejected: CustomEvent<{ readonly from: string; readonly reason: string; readonly bytes: number }>
+}
+
+/**
+ * Publishes and receives a swarm's models on its gossipsub topic. Validation runs inside gossipsub,
+ * so an invalid message is neither delivered nor forwarded to anyone else.
+ */
+export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
+  readonly topic: string
+  private readonly host: Host
+  private readonly validate: MessageValidator<T>
+  // The validator has already decoded the message: keep the result for the delivery that follows.
+  private readonly validated = new WeakMap<Uint8Array, T>()
+  private readonly onMessage = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    if (message.topic !== this.topic || message.type !== 'signed') return
+    const value = this.validated.get(message.data)
+    if (value === undefined) return
+    this.validated.delete(message.data)
+    this.safeDispatchEvent('message', { detail: { from: message.from.toString(), value, bytes: message.data.byteLength } })
+  }
+
+  constructor (host: Host, swarmId: string, validate: MessageValidator<T>) {
+    super()
+    this.host = host
+    this.topic = modelTopic(swarmId)
+    this.validate = validate
+  }
+
+  start (): void {
+    const pubsub = this.host.services.pubsub
+    pubsub.topicValidators.set(this.topic, (peer, message) => {
+      const from = message.type === 'signed' ? message.from.toString() : peer.toString()
+      let verdict: Verdict<T>
+      try {
+        verdict = this.validate(from, message.data)
+      } catch {
+        // A validator must never throw; if it does, the message is what cannot be trusted.
+        verdict = { ok: false, reason: 'validator-error' }
+      }
+      if (!verdict.ok) {
+        this.safeDispatchEvent('rejected', { detail: { from, reason: verdict.reason, bytes: message.data.byteLength } })
+        return TopicValidatorResult.Reject
+      }
+      this.validated.set(message.data, verdict.value)
+      return TopicValidatorResult.Accept
+    })
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.subscribe(this.topic)
+  }
+
+  /** Sends a message to the topic; resolves to the number of peers it went to directly. */
+  async publish (data: Uint8Array): Promise<number> {
+    const result = await this.host.services.pubsub.publish(this.topic, data)
+    return result.recipients.length
+  }
+
+  /** peers known to be subscribed to this swarm's topic */
+  subscribers (): number {
+    return this.host.services.pubsub.getSubscribers(this.topic).length
+  }
+
+  stop (): void {
+    const pubsub = this.host.services.pubsub
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.topicValidators.delete(this.topic)
+    pubsub.unsubscribe(this.topic)
+  }
+}

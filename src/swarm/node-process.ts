@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { MurmurError } from '../errors.js'
+import { compiledModule } from '../paths.js'
+import type { NodeStatus } from '../node/status.js'
+
+export interface NodeProcessOptions {
+  readonly index: number
+  readonly manifestFile: string
+  readonly dataSpec: string
+  readonly datadir: string
+  readonly listen: string
+  readonly bootstrap: readonly string[]
+  readonly backend?: string
+  /** where the node's own output goes, line by line */
+  readonly log: (line: string) => void
+}
+
+export interface ReadyLine {
+  readonly peerId: string
+  readonly multiaddrs: string[]
+  readonly api: string
+  readonly backend: string
+}
+
+/**
+ * One swarm node as its own OS process running `murmur start`: the very command an operator runs,
+ * so a simulation exercises the same code as a deployment.
+ */
+export class NodeProcess {
+  readonly index: number
+  readonly child: ChildProcess
+  private readonly exited: Promise<number | null>
+  ready: ReadyLine | null = null
+
+  private constructor (index: number, child: ChildProcess) {
+    this.index = index
+    this.child = child
+    this.exited = new Promise(resolve => { child.once('exit', code => { resolve(code) }) })
+  }
+
+  static async start (options: NodeProcessOptions, signal?: AbortSignal): Promise<NodeProcess> {
+    const args = [
+      compiledModule('cli/index.js'), 'start',
+      '--manifest', options.manifestFile,
+      '--data', options.dataSpec,
+      '--datadir', options.datadir,
+      '--listen', options.listen,
+      '--api', '127.0.0.1:0',
+      '--no-mdns',
+      '--log-format', 'json',
+      ...(options.backend === undefined ? [] : ['--backend', options.backend]),
+      ...options.bootstrap.flatMap(address => ['--bootstrap', address])
+    ]
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const node = new NodeProcess(options.index, child)
+    const errors: string[] = []
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', line => { errors.push(line); options.log(line) })
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { reject(new MurmurError('ERR_SWARM', `start of node ${options.index} was aborted`)) }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', line => {
+        let event: { event?: string } & Partial<ReadyLine>
+        try {
+          event = JSON.parse(line) as typeof event
+        } catch {
+          options.log(line)
+          return
+        }
+        if (event.event === 'ready' && node.ready === null) {
+          node.ready = { peerId: event.peerId ?? '', multiaddrs: event.multiaddrs ?? [], api: event.api ?? '', backend: event.backend ?? '' }
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      })
+      void node.exited.then(code => {
+        reject(new MurmurError('ERR_SWARM', `node ${options.index} exited during start-up (code ${code}): ${errors.slice(-3).join(' | ')}`))
+      })
+    })
+    return node
+  }
+
+  private async fetch (path: string, signal?: AbortSignal): Promise<Response | null> {
+    if (this.ready === null) return null
+    try {
+      const response = await fetch(`http://${this.ready.api}${path}`, { signal: signal ?? AbortSignal.timeout(5_000) })
+      return response.ok ? response : null
+    } catch {
+      return null
+    }
+  }
+
+  async status (): Promise<NodeStatus | null> {
+    const response = await this.fetch('/status')
+    return response === null ? null : await response.json() as NodeStatus
+  }
+
+  async model (): Promise<Uint8Array | null> {
+    const response = await this.fetch('/model')
+    return response === null ? null : new Uint8Array(await response.arrayBuffer())
+  }
+
+  /** SIGTERM, then SIGKILL if the node has not finished its final checkpoint in time. */
+  async stop (graceMs = 30_000): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, graceMs)
+    const code = await this.exited
+    clearTimeout(timer)
+    return code
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * DIR/summary.json of `murmur swarm --out DIR`. The format is fixed in
+ * docs/schemas/swarm-summary.schema.json; fields may be added, never renamed or dropped.
+ */
+export interface NodeSummary {
+  index: number
+  peerId: string
+  role: 'honest' | 'attacker'
+  dataSpec: string
+  /** accuracy of the node's final model on the dataset's test split; null if the node left no model */
+  accuracy: number | null
+  samplesProcessed: number
+  step: number
+  exchanges: number
+  updatesReceived: number
+  updatesAccepted: number
+  updatesRejected: number
+  bytesSent: number
+  bytesReceived: number
+  restarts: number
+}
+
+export interface TimelinePoint {
+  /** seconds since the swarm started training */
+  t: number
+  meanAccuracy: number | null
+  minAccuracy: number | null
+  consensusDistance: number | null
+  liveNodes: number
+}
+
+export interface SwarmEvent {
+  t: number
+  kind: string
+  nodes?: number[]
+}
+
+export interface SwarmSummary {
+  swarmId: string
+  dataset: string
+  partition: string
+  model: string
+  codec: string
+  mergeRule: string
+  scenario: string | null
+  nodeCount: number
+  durationSeconds: number
+  wallSeconds: number
+  backend: string
+  centralized: { accuracy: number; samplesProcessed: number }
+  accuracy: { mean: number; min: number; max: number }
+  consensusDistance: number
+  bytesSentPerNode: number
+  nodes: NodeSummary[]
+  timeline: TimelinePoint[]
+  events: SwarmEvent[]
+}
