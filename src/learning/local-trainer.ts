@@ -126,20 +126,20 @@ export class LocalTrainer implements Trainer {
     return { steps, samples: steps * this.batchSize, loss: steps > 0 ? lossTotal / steps : 0 }
   }
 
-  getWeights (): Promise<Weights> {
-    return Promise.resolve(this.model.getWeights().map(tensor => ({ shape: [...tensor.shape], values: tensor.dataSync() as Float32Array })))
+  // Copies both ways: the cpu backend would otherwise share its live arrays with the caller.
+  async getWeights (): Promise<Weights> {
+    return this.model.getWeights().map(tensor => ({ shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync()) }))
   }
 
-  setWeights (weights: Weights): Promise<void> {
+  async setWeights (weights: Weights): Promise<void> {
     const current = this.model.getWeights()
     if (!sameShapes(current, weights)) throw new MurmurError('ERR_INVALID_ARGUMENT', 'weights do not fit this model')
-    const tensors = weights.map(w => tf.tensor(w.values, [...w.shape]))
+    const tensors = weights.map(w => tf.tensor(w.values.slice(), [...w.shape]))
     try {
       this.model.setWeights(tensors)
     } finally {
       tf.dispose(tensors)
     }
-    return Promise.resolve()
   }
 
   evaluate (split: EvaluationSplit): Promise<number | null> {

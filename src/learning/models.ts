@@ -92,9 +92,13 @@ export function weightShapes (spec: ModelSpec, inputShape: readonly number[]): W
       }
       case 'maxPooling2d': {
         const [height = 0, width = 0, channels = 0] = shape
+        if (shape.length !== 3) throw new MurmurError('ERR_INVALID_MANIFEST', `maxPooling2d needs an input of shape [height, width, channels], got [${shape.join(', ')}]`)
         shape = [Math.floor(height / layer.poolSize), Math.floor(width / layer.poolSize), channels]
         break
       }
+    }
+    if (shape.some(size => size <= 0)) {
+      throw new MurmurError('ERR_INVALID_MANIFEST', `the ${layer.type} layer leaves nothing of the input: its output shape would be [${shape.join(', ')}]; the input is too small for this model`)
     }
   }
   return shapes

@@ -70,6 +70,13 @@ export async function createHost (options: HostOptions): Promise<Host> {
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         fallbackToFloodsub: false,
+        // Models are large: publish to the mesh only and keep the mesh small, so each model crosses
+        // fewer links twice. (Direct streams to sampled neighbours will replace this; see docs.)
+        floodPublish: false,
+        D: 4,
+        Dlo: 3,
+        Dhi: 6,
+        Dout: 2,
         maxInboundDataLength: options.maxMessageBytes
       })
     }

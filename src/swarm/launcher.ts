@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { concatenate, type Dataset } from '../data/dataset.js'
+import { concatenate, subset, type Dataset } from '../data/dataset.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec, type BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
@@ -46,6 +46,8 @@ export interface SwarmProgress {
   readonly timeline: readonly TimelinePoint[]
 }
 
+const TIMELINE_TEST_SAMPLES = 500
+
 async function freePort (): Promise<number> {
   const server = createServer()
   await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
@@ -81,9 +83,9 @@ class Evaluator {
     return verdict.ok ? verdict.value.weights : null
   }
 
-  async accuracy (weights: Weights): Promise<number> {
+  async accuracy (weights: Weights, dataset: Dataset = this.test): Promise<number> {
     await this.trainer.setWeights(weights)
-    return this.trainer.accuracy(this.test)
+    return this.trainer.accuracy(dataset)
   }
 
   close (): Promise<void> {
@@ -154,19 +156,21 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
 
     evaluator = await Evaluator.create(manifest, test, options.backend)
     const trainingStarted = Date.now()
+    const deadline = trainingStarted + options.durationMs
     const timeline: TimelinePoint[] = []
     const timelineInterval = options.timelineIntervalMs ?? 5_000
+    // The timeline scores on part of the test split: it runs while the nodes train and must stay cheap.
+    const timelineTest = subset(test, Array.from({ length: Math.min(TIMELINE_TEST_SAMPLES, test.count) }, (_, i) => i))
     let nextSample = 0
-    while (!(options.signal?.aborted ?? false)) {
-      const elapsed = Date.now() - trainingStarted
+    while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
       const statuses = await Promise.all(processes.map(async node => node.status()))
+      const elapsed = Date.now() - trainingStarted
       if (elapsed >= nextSample) {
-        timeline.push(await sampleTimeline(processes, evaluator, elapsed / 1000))
+        timeline.push(await sampleTimeline(processes, evaluator, timelineTest, elapsed / 1000))
         nextSample += timelineInterval
       }
-      progress('training', statuses, timeline, elapsed)
-      if (elapsed >= options.durationMs) break
-      await sleep(Math.min(1_000, options.durationMs - elapsed), options.signal)
+      progress('training', statuses, timeline, Date.now() - trainingStarted)
+      await sleep(Math.max(0, Math.min(1_000, deadline - Date.now())), options.signal)
     }
     const trainingSeconds = (Date.now() - trainingStarted) / 1000
     progress('stopping', [], timeline, Date.now() - trainingStarted)
@@ -197,6 +201,14 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     }
     const finalModels = weights.filter((w): w is Weights => w !== null)
     const accuracies = nodeSummaries.map(n => n.accuracy).filter((a): a is number => a !== null)
+    const finalScores = summarise(accuracies)
+    timeline.push({
+      t: Math.round(trainingSeconds * 10) / 10,
+      meanAccuracy: accuracies.length > 0 ? finalScores.mean : null,
+      minAccuracy: accuracies.length > 0 ? finalScores.min : null,
+      consensusDistance: consensusDistance(finalModels),
+      liveNodes: finalModels.length
+    })
     const meanSamples = Math.round(nodeSummaries.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(nodeSummaries.length, 1))
     progress('baseline', [], timeline, Date.now() - trainingStarted)
     const centralized = await centralizedBaseline(manifest, dataSpecs, test, meanSamples, options.backend)
@@ -213,7 +225,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
       backend: processes[0]?.ready?.backend ?? 'unknown',
       centralized,
-      accuracy: summarise(accuracies),
+      accuracy: finalScores,
       consensusDistance: consensusDistance(finalModels) ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
       nodes: nodeSummaries,
@@ -237,11 +249,11 @@ async function readFinalState (datadir: string): Promise<Awaited<ReturnType<Node
   }
 }
 
-async function sampleTimeline (processes: readonly NodeProcess[], evaluator: Evaluator, t: number): Promise<TimelinePoint> {
+async function sampleTimeline (processes: readonly NodeProcess[], evaluator: Evaluator, test: Dataset, t: number): Promise<TimelinePoint> {
   const models = (await Promise.all(processes.map(async node => evaluator.decode(await node.model()))))
     .filter((model): model is Weights => model !== null)
   const accuracies: number[] = []
-  for (const model of models) accuracies.push(await evaluator.accuracy(model))
+  for (const model of models) accuracies.push(await evaluator.accuracy(model, test))
   const stats = summarise(accuracies)
   return {
     t: Math.round(t * 10) / 10,

@@ -1,0 +1,53 @@
+import { describe, it, expect } from 'vitest'
+import { parsePartition } from '../src/data/partition.js'
+import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../src/data/spec.js'
+import { LocalTrainer } from '../src/learning/local-trainer.js'
+import { createManifest } from '../src/learning/manifest.js'
+import { runSwarm } from '../src/swarm/launcher.js'
+import { schemaErrors, temporaryDirectory } from './helpers.js'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+describe('a swarm of three real nodes on 127.0.0.1', () => {
+  it('learns from peers what no node can learn alone from its own shard', async () => {
+    const out = await temporaryDirectory('swarm')
+    // shards:1 deals each node one label-sorted shard: about a third of the digits each.
+    const summary = await runSwarm({
+      nodes: 3,
+      dataset: 'mnist',
+      model: 'mlp',
+      partition: parsePartition('shards:1'),
+      durationMs: 25_000,
+      seed: 7,
+      out,
+      training: { localSteps: 10 }
+    })
+
+    // The summary honours the project's own schema, on disk as returned.
+    expect(schemaErrors('swarm-summary', summary)).toEqual([])
+    const written = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as unknown
+    expect(schemaErrors('swarm-summary', written)).toEqual([])
+    expect(summary.nodeCount).toBe(3)
+    expect(summary.timeline.length).toBeGreaterThanOrEqual(2)
+
+    // A node alone on the first shard, trained for as many samples as the swarm's nodes processed.
+    const { train, test } = await loadTrainTestSplit('mnist')
+    const manifest = createManifest({ model: 'mlp', dataset: { name: 'mnist', inputShape: train.inputShape, classes: train.classes }, seed: 7, training: { localSteps: 10 } })
+    const alone = await LocalTrainer.create(manifest, await loadNodeData(parseDataSpec('mnist:1/3:shards:1'), { seed: 7 }))
+    const meanSamples = summary.nodes.reduce((total, node) => total + node.samplesProcessed, 0) / summary.nodes.length
+    await alone.train(Math.round(meanSamples / manifest.training.batchSize))
+    const aloneAccuracy = alone.accuracy(test)
+    await alone.close()
+
+    expect(aloneAccuracy).toBeLessThan(0.5)
+    for (const node of summary.nodes) {
+      expect(node.updatesAccepted).toBeGreaterThan(0)
+      expect(node.updatesRejected).toBe(0)
+      expect(node.bytesSent).toBeGreaterThan(0)
+      expect(node.accuracy).not.toBeNull()
+      expect(node.accuracy ?? 0).toBeGreaterThan(aloneAccuracy + 0.2)
+    }
+    expect(summary.centralized.accuracy).toBeGreaterThan(0.8)
+    expect(new Set(summary.nodes.map(node => node.peerId)).size).toBe(3)
+  }, 240_000)
+})
