@@ -54,7 +54,10 @@ describe('the murmur command line', () => {
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--api', 'localhost'], '--api'],
       [['start', '--manifest', join(directory, 'missing.json'), '--datadir', directory, '--data', 'mnist:1/8'], '--manifest'],
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--bootstrap', '/ip4/127.0.0.1/tcp/1'], '--bootstrap'],
-      [['start', '--manifest', manifestFile, '--datadir', directory], '--data']
+      [['start', '--manifest', manifestFile, '--datadir', directory], '--data'],
+      [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--max-cpu', '0'], '--max-cpu'],
+      [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--backend', 'gpu'], '--backend'],
+      [['swarm', '--profiles', 'fast:0.5,slow:0.2'], '--profiles']
     ]
     for (const [args, flag] of cases) {
       const result = await murmur(...args)

@@ -28,6 +28,7 @@ describe('one node process (murmur start)', () => {
       datadir: join(directory, 'state'),
       listen: '/ip4/127.0.0.1/tcp/0',
       bootstrap: [],
+      maxCpu: 0.5,
       log: () => {}
     }
 
@@ -37,6 +38,7 @@ describe('one node process (murmur start)', () => {
     expect(schemaErrors('node-status', running)).toEqual([])
     expect(running.peerId).toBe(first.ready?.peerId)
     expect(running.restarts).toBe(0)
+    expect(running.maxCpu).toBe(0.5)
     expect(running.eventLoop.lagP99Ms).toBeGreaterThanOrEqual(running.eventLoop.lagP50Ms)
 
     const metrics = await (await fetch(`http://${first.ready?.api ?? ''}/metrics`)).text()

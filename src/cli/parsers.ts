@@ -21,6 +21,13 @@ export function positiveNumber (value: string): number {
   return parsed
 }
 
+/** A share in (0, 1], e.g. --max-cpu 0.25. */
+export function fraction (value: string): number {
+  const parsed = Number(value)
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed <= 0 || parsed > 1) throw new InvalidArgumentError('Expected a number above 0 and at most 1, such as 0.25.')
+  return parsed
+}
+
 /** Durations: 90, 90s, 1.5m, 2h, 500ms; a bare number is seconds. Returns milliseconds. */
 export function duration (value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())

@@ -60,9 +60,9 @@ export function createProgressPrinter (interactive: boolean): { update: (progres
 }
 
 export function summaryTable (summary: SwarmSummary): string {
-  const table = new Table({ head: ['node', 'peer', 'data', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
+  const table = new Table({ head: ['node', 'peer', 'data', 'profile', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
   for (const node of summary.nodes) {
-    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
+    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, node.profile, percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
   }
   const lines = [
     table.toString(),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend.js'
@@ -31,6 +31,8 @@ export interface MurmurNodeOptions {
   readonly backend?: BackendName
   /** share of its data a node keeps aside to measure its own accuracy */
   readonly holdoutFraction?: number
+  /** share of the time the node may train, in (0, 1]: it idles the rest (battery-powered devices) */
+  readonly maxCpu?: number
   readonly checkpointIntervalMs?: number
   readonly evaluationIntervalMs?: number
 }
@@ -55,6 +57,24 @@ export interface MurmurNodeEvents {
 
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
+
+/** Duty cycle: after training for t, idle t × (1 − share) / share, so training takes that share of the time. */
+export function dutyCycleIdleMs (trainingMs: number, maxCpu: number): number {
+  return maxCpu >= 1 ? 0 : trainingMs * (1 - maxCpu) / maxCpu
+}
+
+function idle (ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    if (signal.aborted) { resolve(); return }
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
 
 /** A seed for the order a node visits its data: differs between nodes, stable across restarts. */
 function seedFromPeerId (peerId: string): number {
@@ -89,6 +109,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private readonly inbox = new Map<string, ModelUpdate>()
   private model: Weights | null = null
   private stopping = false
+  private readonly stopController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
 
   private constructor (init: {
@@ -231,8 +252,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const evaluationInterval = this.options.evaluationIntervalMs ?? DEFAULT_EVALUATION_INTERVAL_MS
     let lastCheckpoint = Date.now()
     let lastEvaluation = 0
+    const maxCpu = this.options.maxCpu ?? 1
     while (!this.stopping) {
+      const trainingStarted = performance.now()
       const result = await this.trainer.train(this.manifest.training.localSteps)
+      if (maxCpu < 1) await idle(dutyCycleIdleMs(performance.now() - trainingStarted, maxCpu), this.stopController.signal)
       this.step += result.steps
       this.samplesProcessed += result.samples
       let weights = await this.trainer.getWeights()
@@ -303,6 +327,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       peerId: this.peerId,
       swarmId: this.swarmId,
       backend: this.backend,
+      maxCpu: this.options.maxCpu ?? 1,
       multiaddrs: this.multiaddrs(),
       step: this.step,
       samplesProcessed: this.samplesProcessed,
@@ -329,6 +354,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
+    this.stopController.abort()
     await this.loop
     try {
       await this.checkpoint()

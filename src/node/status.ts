@@ -6,6 +6,8 @@ export interface NodeStatus {
   peerId: string
   swarmId: string
   backend: string
+  /** share of the time the node may train (--max-cpu) */
+  maxCpu: number
   multiaddrs: string[]
   /** local training steps taken, continuing across restarts */
   step: number

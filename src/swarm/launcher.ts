@@ -17,6 +17,7 @@ import { NodeStore } from '../node/store.js'
 import { peerIdOf } from '../p2p/identity.js'
 import { validateUpdate, type UpdateExpectations } from '../node/update-codec.js'
 import { NodeProcess } from './node-process.js'
+import { assignProfiles, type ProfileShare } from './profiles.js'
 import type { NodeSummary, SwarmSummary, TimelinePoint } from './summary.js'
 
 export interface SwarmOptions {
@@ -29,6 +30,8 @@ export interface SwarmOptions {
   /** where summary.json, the manifest and the nodes' state go; a temporary folder if not set */
   readonly out?: string
   readonly backend?: BackendName
+  /** mix of device profiles; every node is 'fast' (no CPU limit) if not set */
+  readonly profiles?: readonly ProfileShare[]
   readonly training?: Partial<TrainingSettings>
   /** seconds between two points of the timeline */
   readonly timelineIntervalMs?: number
@@ -116,6 +119,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   const manifestFile = join(workdir, 'manifest.json')
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
   const partition = formatPartition(options.partition)
+  const profiles = assignProfiles(options.profiles ?? [{ name: 'fast', maxCpu: 1, share: 1 }], options.nodes)
   const dataSpecs = Array.from({ length: options.nodes }, (_, i) => `${options.dataset}:${i + 1}/${options.nodes}:${partition}`)
 
   // Identities and ports are fixed first, so every node can start at once with the others as bootstrap peers.
@@ -125,7 +129,8 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     const { identity } = await store.identity()
     await store.close()
     const port = await freePort()
-    return { index: i + 1, dataSpec, datadir, port, address: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdOf(identity)}` }
+    const profile = profiles[i] ?? { name: 'fast', maxCpu: 1, share: 1 }
+    return { index: i + 1, dataSpec, datadir, port, profile, address: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdOf(identity)}` }
   }))
   const progress = (phase: SwarmProgress['phase'], statuses: Array<NodeStatus | null>, timeline: TimelinePoint[], elapsedMs: number): void => {
     options.onProgress?.({
@@ -148,6 +153,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       listen: `/ip4/127.0.0.1/tcp/${node.port}`,
       bootstrap: nodes.filter(other => other !== node).map(other => other.address),
       ...(options.backend === undefined ? {} : { backend: options.backend }),
+      ...(node.profile.maxCpu < 1 ? { maxCpu: node.profile.maxCpu } : {}),
       log: line => { options.onNodeLog?.(node.index, line) }
     }, options.signal)))
     for (const result of startResults) if (result.status === 'fulfilled') processes.push(result.value)
@@ -187,6 +193,8 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         peerId: processes[i]?.ready?.peerId ?? '',
         role: 'honest',
         dataSpec: node.dataSpec,
+        profile: node.profile.name,
+        maxCpu: node.profile.maxCpu,
         accuracy: model === null || model === undefined ? null : await evaluator.accuracy(model),
         samplesProcessed: state?.samplesProcessed ?? 0,
         step: state?.step ?? 0,

@@ -12,6 +12,7 @@ export interface NodeProcessOptions {
   readonly listen: string
   readonly bootstrap: readonly string[]
   readonly backend?: string
+  readonly maxCpu?: number
   /** where the node's own output goes, line by line */
   readonly log: (line: string) => void
 }
@@ -50,6 +51,7 @@ export class NodeProcess {
       '--no-mdns',
       '--log-format', 'json',
       ...(options.backend === undefined ? [] : ['--backend', options.backend]),
+      ...(options.maxCpu === undefined ? [] : ['--max-cpu', String(options.maxCpu)]),
       ...options.bootstrap.flatMap(address => ['--bootstrap', address])
     ]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -7,6 +7,9 @@ export interface NodeSummary {
   peerId: string
   role: 'honest' | 'attacker'
   dataSpec: string
+  /** device profile (murmur swarm --profiles) and the share of the time it trained */
+  profile: string
+  maxCpu: number
   /** accuracy of the node's final model on the dataset's test split; null if the node left no model */
   accuracy: number | null
   samplesProcessed: number

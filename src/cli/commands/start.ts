@@ -8,7 +8,7 @@ import { parseManifest, type Manifest } from '../../learning/manifest.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { MurmurNode } from '../../node/murmur-node.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
-import { collect, parsedWith, withFlag } from '../parsers.js'
+import { collect, fraction, parsedWith, withFlag } from '../parsers.js'
 
 interface StartFlags {
   manifest: string
@@ -19,6 +19,7 @@ interface StartFlags {
   api?: ApiAddress
   mdns: boolean
   backend?: BackendName
+  maxCpu?: number
   logFormat: 'text' | 'json'
 }
 
@@ -60,6 +61,7 @@ export function startCommand (): Command {
     .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics and /model there (e.g. 127.0.0.1:9090); off unless given').argParser(parsedWith(parseApiAddress)))
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
+    .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
     .action(async (flags: StartFlags) => {
       const log = createLogger(flags.logFormat)
@@ -72,14 +74,15 @@ export function startCommand (): Command {
         ...(flags.listen === undefined ? {} : { listen: flags.listen }),
         ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
         ...(flags.api === undefined ? {} : { api: flags.api }),
-        ...(flags.backend === undefined ? {} : { backend: flags.backend })
+        ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+        ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu })
       })
       const ready = node.status()
       log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, backend: node.backend, step: ready.step, restarts: ready.restarts },
         [
           `murmur node ${node.peerId}`,
           `  swarm     ${node.swarmId}`,
-          `  backend   ${node.backend}`,
+          `  backend   ${node.backend}${ready.maxCpu < 1 ? ` (training at most ${Math.round(ready.maxCpu * 100)} % of the time)` : ''}`,
           `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
           ...ready.multiaddrs.map(address => `  listening ${address}`),
           ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`]),

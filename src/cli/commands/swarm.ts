@@ -5,6 +5,7 @@ import { BACKEND_NAMES, type BackendName } from '../../learning/backend.js'
 import { DEFAULT_SEED } from '../../learning/manifest.js'
 import { MODEL_NAMES } from '../../learning/models.js'
 import { runSwarm } from '../../swarm/launcher.js'
+import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
 import { duration, integer, parsedWith } from '../parsers.js'
 
@@ -17,6 +18,7 @@ interface SwarmFlags {
   seed: number
   out?: string
   backend?: BackendName
+  profiles?: ProfileShare[]
   localSteps?: number
   verbose: boolean
 }
@@ -32,6 +34,7 @@ export function swarmCommand (): Command {
     .addOption(new Option('--seed <n>', 'seed of the initial weights and of the data partition').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
+    .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .option('--out <dir>', 'keep the run in DIR: summary.json, manifest.json and each node\'s state')
     .option('--verbose', 'show what the nodes print on stderr', false)
     .action(async (flags: SwarmFlags) => {
@@ -52,7 +55,8 @@ export function swarmCommand (): Command {
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
           ...(flags.localSteps === undefined ? {} : { training: { localSteps: flags.localSteps } }),
           ...(flags.out === undefined ? {} : { out: flags.out }),
-          ...(flags.backend === undefined ? {} : { backend: flags.backend })
+          ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+          ...(flags.profiles === undefined ? {} : { profiles: flags.profiles })
         })
         printer.done()
         process.stdout.write(summaryTable(summary) + '\n')
