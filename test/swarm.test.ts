@@ -4,6 +4,7 @@ import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../src/data/spe
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest } from '../src/learning/manifest.js'
 import { runSwarm } from '../src/swarm/launcher.js'
+import { planScenario } from '../src/swarm/scenario.js'
 import { schemaErrors, temporaryDirectory } from './helpers.js'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -49,5 +50,38 @@ describe('a swarm of three real nodes on 127.0.0.1', () => {
     }
     expect(summary.centralized.accuracy).toBeGreaterThan(0.8)
     expect(new Set(summary.nodes.map(node => node.peerId)).size).toBe(3)
+  }, 240_000)
+})
+
+describe('a swarm through a scenario', () => {
+  it('records kills, restarts, a late join and a partition, and keeps learning', async () => {
+    const out = await temporaryDirectory('scenario')
+    const scenario = planScenario({
+      name: 'test-scenario',
+      events: [
+        { at: '4s', kind: 'kill', nodes: [2] },
+        { at: '6s', kind: 'join', nodes: [3] },
+        { at: '8s', kind: 'restart', nodes: [2] },
+        { at: '12s', kind: 'partition', groups: [[1], [2, 3]] },
+        { at: '16s', kind: 'heal' }
+      ]
+    }, 3, 5)
+    const summary = await runSwarm({
+      nodes: 3, dataset: 'mnist', model: 'logistic', partition: parsePartition('iid'), durationMs: 24_000, seed: 5, out, scenario, training: { localSteps: 5 }
+    })
+    expect(schemaErrors('swarm-summary', summary)).toEqual([])
+    expect(summary.scenario).toBe('test-scenario')
+    expect(summary.events.map(event => event.kind)).toEqual(['kill', 'join', 'restart', 'partition', 'heal'])
+    expect(summary.events[3]?.groups).toEqual([[1], [2, 3]])
+    for (const [index, event] of summary.events.entries()) {
+      expect(event.t).toBeGreaterThanOrEqual([4, 6, 8, 12, 16][index] ?? 0)
+    }
+    expect(summary.nodes[1]?.restarts).toBe(1)
+    expect(summary.nodes.every(node => node.alive)).toBe(true)
+    expect(summary.lateJoins.map(join => join.node)).toEqual([3])
+    expect(summary.accuracy.min).toBeGreaterThan(0.75)
+    expect(Math.min(...summary.timeline.map(point => point.liveNodes))).toBeLessThan(3)
+    const report = await readFile(join(out, 'report.html'), 'utf8')
+    expect(report).toContain('test-scenario')
   }, 240_000)
 })

@@ -33,10 +33,26 @@ function headline (progress: SwarmProgress): string {
  * Live progress of a swarm: a table redrawn in place on a terminal, and a line every few seconds when
  * the output is a file or a pipe (CI logs).
  */
-export function createProgressPrinter (interactive: boolean): { update: (progress: SwarmProgress) => void; done: () => void } {
+export interface ProgressPrinter {
+  update: (progress: SwarmProgress) => void
+  /** a line that stays (scenario events), printed above the live table */
+  event: (line: string) => void
+  done: () => void
+}
+
+export function createProgressPrinter (interactive: boolean): ProgressPrinter {
   if (interactive) {
+    let last = ''
     return {
-      update: progress => { logUpdate(progress.phase === 'training' ? `${headline(progress)}\n${progressTable(progress)}` : headline(progress)) },
+      update: progress => {
+        last = progress.phase === 'training' ? `${headline(progress)}\n${progressTable(progress)}` : headline(progress)
+        logUpdate(last)
+      },
+      event: line => {
+        logUpdate.clear()
+        process.stdout.write(`${line}\n`)
+        logUpdate(last)
+      },
       done: () => { logUpdate.done() }
     }
   }
@@ -55,20 +71,23 @@ export function createProgressPrinter (interactive: boolean): { update: (progres
         : ''
       process.stdout.write(`${headline(progress)}${extra}\n`)
     },
+    event: line => { process.stdout.write(`${line}\n`) },
     done: () => {}
   }
 }
 
 export function summaryTable (summary: SwarmSummary): string {
-  const table = new Table({ head: ['node', 'peer', 'data', 'profile', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
+  const table = new Table({ head: ['node', 'peer', 'data', 'profile', 'alive', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
   for (const node of summary.nodes) {
-    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, node.profile, percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
+    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, node.profile, node.alive ? 'yes' : 'no', percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
   }
   const lines = [
     table.toString(),
     `swarm ${summary.swarmId}: ${summary.nodeCount} nodes, ${summary.model} on ${summary.dataset} (${summary.partition}), ${summary.durationSeconds} s of training, backend ${summary.backend}`,
     `test accuracy     mean ${percent(summary.accuracy.mean)}  min ${percent(summary.accuracy.min)}  max ${percent(summary.accuracy.max)}`,
     `centralized       ${percent(summary.centralized.accuracy)}  (same model on the pooled data, ${summary.centralized.samplesProcessed} samples: as many as a node processed on average)`,
+    ...summary.lateJoins.map(join => `late join        node ${join.node} joined at ${join.joinedAt} s, ${join.catchUpSeconds === null ? 'did not catch up with the others' : `caught up with the others' mean accuracy ${join.catchUpSeconds} s later`}`),
+    ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
     `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
     `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average`,
     `wall time         ${summary.wallSeconds} s`

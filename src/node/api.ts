@@ -7,6 +7,8 @@ export interface ApiHandlers {
   metrics: () => Promise<{ contentType: string; body: string }>
   /** the node's current model as an encoded update, or null before it has one */
   model: () => Promise<Uint8Array | null>
+  /** peers refused by the connection gater; simulations cut and heal partitions through it */
+  blockedPeers: { get: () => string[]; set: (peers: string[]) => Promise<void> }
 }
 
 export interface ApiServer {
@@ -33,10 +35,43 @@ function send (response: ServerResponse, status: number, contentType: string, bo
   response.end(body)
 }
 
+const MAX_BODY_BYTES = 1 << 20
+
+async function readJson (request: IncomingMessage): Promise<unknown> {
+  let size = 0
+  const chunks: Buffer[] = []
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer
+    size += buffer.byteLength
+    if (size > MAX_BODY_BYTES) throw new MurmurError('ERR_INVALID_ARGUMENT', 'request body too large')
+    chunks.push(buffer)
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+}
+
 async function route (request: IncomingMessage, response: ServerResponse, handlers: ApiHandlers): Promise<void> {
-  if (request.method !== 'GET') { send(response, 405, 'text/plain', 'only GET is supported\n'); return }
   const path = new URL(request.url ?? '/', 'http://localhost').pathname
+  if (path === '/blocked-peers' && request.method === 'PUT') {
+    let peers: unknown
+    try {
+      peers = await readJson(request)
+    } catch {
+      send(response, 400, 'text/plain', 'expected a JSON array of peer ids\n')
+      return
+    }
+    if (!Array.isArray(peers) || !peers.every(peer => typeof peer === 'string')) {
+      send(response, 400, 'text/plain', 'expected a JSON array of peer ids\n')
+      return
+    }
+    await handlers.blockedPeers.set(peers)
+    send(response, 200, 'application/json', JSON.stringify(handlers.blockedPeers.get()))
+    return
+  }
+  if (request.method !== 'GET') { send(response, 405, 'text/plain', 'only GET is supported here (and PUT on /blocked-peers)\n'); return }
   switch (path) {
+    case '/blocked-peers':
+      send(response, 200, 'application/json', JSON.stringify(handlers.blockedPeers.get()))
+      return
     case '/status':
       send(response, 200, 'application/json', JSON.stringify(handlers.status()))
       return

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { MurmurError } from '../errors.js'
-import type { BackendName } from '../learning/backend.js'
+import type { BackendName } from '../learning/backend-names.js'
 import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { createMergeRule, type MergeRule } from '../learning/merge.js'
 import { weightShapes } from '../learning/models.js'
@@ -12,6 +12,9 @@ import type { Weights } from '../learning/weights.js'
 import { WorkerTrainer } from '../learning/worker-trainer.js'
 import { createHost, DEFAULT_LISTEN, type Host } from '../p2p/host.js'
 import { ModelGossip } from '../p2p/model-gossip.js'
+import { requestModel, serveModel } from '../p2p/model-request.js'
+import { PeerGate } from '../p2p/peer-gate.js'
+import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
@@ -35,6 +38,10 @@ export interface MurmurNodeOptions {
   readonly maxCpu?: number
   readonly checkpointIntervalMs?: number
   readonly evaluationIntervalMs?: number
+  /** without a checkpoint, fetch the current model from a peer instead of starting from the initial weights (default true) */
+  readonly warmJoin?: boolean
+  /** redial known peers while fewer than this many are connected (default 32) */
+  readonly targetPeers?: number
 }
 
 export interface ExchangeDetail {
@@ -51,11 +58,18 @@ export interface MurmurNodeEvents {
   rejected: CustomEvent<{ readonly from: string; readonly reason: string }>
   evaluation: CustomEvent<{ readonly step: number; readonly accuracy: number | null }>
   checkpoint: CustomEvent<{ readonly step: number }>
+  /** the node adopted a peer's model because it had none of its own (a late or fresh join) */
+  'warm-join': CustomEvent<{ readonly from: string; readonly step: number; readonly samples: number }>
+  /** something the operator should know that does not stop the node, e.g. a damaged checkpoint skipped */
+  warning: CustomEvent<{ readonly message: string }>
   /** the training loop failed; the node stops */
   error: CustomEvent<Error>
 }
 
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
+const DEFAULT_TARGET_PEERS = 32
+/** how long a node without a checkpoint keeps asking new peers for the swarm's model */
+const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
 
 /** Duty cycle: after training for t, idle t × (1 − share) / share, so training takes that share of the time. */
@@ -111,6 +125,13 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private stopping = false
   private readonly stopController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
+  private readonly gate: PeerGate
+  private readonly keeper: PeerKeeper
+  /** a peer's model to adopt at the next exchange, fetched by the warm join */
+  private adopt: { from: string; update: ModelUpdate } | null = null
+  private warmJoined: { from: string; step: number; at: string } | null = null
+  private readonly startupWarnings: string[]
+  private readonly resumedFromCheckpoint: boolean
 
   private constructor (init: {
     options: MurmurNodeOptions
@@ -122,6 +143,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     samplesProcessed: number
     savedAt: string | null
     expectations: UpdateExpectations
+    gate: PeerGate
+    warnings: string[]
+    resumed: boolean
   }) {
     super()
     this.options = init.options
@@ -139,6 +163,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.mergeRule = createMergeRule(this.manifest.merge.rule)
     this.gossip = new ModelGossip(this.host, this.swarmId, (_from, data) => validateUpdate(data, this.expectations))
     this.eventLoop = monitorEventLoopDelay({ resolution: 10 })
+    this.gate = init.gate
+    this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
+    this.startupWarnings = init.warnings
+    this.resumedFromCheckpoint = init.resumed
   }
 
   /** Opens the store, starts the host and the training worker, resumes from the last checkpoint. */
@@ -153,17 +181,32 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     let host: Host | undefined
     let trainer: WorkerTrainer | undefined
     try {
-      const checkpoint = await store.readCheckpoint()
-      if (checkpoint !== null && checkpoint.swarmId !== swarmId) {
-        throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${checkpoint.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
+      const restarts = await store.recordStart()
+      const { checkpoint: saved, problems } = await store.readCheckpoint()
+      const warnings = [...problems]
+      if (saved !== null && saved.swarmId !== swarmId) {
+        throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${saved.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
+      }
+      let checkpoint = saved
+      let weights: Weights | null = null
+      if (saved !== null) {
+        const verdict = validateUpdate(saved.model, expectations)
+        if (verdict.ok) weights = verdict.value.weights
+        else {
+          warnings.push(`the checkpoint in ${options.datadir} holds an unusable model (${verdict.reason}: ${verdict.detail}); starting without it`)
+          checkpoint = null
+        }
       }
       const { identity } = await store.identity()
+      const gate = new PeerGate()
       host = await createHost({
         identity,
+        gate,
         listen: options.listen ?? DEFAULT_LISTEN,
         bootstrap: options.bootstrap ?? [],
         mdns: options.mdns ?? true,
-        maxMessageBytes: maxUpdateBytes(expectations) * 2
+        maxMessageBytes: maxUpdateBytes(expectations) * 2,
+        targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS
       })
       trainer = await WorkerTrainer.start({
         manifest: options.manifest,
@@ -172,13 +215,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         ...(options.backend === undefined ? {} : { backend: options.backend }),
         ...(options.holdoutFraction === undefined ? {} : { holdoutFraction: options.holdoutFraction })
       }, signal)
+      if (weights !== null) await trainer.setWeights(weights)
       const counters = checkpoint?.counters ?? emptyCounters()
-      if (checkpoint !== null) {
-        const verdict = validateUpdate(checkpoint.model, expectations)
-        if (!verdict.ok) throw new MurmurError('ERR_NODE_STATE', `the checkpoint in ${options.datadir} is damaged (${verdict.reason}: ${verdict.detail})`)
-        await trainer.setWeights(verdict.value.weights)
-        counters.restarts += 1
-      }
+      counters.restarts = restarts
       const node = new MurmurNode({
         options,
         store,
@@ -188,7 +227,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         step: checkpoint?.step ?? 0,
         samplesProcessed: checkpoint?.samplesProcessed ?? 0,
         savedAt: checkpoint?.savedAt ?? null,
-        expectations
+        expectations,
+        gate,
+        warnings,
+        resumed: checkpoint !== null
       })
       await node.begin()
       return node
@@ -218,17 +260,71 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.gossip.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
     this.gossip.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
     this.gossip.start()
+    await serveModel(this.host, { swarmId: this.swarmId, model: async () => this.model === null && !this.resumedFromCheckpoint ? null : this.encodedModel() })
+    this.keeper.start()
     if (this.options.api !== undefined) {
       const registry = createMetricsRegistry(() => this.status())
       this.api = await startApi(this.options.api, {
         status: () => this.status(),
         metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-        model: async () => this.encodedModel()
+        model: async () => this.encodedModel(),
+        blockedPeers: {
+          get: () => this.gate.blockedPeers(),
+          set: async peers => { await this.gate.set(this.host, peers) }
+        }
+      })
+    }
+    if (!this.resumedFromCheckpoint && (this.options.warmJoin ?? true)) {
+      this.warmJoin().catch((error: unknown) => {
+        this.safeDispatchEvent('warning', { detail: { message: `warm join failed: ${error instanceof Error ? error.message : String(error)}` } })
       })
     }
     this.loop = this.run().catch((error: unknown) => {
       this.safeDispatchEvent('error', { detail: error instanceof Error ? error : new Error(String(error)) })
     })
+  }
+
+  /** whether the node resumed from a checkpoint */
+  get resumed (): boolean {
+    return this.resumedFromCheckpoint
+  }
+
+  /** Problems found at start-up that did not stop the node (e.g. a damaged checkpoint skipped). */
+  get warnings (): readonly string[] {
+    return this.startupWarnings
+  }
+
+  /**
+   * Without a checkpoint, ask connected peers for their model until one answers with a trained model
+   * (or the node has trained more than any of them). Training goes on meanwhile; the model found is
+   * adopted at the next exchange.
+   */
+  private async warmJoin (): Promise<void> {
+    const asked = new Set<string>()
+    const deadline = Date.now() + WARM_JOIN_PATIENCE_MS
+    while (!this.stopping && Date.now() < deadline) {
+      const peers = this.host.getPeers().filter(peer => !asked.has(peer.toString())).slice(0, 3)
+      const answers = await Promise.all(peers.map(async peer => {
+        asked.add(peer.toString())
+        try {
+          const bytes = await requestModel(this.host, peer, {
+            swarmId: this.swarmId,
+            maxBytes: maxUpdateBytes(this.expectations),
+            signal: AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)])
+          })
+          const verdict = bytes === null ? null : validateUpdate(bytes, this.expectations)
+          return verdict?.ok === true ? { from: peer.toString(), update: verdict.value } : null
+        } catch {
+          return null
+        }
+      }))
+      const best = answers.reduce<{ from: string; update: ModelUpdate } | null>((a, b) => b !== null && (a === null || b.update.samples > a.update.samples) ? b : a, null)
+      if (best !== null && best.update.samples > 0) {
+        this.adopt = best
+        return
+      }
+      await idle(1_000, this.stopController.signal)
+    }
   }
 
   private receive (from: string, update: ModelUpdate, bytes: number): void {
@@ -262,7 +358,15 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       let weights = await this.trainer.getWeights()
       const received = [...this.inbox.values()]
       this.inbox.clear()
-      if (received.length > 0) {
+      const adopt = this.adopt
+      this.adopt = null
+      if (adopt !== null && adopt.update.samples > this.samplesProcessed) {
+        // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
+        weights = adopt.update.weights
+        await this.trainer.setWeights(weights)
+        this.warmJoined = { from: adopt.from, step: adopt.update.step, at: new Date().toISOString() }
+        this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.update.step, samples: adopt.update.samples } })
+      } else if (received.length > 0) {
         weights = this.mergeRule.merge(
           { weights, samples: this.samplesProcessed },
           received.map(update => ({ weights: update.weights, samples: update.samples }))
@@ -344,6 +448,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       },
       bytes: { sent: this.counters.bytesSent, received: this.counters.bytesReceived },
       checkpoint: { step: this.checkpointStep, savedAt: this.checkpointSavedAt },
+      warmJoin: this.warmJoined,
+      blockedPeers: this.gate.blockedPeers().length,
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: nanosecondsToMs(this.eventLoop.percentile(50)), lagP99Ms: nanosecondsToMs(this.eventLoop.percentile(99)) },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
@@ -360,6 +466,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       await this.checkpoint()
     } finally {
       this.eventLoop.disable()
+      this.keeper.stop()
       this.gossip.stop()
       await this.api?.close()
       await this.trainer.close()

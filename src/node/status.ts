@@ -24,6 +24,10 @@ export interface NodeStatus {
   /** application payload bytes of model updates */
   bytes: { sent: number; received: number }
   checkpoint: { step: number; savedAt: string | null }
+  /** the peer whose model this node adopted when it joined without a checkpoint */
+  warmJoin: { from: string; step: number; at: string } | null
+  /** peers this node refuses to connect to (a simulated partition) */
+  blockedPeers: number
   data: { trainSamples: number; holdoutSamples: number }
   eventLoop: { lagP50Ms: number; lagP99Ms: number }
   uptimeSeconds: number

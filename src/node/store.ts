@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import { Level } from 'level'
+import { ClassicLevel } from 'classic-level'
 import { MurmurError } from '../errors.js'
 import { createIdentity, decodeIdentity, encodeIdentity, type Identity } from '../p2p/identity.js'
 
@@ -30,57 +31,159 @@ export interface Checkpoint {
   readonly model: Uint8Array
 }
 
+/** What reading the checkpoints found: the newest good one, and what was wrong with any other. */
+export interface CheckpointReading {
+  readonly checkpoint: Checkpoint | null
+  /** damaged or unreadable checkpoints that were skipped, described for the operator */
+  readonly problems: string[]
+}
+
+/** Version of the checkpoint record; a node refuses records of a version it does not know. */
+export const CHECKPOINT_FORMAT_VERSION = 1
+
 const IDENTITY_KEY = 'identity'
-const CHECKPOINT_META_KEY = 'checkpoint/meta'
-const CHECKPOINT_MODEL_KEY = 'checkpoint/model'
+const STARTS_KEY = 'starts'
+const LATEST_KEY = 'checkpoint/latest'
+const SLOTS = ['a', 'b'] as const
+type Slot = typeof SLOTS[number]
+const metaKey = (slot: Slot): string => `checkpoint/${slot}/meta`
+const modelKey = (slot: Slot): string => `checkpoint/${slot}/model`
 
-const text = { encode: (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value)), decode: (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes)) }
+interface CheckpointMeta extends Omit<Checkpoint, 'model'> {
+  readonly formatVersion: number
+  /** hex SHA-256 over the model bytes and the other fields, checked on every load */
+  readonly checksum: string
+}
 
-/** A node's state under its --datadir, in a LevelDB database. */
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+function checksumOf (fields: Omit<Checkpoint, 'model'>, model: Uint8Array): string {
+  return createHash('sha256')
+    .update(JSON.stringify([CHECKPOINT_FORMAT_VERSION, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters]))
+    .update(model)
+    .digest('hex')
+}
+
+function levelCode (error: unknown): string | undefined {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  return typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined
+}
+
+function describe (error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
+/**
+ * A node's state under its --datadir, in a LevelDB database: identity, a count of starts, and the
+ * two latest checkpoints. A checkpoint is written in one atomic batch with a checksum, so a crash
+ * at any moment leaves either the old or the new one; if the newest is damaged all the same (disk
+ * trouble), the previous one is still there.
+ */
 export class NodeStore {
-  private readonly db: Level<string, Uint8Array>
+  private readonly db: ClassicLevel<string, Uint8Array>
   readonly directory: string
 
-  private constructor (directory: string, db: Level<string, Uint8Array>) {
+  private constructor (directory: string, db: ClassicLevel<string, Uint8Array>) {
     this.directory = directory
     this.db = db
   }
 
   static async open (directory: string): Promise<NodeStore> {
     await mkdir(directory, { recursive: true })
-    const db = new Level<string, Uint8Array>(directory, { valueEncoding: 'view' })
-    try {
+    const open = async (): Promise<ClassicLevel<string, Uint8Array>> => {
+      const db = new ClassicLevel<string, Uint8Array>(directory, { valueEncoding: 'view' })
       await db.open()
-    } catch (error) {
-      const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)
-      throw new MurmurError('ERR_STORE', `cannot open the node state in ${directory}: ${cause} (is another node using this --datadir?)`, { cause: error })
+      return db
     }
-    return new NodeStore(directory, db)
+    try {
+      return new NodeStore(directory, await open())
+    } catch (error) {
+      const code = levelCode(error)
+      if (code === 'LEVEL_LOCKED') {
+        throw new MurmurError('ERR_STORE', `${directory} is in use by another node: give each node its own --datadir`, { cause: error })
+      }
+      if (code !== 'LEVEL_CORRUPTION') {
+        throw new MurmurError('ERR_STORE', `cannot open the node state in ${directory}: ${describe(error)}`, { cause: error })
+      }
+      // LevelDB can rebuild its own index from the data files; the checkpoints' checksums then say what survived.
+      try {
+        await ClassicLevel.repair(directory)
+        return new NodeStore(directory, await open())
+      } catch (repairError) {
+        throw new MurmurError('ERR_STORE', `the node state in ${directory} is damaged and could not be repaired (${describe(repairError)}): move it aside and start with a fresh --datadir; the node will then join with a new identity and fetch the model from its peers`, { cause: repairError })
+      }
+    }
   }
 
   /** The node's identity; made and saved on first start so the peer id survives restarts. */
   async identity (): Promise<{ identity: Identity; created: boolean }> {
     const saved = await this.db.get(IDENTITY_KEY)
-    if (saved !== undefined) return { identity: decodeIdentity(saved), created: false }
+    if (saved !== undefined) {
+      try {
+        return { identity: decodeIdentity(saved), created: false }
+      } catch (error) {
+        throw new MurmurError('ERR_STORE', `the identity key in ${this.directory} is damaged (${describe(error)}): the node cannot keep its peer id; start with a fresh --datadir`, { cause: error })
+      }
+    }
     const identity = await createIdentity()
     await this.db.put(IDENTITY_KEY, encodeIdentity(identity))
     return { identity, created: true }
   }
 
-  async readCheckpoint (): Promise<Checkpoint | null> {
-    const [meta, model] = await this.db.getMany([CHECKPOINT_META_KEY, CHECKPOINT_MODEL_KEY])
-    if (meta === undefined || model === undefined) return null
-    const fields = text.decode(meta) as Omit<Checkpoint, 'model'>
-    return { ...fields, counters: { ...emptyCounters(), ...fields.counters }, model }
+  /** Counts this start and returns how many starts there were before it (restarts). */
+  async recordStart (): Promise<number> {
+    const saved = await this.db.get(STARTS_KEY)
+    const previous = saved === undefined ? 0 : Number(decoder.decode(saved)) || 0
+    await this.db.put(STARTS_KEY, encoder.encode(String(previous + 1)))
+    return previous
   }
 
-  /** Saves model and counters in one atomic batch: a crash leaves the old checkpoint or the new one. */
+  private async readSlot (slot: Slot): Promise<Checkpoint> {
+    const [meta, model] = await this.db.getMany([metaKey(slot), modelKey(slot)])
+    if (meta === undefined || model === undefined) throw new Error('missing')
+    let fields: CheckpointMeta
+    try {
+      fields = JSON.parse(decoder.decode(meta)) as CheckpointMeta
+    } catch {
+      throw new Error('its description is not readable')
+    }
+    if (fields.formatVersion !== CHECKPOINT_FORMAT_VERSION) throw new Error(`format version ${String(fields.formatVersion)}, this node reads ${CHECKPOINT_FORMAT_VERSION}`)
+    const { checksum, formatVersion, ...checkpoint } = fields
+    void formatVersion
+    if (checksumOf(checkpoint, model) !== checksum) throw new Error('checksum mismatch')
+    return { ...checkpoint, counters: { ...emptyCounters(), ...checkpoint.counters }, model }
+  }
+
+  /** The newest checkpoint whose checksum holds, and a description of any damaged one it skipped. */
+  async readCheckpoint (): Promise<CheckpointReading> {
+    const latest = await this.db.get(LATEST_KEY)
+    if (latest === undefined) return { checkpoint: null, problems: [] }
+    const newest = decoder.decode(latest) === 'b' ? 'b' : 'a'
+    const problems: string[] = []
+    for (const slot of newest === 'a' ? SLOTS : [...SLOTS].reverse()) {
+      try {
+        return { checkpoint: await this.readSlot(slot), problems }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        if (message !== 'missing' || slot === newest) problems.push(`${slot === newest ? 'latest' : 'previous'} checkpoint in ${this.directory} skipped: ${message}`)
+      }
+    }
+    return { checkpoint: null, problems }
+  }
+
+  /** Saves model and counters in one atomic batch, into the slot that does not hold the latest checkpoint. */
   async writeCheckpoint (checkpoint: Checkpoint): Promise<void> {
     const { model, ...fields } = checkpoint
+    const latest = await this.db.get(LATEST_KEY)
+    const slot: Slot = latest !== undefined && decoder.decode(latest) === 'a' ? 'b' : 'a'
+    const meta: CheckpointMeta = { ...fields, formatVersion: CHECKPOINT_FORMAT_VERSION, checksum: checksumOf(fields, model) }
     await this.db.batch([
-      { type: 'put', key: CHECKPOINT_META_KEY, value: text.encode(fields) },
-      { type: 'put', key: CHECKPOINT_MODEL_KEY, value: model }
-    ])
+      { type: 'put', key: metaKey(slot), value: encoder.encode(JSON.stringify(meta)) },
+      { type: 'put', key: modelKey(slot), value: model },
+      { type: 'put', key: LATEST_KEY, value: encoder.encode(slot) }
+    ], { sync: true })
   }
 
   async close (): Promise<void> {

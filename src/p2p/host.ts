@@ -10,6 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MurmurError } from '../errors.js'
 import type { Identity } from './identity.js'
+import type { PeerGate } from './peer-gate.js'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type HostServices = {
@@ -31,6 +32,8 @@ export interface HostOptions {
   readonly maxMessageBytes: number
   /** dial peers found by discovery while fewer than this many are connected */
   readonly targetPeers?: number
+  /** peers this node refuses to connect to (network partitions in simulations) */
+  readonly gate?: PeerGate
 }
 
 function toHex (bytes: Uint8Array | undefined): string {
@@ -67,6 +70,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
     services: {
       identify: identify(),
       pubsub: gossipsub({

@@ -6,19 +6,21 @@ import { concatenate, subset, type Dataset } from '../data/dataset.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec, type BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
-import type { BackendName } from '../learning/backend.js'
+import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
 import { createManifest, swarmIdOf, type Manifest, type TrainingSettings } from '../learning/manifest.js'
 import { weightShapes } from '../learning/models.js'
 import type { WeightCodec } from '../learning/weight-codec.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { NodeStatus } from '../node/status.js'
-import { NodeStore } from '../node/store.js'
-import { peerIdOf } from '../p2p/identity.js'
+import { NodeStore, type Checkpoint } from '../node/store.js'
 import { validateUpdate, type UpdateExpectations } from '../node/update-codec.js'
+import { peerIdOf } from '../p2p/identity.js'
 import { NodeProcess } from './node-process.js'
 import { assignProfiles, type ProfileShare } from './profiles.js'
-import type { NodeSummary, SwarmSummary, TimelinePoint } from './summary.js'
+import { writeReport } from './report.js'
+import type { Scenario, ScenarioAction } from './scenario.js'
+import type { LateJoin, NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from './summary.js'
 
 export interface SwarmOptions {
   readonly nodes: number
@@ -33,9 +35,15 @@ export interface SwarmOptions {
   /** mix of device profiles; every node is 'fast' (no CPU limit) if not set */
   readonly profiles?: readonly ProfileShare[]
   readonly training?: Partial<TrainingSettings>
-  /** seconds between two points of the timeline */
+  /** what happens to the swarm over time (kills, restarts, joins, partitions) */
+  readonly scenario?: Scenario
+  /** let nodes without a checkpoint fetch the model from a peer (default true) */
+  readonly warmJoin?: boolean
+  /** milliseconds between two points of the timeline */
   readonly timelineIntervalMs?: number
   readonly onProgress?: (progress: SwarmProgress) => void
+  /** what the scenario did, as it happens */
+  readonly onEvent?: (event: SwarmEvent) => void
   /** lines the nodes print on stderr, prefixed with their index */
   readonly onNodeLog?: (index: number, line: string) => void
   readonly signal?: AbortSignal
@@ -62,9 +70,14 @@ async function freePort (): Promise<number> {
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise(resolve => {
-    const timer = setTimeout(resolve, ms)
+    if (signal?.aborted === true) { resolve(); return }
+    const timer = setTimeout(resolve, Math.max(0, ms))
     signal?.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
   })
+}
+
+function round (value: number, digits = 1): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits
 }
 
 /** Scores models on one test split, in the launcher's own process. */
@@ -101,9 +114,26 @@ function summarise (values: number[]): { mean: number; min: number; max: number 
   return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) }
 }
 
+type NodeState = 'pending' | 'running' | 'killed' | 'left'
+
+/** One node of a local swarm: its fixed identity, address and data, and the process running it now. */
+interface SwarmNode {
+  readonly index: number
+  readonly dataSpec: string
+  readonly datadir: string
+  readonly port: number
+  readonly peerId: string
+  readonly address: string
+  readonly profile: ProfileShare
+  process: NodeProcess | null
+  state: NodeState
+  joinedAtMs: number | null
+}
+
 /**
  * Runs a local swarm: N `murmur start` processes on 127.0.0.1, each bootstrapping from the others, for
- * a fixed time; then scores every node's final model and a centralized baseline on the test split.
+ * a fixed time, while a scenario kills, restarts, adds and partitions nodes; then scores every node's
+ * final model and a centralized baseline on the test split.
  */
 export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   const started = Date.now()
@@ -120,106 +150,201 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
   const partition = formatPartition(options.partition)
   const profiles = assignProfiles(options.profiles ?? [{ name: 'fast', maxCpu: 1, share: 1 }], options.nodes)
-  const dataSpecs = Array.from({ length: options.nodes }, (_, i) => `${options.dataset}:${i + 1}/${options.nodes}:${partition}`)
+  const scenario = options.scenario
 
   // Identities and ports are fixed first, so every node can start at once with the others as bootstrap peers.
-  const nodes = await Promise.all(dataSpecs.map(async (dataSpec, i) => {
+  const nodes: SwarmNode[] = await Promise.all(Array.from({ length: options.nodes }, async (_, i) => {
     const datadir = join(workdir, `node-${i + 1}`)
     const store = await NodeStore.open(datadir)
     const { identity } = await store.identity()
     await store.close()
     const port = await freePort()
-    const profile = profiles[i] ?? { name: 'fast', maxCpu: 1, share: 1 }
-    return { index: i + 1, dataSpec, datadir, port, profile, address: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdOf(identity)}` }
+    const peerId = peerIdOf(identity)
+    return {
+      index: i + 1,
+      dataSpec: `${options.dataset}:${i + 1}/${options.nodes}:${partition}`,
+      datadir,
+      port,
+      peerId,
+      address: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`,
+      profile: profiles[i] ?? { name: 'fast', maxCpu: 1, share: 1 },
+      process: null,
+      state: 'pending' as NodeState,
+      joinedAtMs: null
+    }
   }))
-  const progress = (phase: SwarmProgress['phase'], statuses: Array<NodeStatus | null>, timeline: TimelinePoint[], elapsedMs: number): void => {
+  const node = (index: number): SwarmNode => nodes[index - 1] as SwarmNode
+  const live = (): SwarmNode[] => nodes.filter(n => n.state === 'running' && n.process !== null)
+  let blocked = new Map<number, string[]>()
+  const events: SwarmEvent[] = []
+  let trainingStarted = Date.now()
+
+  const applyBlocked = async (target: SwarmNode): Promise<void> => {
+    await target.process?.setBlockedPeers(blocked.get(target.index) ?? [])
+  }
+  const startNode = async (target: SwarmNode): Promise<void> => {
+    target.process = await NodeProcess.start({
+      index: target.index,
+      manifestFile,
+      dataSpec: target.dataSpec,
+      datadir: target.datadir,
+      listen: `/ip4/127.0.0.1/tcp/${target.port}`,
+      bootstrap: nodes.filter(other => other !== target).map(other => other.address),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      ...(target.profile.maxCpu < 1 ? { maxCpu: target.profile.maxCpu } : {}),
+      ...(options.warmJoin === false ? { warmJoin: false } : {}),
+      log: line => { options.onNodeLog?.(target.index, line) }
+    }, options.signal)
+    target.state = 'running'
+    if (blocked.size > 0) await applyBlocked(target)
+  }
+  const record = (event: Omit<SwarmEvent, 't'>): void => {
+    const full = { t: round((Date.now() - trainingStarted) / 1000), ...event }
+    events.push(full)
+    options.onEvent?.(full)
+  }
+  const perform = async (action: ScenarioAction): Promise<void> => {
+    switch (action.kind) {
+      case 'kill':
+        await Promise.all(action.nodes.map(async index => {
+          const target = node(index)
+          if (target.state !== 'running') return
+          target.state = 'killed'
+          await target.process?.kill()
+        }))
+        record({ kind: 'kill', nodes: [...action.nodes] })
+        return
+      case 'leave':
+        await Promise.all(action.nodes.map(async index => {
+          const target = node(index)
+          if (target.state !== 'running') return
+          target.state = 'left'
+          await target.process?.stop()
+        }))
+        record({ kind: 'leave', nodes: [...action.nodes] })
+        return
+      case 'restart':
+      case 'join':
+        await Promise.all(action.nodes.map(async index => {
+          const target = node(index)
+          if (target.state === 'running') return
+          await startNode(target)
+          if (action.kind === 'join') target.joinedAtMs = Date.now() - trainingStarted
+        }))
+        record({ kind: action.kind, nodes: [...action.nodes] })
+        return
+      case 'partition': {
+        const groupOf = new Map(action.groups.flatMap((group, g) => group.map(index => [index, g] as const)))
+        blocked = new Map(nodes.map(target => [target.index, nodes
+          .filter(other => other !== target && groupOf.get(other.index) !== groupOf.get(target.index))
+          .map(other => other.peerId)]))
+        await Promise.all(live().map(applyBlocked))
+        record({ kind: 'partition', groups: action.groups.map(group => [...group]) })
+        return
+      }
+      case 'heal':
+        blocked = new Map()
+        await Promise.all(live().map(async target => target.process?.setBlockedPeers([])))
+        record({ kind: 'heal' })
+    }
+  }
+
+  const progress = (phase: SwarmProgress['phase'], statuses: Map<number, NodeStatus | null>, timeline: TimelinePoint[], elapsedMs: number): void => {
     options.onProgress?.({
       phase,
       elapsedSeconds: elapsedMs / 1000,
       durationSeconds: options.durationMs / 1000,
-      nodes: nodes.map((node, i) => ({ index: node.index, status: statuses[i] ?? null })),
+      nodes: nodes.map(n => ({ index: n.index, status: statuses.get(n.index) ?? null })),
       timeline
     })
   }
-  progress('starting', [], [], 0)
-  const processes: NodeProcess[] = []
+  progress('starting', new Map(), [], 0)
   let evaluator: Evaluator | undefined
+  const scenarioAbort = new AbortController()
+  let scenarioRun: Promise<void> = Promise.resolve()
   try {
-    const startResults = await Promise.allSettled(nodes.map(async node => NodeProcess.start({
-      index: node.index,
-      manifestFile,
-      dataSpec: node.dataSpec,
-      datadir: node.datadir,
-      listen: `/ip4/127.0.0.1/tcp/${node.port}`,
-      bootstrap: nodes.filter(other => other !== node).map(other => other.address),
-      ...(options.backend === undefined ? {} : { backend: options.backend }),
-      ...(node.profile.maxCpu < 1 ? { maxCpu: node.profile.maxCpu } : {}),
-      log: line => { options.onNodeLog?.(node.index, line) }
-    }, options.signal)))
-    for (const result of startResults) if (result.status === 'fulfilled') processes.push(result.value)
+    const initial = nodes.filter(n => !(scenario?.lateJoiners.has(n.index) ?? false))
+    const startResults = await Promise.allSettled(initial.map(startNode))
     const failed = startResults.find(result => result.status === 'rejected')
     if (failed !== undefined) throw failed.reason
 
     evaluator = await Evaluator.create(manifest, test, options.backend)
-    const trainingStarted = Date.now()
+    const scorer = evaluator
+    trainingStarted = Date.now()
     const deadline = trainingStarted + options.durationMs
+    scenarioRun = (async () => {
+      for (const action of scenario?.actions ?? []) {
+        await sleep(trainingStarted + action.atMs - Date.now(), scenarioAbort.signal)
+        if (scenarioAbort.signal.aborted || Date.now() >= deadline) return
+        await perform(action)
+      }
+    })()
     const timeline: TimelinePoint[] = []
     const timelineInterval = options.timelineIntervalMs ?? 5_000
     // The timeline scores on part of the test split: it runs while the nodes train and must stay cheap.
     const timelineTest = subset(test, Array.from({ length: Math.min(TIMELINE_TEST_SAMPLES, test.count) }, (_, i) => i))
     let nextSample = 0
     while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
-      const statuses = await Promise.all(processes.map(async node => node.status()))
+      const running = live()
+      const statuses = new Map(await Promise.all(running.map(async n => [n.index, await n.process?.status() ?? null] as const)))
       const elapsed = Date.now() - trainingStarted
       if (elapsed >= nextSample) {
-        timeline.push(await sampleTimeline(processes, evaluator, timelineTest, elapsed / 1000))
+        timeline.push(await sampleTimeline(running, scorer, timelineTest, elapsed / 1000))
         nextSample += timelineInterval
       }
       progress('training', statuses, timeline, Date.now() - trainingStarted)
       await sleep(Math.max(0, Math.min(1_000, deadline - Date.now())), options.signal)
     }
+    scenarioAbort.abort()
+    await scenarioRun
     const trainingSeconds = (Date.now() - trainingStarted) / 1000
-    progress('stopping', [], timeline, Date.now() - trainingStarted)
-    await Promise.all(processes.map(async node => node.stop()))
+    progress('stopping', new Map(), timeline, Date.now() - trainingStarted)
+    const aliveAtEnd = new Set(live().map(n => n.index))
+    await Promise.all(live().map(async n => n.process?.stop()))
 
-    const finals = await Promise.all(nodes.map(async node => readFinalState(node.datadir)))
-    const weights = finals.map(state => evaluator?.decode(state?.model ?? null) ?? null)
+    const finals = await Promise.all(nodes.map(async n => n.state === 'pending' ? null : readFinalState(n.datadir)))
+    const weights = finals.map(state => scorer.decode(state?.model ?? null))
     const nodeSummaries: NodeSummary[] = []
-    for (const [i, node] of nodes.entries()) {
-      const state = finals[i]
-      const model = weights[i]
+    for (const [i, n] of nodes.entries()) {
+      const state = finals[i] ?? null
+      const model = weights[i] ?? null
       nodeSummaries.push({
-        index: node.index,
-        peerId: processes[i]?.ready?.peerId ?? '',
+        index: n.index,
+        peerId: n.peerId,
         role: 'honest',
-        dataSpec: node.dataSpec,
-        profile: node.profile.name,
-        maxCpu: node.profile.maxCpu,
-        accuracy: model === null || model === undefined ? null : await evaluator.accuracy(model),
+        alive: aliveAtEnd.has(n.index),
+        dataSpec: n.dataSpec,
+        profile: n.profile.name,
+        maxCpu: n.profile.maxCpu,
+        accuracy: model === null ? null : await scorer.accuracy(model),
         samplesProcessed: state?.samplesProcessed ?? 0,
         step: state?.step ?? 0,
         exchanges: state?.counters.exchanges ?? 0,
         updatesReceived: state?.counters.updatesReceived ?? 0,
         updatesAccepted: state?.counters.updatesAccepted ?? 0,
         updatesRejected: state?.counters.updatesRejected ?? 0,
+        rejectedByReason: state?.counters.rejectedByReason ?? {},
         bytesSent: state?.counters.bytesSent ?? 0,
         bytesReceived: state?.counters.bytesReceived ?? 0,
         restarts: state?.counters.restarts ?? 0
       })
     }
-    const finalModels = weights.filter((w): w is Weights => w !== null)
-    const accuracies = nodeSummaries.map(n => n.accuracy).filter((a): a is number => a !== null)
+    // Accuracy is over the honest nodes alive at the end; consensus over their models.
+    const counted = nodeSummaries.filter(n => n.alive && n.role === 'honest')
+    const countedModels = nodes.map((n, i) => counted.some(c => c.index === n.index) ? weights[i] ?? null : null).filter((w): w is Weights => w !== null)
+    const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
     const finalScores = summarise(accuracies)
     timeline.push({
-      t: Math.round(trainingSeconds * 10) / 10,
+      t: round(trainingSeconds),
       meanAccuracy: accuracies.length > 0 ? finalScores.mean : null,
       minAccuracy: accuracies.length > 0 ? finalScores.min : null,
-      consensusDistance: consensusDistance(finalModels),
-      liveNodes: finalModels.length
+      consensusDistance: consensusDistance(countedModels),
+      liveNodes: countedModels.length,
+      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
     })
-    const meanSamples = Math.round(nodeSummaries.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(nodeSummaries.length, 1))
-    progress('baseline', [], timeline, Date.now() - trainingStarted)
-    const centralized = await centralizedBaseline(manifest, dataSpecs, test, meanSamples, options.backend)
+    const meanSamples = Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
+    progress('baseline', new Map(), timeline, Date.now() - trainingStarted)
+    const centralized = await centralizedBaseline(manifest, nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
     const summary: SwarmSummary = {
       swarmId: swarmIdOf(manifest),
       dataset: options.dataset,
@@ -227,48 +352,74 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       model: options.model,
       codec: manifest.codec,
       mergeRule: manifest.merge.rule,
-      scenario: null,
+      scenario: scenario?.name ?? null,
       nodeCount: options.nodes,
-      durationSeconds: Math.round(trainingSeconds * 10) / 10,
-      wallSeconds: Math.round((Date.now() - started) / 100) / 10,
-      backend: processes[0]?.ready?.backend ?? 'unknown',
+      durationSeconds: round(trainingSeconds),
+      wallSeconds: round((Date.now() - started) / 1000),
+      backend: nodes.find(n => n.process?.ready !== null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
-      consensusDistance: consensusDistance(finalModels) ?? 0,
+      consensusDistance: consensusDistance(countedModels) ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
       nodes: nodeSummaries,
       timeline,
-      events: []
+      events,
+      lateJoins: lateJoins(nodes, timeline)
     }
-    if (options.out !== undefined) await writeFile(join(workdir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+    if (options.out !== undefined) {
+      await writeFile(join(workdir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+      await writeReport(summary, join(workdir, 'report.html'))
+    }
     return summary
   } finally {
-    await Promise.all(processes.map(async node => node.stop()))
+    scenarioAbort.abort()
+    await scenarioRun.catch(() => {})
+    await Promise.all(nodes.map(async n => n.process?.stop()))
     await evaluator?.close()
   }
 }
 
-async function readFinalState (datadir: string): Promise<Awaited<ReturnType<NodeStore['readCheckpoint']>>> {
+/**
+ * How long each late joiner took to catch up: from its join to the first timeline point where its
+ * accuracy is within one point of the mean of the other nodes.
+ */
+function lateJoins (nodes: readonly SwarmNode[], timeline: readonly TimelinePoint[]): LateJoin[] {
+  return nodes.filter(n => n.joinedAtMs !== null).map(n => {
+    const joinedAt = (n.joinedAtMs ?? 0) / 1000
+    const key = String(n.index)
+    const caughtUp = timeline.find(point => {
+      if (point.t < joinedAt || point.nodeAccuracy === undefined) return false
+      const own = point.nodeAccuracy[key]
+      const others = Object.entries(point.nodeAccuracy).filter(([k, v]) => k !== key && v !== null).map(([, v]) => v as number)
+      return own !== undefined && own !== null && others.length > 0 && own >= others.reduce((a, b) => a + b, 0) / others.length - 0.01
+    })
+    return { node: n.index, joinedAt: round(joinedAt), catchUpSeconds: caughtUp === undefined ? null : round(Math.max(0, caughtUp.t - joinedAt)) }
+  })
+}
+
+async function readFinalState (datadir: string): Promise<Checkpoint | null> {
   const store = await NodeStore.open(datadir)
   try {
-    return await store.readCheckpoint()
+    return (await store.readCheckpoint()).checkpoint
   } finally {
     await store.close()
   }
 }
 
-async function sampleTimeline (processes: readonly NodeProcess[], evaluator: Evaluator, test: Dataset, t: number): Promise<TimelinePoint> {
-  const models = (await Promise.all(processes.map(async node => evaluator.decode(await node.model()))))
-    .filter((model): model is Weights => model !== null)
-  const accuracies: number[] = []
-  for (const model of models) accuracies.push(await evaluator.accuracy(model, test))
+async function sampleTimeline (running: readonly SwarmNode[], evaluator: Evaluator, test: Dataset, t: number): Promise<TimelinePoint> {
+  const models = await Promise.all(running.map(async n => ({ index: n.index, weights: evaluator.decode(await n.process?.model() ?? null) })))
+  const answered = models.filter((m): m is { index: number; weights: Weights } => m.weights !== null)
+  const nodeAccuracy: Record<string, number | null> = {}
+  for (const model of answered) nodeAccuracy[String(model.index)] = await evaluator.accuracy(model.weights, test)
+  const accuracies = Object.values(nodeAccuracy).filter((a): a is number => a !== null)
   const stats = summarise(accuracies)
   return {
-    t: Math.round(t * 10) / 10,
-    meanAccuracy: models.length > 0 ? stats.mean : null,
-    minAccuracy: models.length > 0 ? stats.min : null,
-    consensusDistance: consensusDistance(models),
-    liveNodes: models.length
+    t: round(t),
+    meanAccuracy: answered.length > 0 ? stats.mean : null,
+    minAccuracy: answered.length > 0 ? stats.min : null,
+    consensusDistance: consensusDistance(answered.map(m => m.weights)),
+    liveNodes: answered.length,
+    nodeAccuracy
   }
 }
 

@@ -13,6 +13,9 @@ export interface NodeProcessOptions {
   readonly bootstrap: readonly string[]
   readonly backend?: string
   readonly maxCpu?: number
+  readonly warmJoin?: boolean
+  /** more `murmur start` flags, e.g. ['--checkpoint-interval', '1s'] */
+  readonly extraArgs?: readonly string[]
   /** where the node's own output goes, line by line */
   readonly log: (line: string) => void
 }
@@ -52,9 +55,13 @@ export class NodeProcess {
       '--log-format', 'json',
       ...(options.backend === undefined ? [] : ['--backend', options.backend]),
       ...(options.maxCpu === undefined ? [] : ['--max-cpu', String(options.maxCpu)]),
-      ...options.bootstrap.flatMap(address => ['--bootstrap', address])
+      ...(options.warmJoin === false ? ['--no-warm-join'] : []),
+      ...options.bootstrap.flatMap(address => ['--bootstrap', address]),
+      ...(options.extraArgs ?? [])
     ]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group: a Ctrl-C meant for the launcher must not reach the nodes before the
+    // launcher stops them properly (final checkpoints).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     const node = new NodeProcess(options.index, child)
     const errors: string[] = []
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', line => { errors.push(line); options.log(line) })
@@ -102,9 +109,23 @@ export class NodeProcess {
     return response === null ? null : new Uint8Array(await response.arrayBuffer())
   }
 
+  /** Replaces the peers this node refuses to connect to (a partition); [] heals it. */
+  async setBlockedPeers (peers: readonly string[]): Promise<void> {
+    if (this.ready === null || this.child.exitCode !== null) return
+    const response = await fetch(`http://${this.ready.api}/blocked-peers`, { method: 'PUT', body: JSON.stringify(peers), signal: AbortSignal.timeout(10_000) })
+    if (!response.ok) throw new MurmurError('ERR_SWARM', `node ${this.index} refused the blocked peers: ${await response.text()}`)
+  }
+
+  /** SIGKILL: a crash at an arbitrary moment, with no final checkpoint. */
+  async kill (): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
+    this.child.kill('SIGKILL')
+    return this.exited
+  }
+
   /** SIGTERM, then SIGKILL if the node has not finished its final checkpoint in time. */
   async stop (graceMs = 30_000): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
     this.child.kill('SIGTERM')
     const timer = setTimeout(() => { this.child.kill('SIGKILL') }, graceMs)
     const code = await this.exited

@@ -6,6 +6,8 @@ export interface NodeSummary {
   index: number
   peerId: string
   role: 'honest' | 'attacker'
+  /** running when the swarm ended (killed or departed nodes are listed but not counted in the accuracy) */
+  alive: boolean
   dataSpec: string
   /** device profile (murmur swarm --profiles) and the share of the time it trained */
   profile: string
@@ -18,6 +20,7 @@ export interface NodeSummary {
   updatesReceived: number
   updatesAccepted: number
   updatesRejected: number
+  rejectedByReason: Record<string, number>
   bytesSent: number
   bytesReceived: number
   restarts: number
@@ -30,12 +33,23 @@ export interface TimelinePoint {
   minAccuracy: number | null
   consensusDistance: number | null
   liveNodes: number
+  /** each answering node's accuracy, by node number */
+  nodeAccuracy?: Record<string, number | null>
 }
 
 export interface SwarmEvent {
   t: number
   kind: string
   nodes?: number[]
+  groups?: number[][]
+}
+
+export interface LateJoin {
+  node: number
+  /** seconds after the start of training */
+  joinedAt: number
+  /** seconds from the join until the node was within one point of the others' mean accuracy; null if never */
+  catchUpSeconds: number | null
 }
 
 export interface SwarmSummary {
@@ -57,4 +71,5 @@ export interface SwarmSummary {
   nodes: NodeSummary[]
   timeline: TimelinePoint[]
   events: SwarmEvent[]
+  lateJoins: LateJoin[]
 }

@@ -3,12 +3,12 @@ import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { formatDataSpec, parseDataSpec } from '../../data/spec.js'
 import { MurmurError } from '../../errors.js'
-import { BACKEND_NAMES, type BackendName } from '../../learning/backend.js'
+import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
 import { parseManifest, type Manifest } from '../../learning/manifest.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { MurmurNode } from '../../node/murmur-node.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
-import { collect, fraction, parsedWith, withFlag } from '../parsers.js'
+import { collect, duration, fraction, parsedWith, withFlag } from '../parsers.js'
 
 interface StartFlags {
   manifest: string
@@ -20,6 +20,8 @@ interface StartFlags {
   mdns: boolean
   backend?: BackendName
   maxCpu?: number
+  warmJoin: boolean
+  checkpointInterval: number
   logFormat: 'text' | 'json'
 }
 
@@ -62,6 +64,8 @@ export function startCommand (): Command {
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
+    .option('--no-warm-join', 'without a checkpoint, start from the manifest\'s initial weights instead of fetching the model from a peer')
+    .addOption(new Option('--checkpoint-interval <time>', 'how often to save a checkpoint').argParser(duration).default(10_000, '10s'))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
     .action(async (flags: StartFlags) => {
       const log = createLogger(flags.logFormat)
@@ -75,7 +79,9 @@ export function startCommand (): Command {
         ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
         ...(flags.api === undefined ? {} : { api: flags.api }),
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
-        ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu })
+        ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu }),
+        warmJoin: flags.warmJoin,
+        checkpointIntervalMs: flags.checkpointInterval
       })
       const ready = node.status()
       log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, backend: node.backend, step: ready.step, restarts: ready.restarts },
@@ -86,8 +92,11 @@ export function startCommand (): Command {
           `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
           ...ready.multiaddrs.map(address => `  listening ${address}`),
           ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`]),
-          ready.restarts > 0 ? `  resumed at step ${ready.step} (restart ${ready.restarts})` : '  starting from the manifest\'s initial weights'
+          node.resumed ? `  resumed at step ${ready.step} (start ${ready.restarts + 1})` : `  no checkpoint: starting from the manifest's initial weights${flags.warmJoin ? ', and asking peers for the swarm\'s model' : ''}`
         ].join('\n'))
+      for (const message of node.warnings) log('warning', { message }, `warning: ${message}`)
+      node.addEventListener('warning', event => { log('warning', event.detail, `warning: ${event.detail.message}`) })
+      node.addEventListener('warm-join', event => { log('warm-join', event.detail, `joined with the model of ${event.detail.from} (step ${event.detail.step}, ${event.detail.samples} samples)`) })
       node.addEventListener('rejected', event => { log('rejected', event.detail, `rejected an update from ${event.detail.from}: ${event.detail.reason}`) })
       const printer = setInterval(() => {
         const s = node.status()

@@ -1,13 +1,16 @@
+import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { parsePartition, type Partition } from '../../data/partition.js'
 import type { BuiltinDataset } from '../../data/spec.js'
-import { BACKEND_NAMES, type BackendName } from '../../learning/backend.js'
+import { MurmurError } from '../../errors.js'
+import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
 import { DEFAULT_SEED } from '../../learning/manifest.js'
 import { MODEL_NAMES } from '../../learning/models.js'
 import { runSwarm } from '../../swarm/launcher.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
+import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
-import { duration, integer, parsedWith } from '../parsers.js'
+import { duration, integer, oneOf, parsedWith, withFlag } from '../parsers.js'
 
 interface SwarmFlags {
   nodes: number
@@ -20,24 +23,64 @@ interface SwarmFlags {
   backend?: BackendName
   profiles?: ProfileShare[]
   localSteps?: number
+  scenario?: string
+  warmJoin: boolean
   verbose: boolean
 }
 
+/** A scenario's swarm defaults, checked with the same parsers as the flags they stand for. */
+function scenarioDefaults (file: ScenarioFile, source: string): Partial<SwarmFlags> {
+  const swarm = file.swarm ?? {}
+  const value = <T>(flag: string, raw: string | number | undefined, parse: (text: string) => T): T | undefined => {
+    if (raw === undefined) return undefined
+    try {
+      return parse(String(raw))
+    } catch (error) {
+      throw new MurmurError('ERR_INVALID_ARGUMENT', `scenario ${source}: swarm.${flag} ${JSON.stringify(raw)} is invalid: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  const defaults: Partial<SwarmFlags> = {
+    nodes: value('nodes', swarm.nodes, integer(1, 256)),
+    dataset: value('dataset', swarm.dataset, oneOf(['mnist', 'fashion-mnist'] as const)),
+    model: value('model', swarm.model, oneOf(MODEL_NAMES)),
+    partition: value('partition', swarm.partition, parsedWith(parsePartition)),
+    duration: swarm.duration === undefined ? undefined : durationMs(swarm.duration, source, 'swarm.duration'),
+    seed: value('seed', swarm.seed, integer(0, 0xffffffff)),
+    profiles: value('profiles', swarm.profiles, parsedWith(parseProfiles)),
+    localSteps: value('localSteps', swarm.localSteps, integer(1, 1_000_000))
+  }
+  return Object.fromEntries(Object.entries(defaults).filter(([, v]) => v !== undefined))
+}
+
 export function swarmCommand (): Command {
-  return new Command('swarm')
-    .description('run a local swarm: N nodes, each its own process on 127.0.0.1, learning together for a while; then every node\'s test accuracy against a centralized baseline')
+  const command = new Command('swarm')
+  return command
+    .description('run a local swarm: N nodes, each its own process on 127.0.0.1, learning together for a while, optionally through a scenario (crashes, late joins, partitions); then every node\'s test accuracy against a centralized baseline')
     .addOption(new Option('--nodes <n>', 'number of nodes').argParser(integer(1, 256)).default(8))
     .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
     .addOption(new Option('--partition <kind>', 'how the data is split: iid, dirichlet:ALPHA (non-IID labels) or shards:K (K label-sorted shards each)').argParser(parsedWith(parsePartition)).default(parsePartition('iid'), 'iid'))
     .addOption(new Option('--duration <time>', 'how long the nodes train, e.g. 60s or 2m').argParser(duration).default(60_000, '60s'))
-    .addOption(new Option('--seed <n>', 'seed of the initial weights and of the data partition').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
+    .addOption(new Option('--seed <n>', 'seed of the initial weights, the data partition and random scenario events').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
+    .addOption(new Option('--scenario <file>', 'scenario file (see simulations/): its swarm settings are defaults that flags override'))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
-    .option('--out <dir>', 'keep the run in DIR: summary.json, manifest.json and each node\'s state')
+    .option('--no-warm-join', 'nodes without a checkpoint start from the initial weights instead of fetching the model from a peer')
+    .option('--out <dir>', 'keep the run in DIR: summary.json, report.html, manifest.json and each node\'s state')
     .option('--verbose', 'show what the nodes print on stderr', false)
-    .action(async (flags: SwarmFlags) => {
+    .action(async (given: SwarmFlags) => {
+      let flags = given
+      let scenario
+      if (given.scenario !== undefined) {
+        const source = given.scenario
+        const file = await withFlag('--scenario', readScenarioFile(source))
+        const defaults = await withFlag('--scenario', Promise.resolve().then(() => scenarioDefaults(file, source)))
+        // A flag typed on the command line wins over the scenario, which wins over the built-in default.
+        const typed = Object.fromEntries(Object.entries(given).filter(([key]) => command.getOptionValueSource(key) === 'cli'))
+        flags = { ...given, ...defaults, ...typed }
+        scenario = await withFlag('--scenario', Promise.resolve().then(() => planScenario(file, flags.nodes, flags.seed, source)))
+      }
       const printer = createProgressPrinter(process.stdout.isTTY)
       const abort = new AbortController()
       const onSignal = (): void => { abort.abort() }
@@ -51,7 +94,10 @@ export function swarmCommand (): Command {
           durationMs: flags.duration,
           seed: flags.seed,
           signal: abort.signal,
+          warmJoin: flags.warmJoin,
           onProgress: printer.update,
+          onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
+          ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
           ...(flags.localSteps === undefined ? {} : { training: { localSteps: flags.localSteps } }),
           ...(flags.out === undefined ? {} : { out: flags.out }),
@@ -60,7 +106,10 @@ export function swarmCommand (): Command {
         })
         printer.done()
         process.stdout.write(summaryTable(summary) + '\n')
-        if (flags.out !== undefined) process.stdout.write(`summary written to ${flags.out}/summary.json\n`)
+        if (flags.out !== undefined) {
+          const out = resolve(flags.out)
+          process.stdout.write(`summary: ${join(out, 'summary.json')}\nreport:  ${join(out, 'report.html')}\n`)
+        }
       } finally {
         process.removeListener('SIGINT', onSignal)
       }
