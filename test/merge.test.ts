@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest'
 import { isMurmurError } from '../src/errors.js'
-import { MERGE_RULE_NAMES, WeightedMean, createMergeRule, type Contribution } from '../src/learning/merge.js'
+import {
+  CenteredClipping, CoordinateMedian, MERGE_RULE_KINDS, MERGE_RULES_HELP, TrimmedMean, WeightedMean,
+  createMergeRule, formatMergeRule, isMergeRuleName, parseMergeRule, type Contribution, type MergeRule, type MergeRuleSpec
+} from '../src/learning/merge.js'
 import { allFinite, consensusDistance, distance, parameterCount, sameShapes, tensorSize, weightedAverage, type Weights } from '../src/learning/weights.js'
 
 /** A one-tensor model holding these values, shape [n]. */
@@ -102,7 +105,7 @@ describe('WeightedMean', () => {
 
 describe('createMergeRule', () => {
   it("builds the weighted mean for 'mean'", () => {
-    expect(MERGE_RULE_NAMES).toContain('mean')
+    expect(MERGE_RULE_KINDS).toContain('mean')
     const rule = createMergeRule('mean')
     expect(rule).toBeInstanceOf(WeightedMean)
     expect(rule.name).toBe('mean')
@@ -181,5 +184,393 @@ describe('weight arithmetic', () => {
     expect(allFinite(layer([1, 2, 3, 4], [5, 6]))).toBe(true)
     expect(allFinite(layer([1, 2, 3, 4], [5, Number.NaN]))).toBe(false)
     expect(allFinite(vector(Number.NEGATIVE_INFINITY))).toBe(false)
+  })
+})
+
+/** Deterministic uniform numbers in [0, 1) (mulberry32), so failures reproduce. */
+function random (seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Contributions of one-value-per-model vectors: own is the first column, with one sample each. */
+function columns (...models: number[][]): [Contribution, Contribution[]] {
+  const [own, ...received] = models.map(values => ({ weights: vector(...values), samples: 1 }))
+  return [own!, received]
+}
+
+function flat (weights: Weights): number[] {
+  return weights.flatMap(tensor => Array.from(tensor.values))
+}
+
+function maxAbsDifference (a: Weights, b: Weights): number {
+  const x = flat(a)
+  const y = flat(b)
+  expect(x.length).toBe(y.length)
+  return x.reduce((max, value, i) => Math.max(max, Math.abs(value - y[i]!)), 0)
+}
+
+/** The straightforward definitions, sorting a fresh array per parameter, to check the fast rules against. */
+function referenceCoordinatewise (models: Weights[], reduce: (sorted: number[]) => number): number[] {
+  const values = models.map(flat)
+  return values[0]!.map((_, i) => reduce(values.map(v => v[i]!).sort((a, b) => a - b)))
+}
+
+function referenceTrimmedMean (beta: number): (sorted: number[]) => number {
+  return sorted => {
+    const trim = Math.floor(beta * sorted.length + 1e-9)
+    const kept = sorted.slice(trim, sorted.length - trim)
+    return kept.reduce((a, b) => a + b, 0) / kept.length
+  }
+}
+
+function referenceMedian (sorted: number[]): number {
+  return (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2
+}
+
+describe('TrimmedMean', () => {
+  it('drops the floor(beta n) smallest and largest values of each parameter and averages the rest', () => {
+    // parameter 0: [1, 100, 3, 2] → sorted 1 2 3 100, drop 1 and 100 → (2 + 3) / 2 = 2.5
+    // parameter 1: [40, -5, 10, 20] → sorted -5 10 20 40, drop -5 and 40 → (10 + 20) / 2 = 15
+    const [own, received] = columns([1, 40], [100, -5], [3, 10], [2, 20])
+    expectClose(new TrimmedMean(0.25).merge(own, received), [[2.5, 15]])
+    expectClose(createMergeRule('trimmed-mean:0.25').merge(own, received), [[2.5, 15]])
+  })
+
+  it('trims two at each end of ten values for beta 0.2', () => {
+    const values = [900, -1000, 3, 8, 4, 1000, 7, -500, 5, 6]
+    const [own, received] = columns(...values.map(value => [value]))
+    // drops -1000, -500, 900, 1000: mean of 3..8 = 5.5
+    expectClose(new TrimmedMean(0.2).merge(own, received), [[5.5]])
+  })
+
+  it('is the plain unweighted mean when nothing is trimmed, whatever the sample counts', () => {
+    const own = { weights: vector(1), samples: 1 }
+    const received = [{ weights: vector(2), samples: 100 }, { weights: vector(6), samples: 1 }]
+    // n = 3: floor(0.25 * 3) = 0, so (1 + 2 + 6) / 3 = 3, where the weighted mean would give 207 / 102
+    expectClose(new TrimmedMean(0.25).merge(own, received), [[3]])
+    expectClose(new TrimmedMean(0).merge(own, received), [[3]])
+    expect(new WeightedMean().merge(own, received)[0]!.values[0]).toBeCloseTo(207 / 102, 5)
+  })
+
+  it('counts floor(beta n) at each end, always leaving a value', () => {
+    expect(new TrimmedMean(0.25).trimmedCount(4)).toBe(1)
+    expect(new TrimmedMean(0.25).trimmedCount(8)).toBe(2)
+    expect(new TrimmedMean(0.25).trimmedCount(3)).toBe(0)
+    expect(new TrimmedMean(0.2).trimmedCount(9)).toBe(1)
+    // 0.29 × 100 is 28.999999999999996 in floating point
+    expect(new TrimmedMean(0.29).trimmedCount(100)).toBe(29)
+    expect(new TrimmedMean(0.4999999999).trimmedCount(2)).toBe(0)
+    expect(new TrimmedMean(0.49).trimmedCount(101)).toBe(49)
+    expect(new TrimmedMean(0).trimmedCount(32)).toBe(0)
+  })
+
+  it('agrees with sorting every parameter, across tensors, sizes and ties', () => {
+    const next = random(7)
+    for (let n = 1; n <= 33; n++) {
+      for (const beta of [0, 0.1, 0.2, 0.25, 0.3, 0.45]) {
+        // small integers make many ties; the sign flips make the order differ per parameter
+        const models = Array.from({ length: n }, () => layer(
+          [0, 0, 0, 0].map(() => Math.round(next() * 8 - 4)) as [number, number, number, number],
+          [next() * 2 - 1, (next() - 0.5) * 1e3]
+        ))
+        const merged = new TrimmedMean(beta).merge({ weights: models[0]!, samples: 1 }, models.slice(1).map(weights => ({ weights, samples: Math.floor(next() * 50) })))
+        const expected = referenceCoordinatewise(models, referenceTrimmedMean(beta))
+        flat(merged).forEach((value, i) => { expect(value, `n=${n} beta=${beta} parameter ${i}`).toBeCloseTo(expected[i]!, 3) })
+        expect(merged.map(t => t.shape)).toEqual([[2, 2], [2]])
+      }
+    }
+  })
+})
+
+describe('CoordinateMedian', () => {
+  const rule = new CoordinateMedian()
+
+  it('takes the middle value of an odd count and the mean of the two middle values of an even one', () => {
+    // [1, 5, 2] → 2; [1, 2, 3, 10] → 2.5
+    expectClose(rule.merge(...columns([1], [5], [2])), [[2]])
+    expectClose(rule.merge(...columns([1], [2], [3], [10])), [[2.5]])
+    expectClose(rule.merge(...columns([10], [3], [1], [2])), [[2.5]])
+    // per parameter: [7, -1, 3] → 3 and [0, 0, -2] → 0 and [3, 3, 1] → 3
+    expectClose(rule.merge(...columns([7, 0, 3], [-1, 0, 3], [3, -2, 1])), [[3, 0, 3]])
+    // two values: their mean
+    expectClose(rule.merge(...columns([4, -4], [6, 4])), [[5, 0]])
+  })
+
+  it('ignores sample counts', () => {
+    const merged = rule.merge({ weights: vector(1), samples: 1 }, [{ weights: vector(5), samples: 1000 }, { weights: vector(2), samples: 0 }])
+    expectClose(merged, [[2]])
+  })
+
+  it('works tensor by tensor and keeps the shapes', () => {
+    const own: Contribution = { weights: layer([0, 1, 2, 3], [10, -10]), samples: 1 }
+    const received: Contribution[] = [
+      { weights: layer([4, 5, 6, 7], [0, 0]), samples: 2 },
+      { weights: layer([-8, 0, 8, 1], [5, 5]), samples: 1 }
+    ]
+    const merged = rule.merge(own, received)
+    expectClose(merged, [[0, 1, 6, 3], [5, 0]])
+    expect(merged.map(t => t.shape)).toEqual([[2, 2], [2]])
+  })
+
+  it('agrees with sorting every parameter, across sizes and ties', () => {
+    const next = random(11)
+    for (let n = 1; n <= 40; n++) {
+      const models = Array.from({ length: n }, () => layer(
+        [0, 0, 0, 0].map(() => Math.round(next() * 6 - 3)) as [number, number, number, number],
+        [next() * 2 - 1, (next() - 0.5) * 1e4]
+      ))
+      const merged = rule.merge({ weights: models[0]!, samples: 1 }, models.slice(1).map(weights => ({ weights, samples: 1 })))
+      const expected = referenceCoordinatewise(models, referenceMedian)
+      flat(merged).forEach((value, i) => { expect(value, `n=${n} parameter ${i}`).toBeCloseTo(expected[i]!, 2) })
+    }
+  })
+})
+
+describe('CenteredClipping', () => {
+  it('clips a far peer to norm tau and averages the differences by samples', () => {
+    // own (1, -1); peer A differs by (3, 4), norm 5 ≤ 10: kept; peer B differs by (600, 800), norm 1000:
+    // scaled by 10 / 1000 to (6, 8). Weights 1, 1, 2 (total 4): shift = (1·(3, 4) + 2·(6, 8)) / 4 = (3.75, 5)
+    const own = { weights: vector(1, -1), samples: 1 }
+    const received = [{ weights: vector(4, 3), samples: 1 }, { weights: vector(601, 799), samples: 2 }]
+    expectClose(new CenteredClipping(10).merge(own, received), [[4.75, 4]])
+  })
+
+  it('moves by exactly tau times the share of a single far peer', () => {
+    // difference (0, 300, 400), norm 500, clipped to (0, 3, 4) for tau 5; share 1/2 → (0, 1.5, 2)
+    const own = vector(2, 2, 2)
+    const merged = createMergeRule('clipped-mean:5').merge({ weights: own, samples: 1 }, [{ weights: vector(2, 302, 402), samples: 1 }])
+    expectClose(merged, [[2, 3.5, 4]])
+    expect(distance(merged, own)).toBeCloseTo(2.5, 4)
+  })
+
+  it('measures the norm over all tensors together', () => {
+    // the difference is (3, 0, 0, 0) and (4, 0): norm 5, clipped to tau 1 as (0.6, 0, 0, 0) and (0.8, 0);
+    // share 1 / (3 + 1). Clipping each tensor alone would give (1, 0, 0, 0) and (1, 0) instead.
+    const own = { weights: layer([0, 0, 0, 0], [0, 0]), samples: 3 }
+    const merged = new CenteredClipping(1).merge(own, [{ weights: layer([3, 0, 0, 0], [4, 0]), samples: 1 }])
+    expectClose(merged, [[0.15, 0, 0, 0], [0.2, 0]])
+  })
+
+  it('is the weighted mean when every peer is within tau', () => {
+    const own: Contribution = { weights: layer([0, 1, 2, 3], [1, -1]), samples: 1 }
+    const received: Contribution[] = [
+      { weights: layer([0.5, 1, 2, 3], [1, -1.5]), samples: 2 },
+      { weights: layer([0, 0.8, 2.1, 3], [1.2, -1]), samples: 0 }
+    ]
+    expect(maxAbsDifference(new CenteredClipping(1).merge(own, received), new WeightedMean().merge(own, received))).toBeLessThan(1e-6)
+  })
+
+  it('keeps its own model when a peer agrees or no peer was heard', () => {
+    const own = layer([0.1, -0.2, 0.3, -0.4], [1e-3, 7])
+    expectClose(new CenteredClipping(0.5).merge({ weights: own, samples: 5 }, []), valuesOf(own), 6)
+    expectClose(new CenteredClipping(0.5).merge({ weights: own, samples: 5 }, [{ weights: own, samples: 5 }]), valuesOf(own), 6)
+  })
+})
+
+describe('robustness against poisoned models', () => {
+  const dimension = 50
+  const next = random(2024)
+  const centre = Array.from({ length: dimension }, () => next() * 2 - 1)
+  // six honest models within ±0.01 of the centre; the node's own is the first
+  const honest = Array.from({ length: 6 }, () => vector(...centre.map(value => value + (next() - 0.5) * 0.02)))
+  const honestMean = weightedAverage(honest, honest.map(() => 1))
+  const attacks: Array<[string, Weights]> = [
+    ['shifted by +1000', vector(...centre.map(value => value + 1000))],
+    ['sign-flipped and scaled by -10', vector(...centre.map(value => -10 * value))]
+  ]
+
+  for (const [attack, poisoned] of attacks) {
+    const own: Contribution = { weights: honest[0]!, samples: 100 }
+    const received: Contribution[] = [
+      ...honest.slice(1).map(weights => ({ weights, samples: 100 })),
+      { weights: poisoned, samples: 100 },
+      { weights: poisoned, samples: 100 }
+    ]
+
+    it(`median and trimmed-mean:0.25 stay with the honest models when two of eight are ${attack}`, () => {
+      for (const name of ['median', 'trimmed-mean:0.25']) {
+        const merged = createMergeRule(name).merge(own, received)
+        // inside the honest models' range on every parameter, hence within 0.02 of their mean
+        expect(maxAbsDifference(merged, honestMean), name).toBeLessThanOrEqual(0.02 + 1e-6)
+        expect(distance(merged, honestMean), name).toBeLessThan(0.15)
+      }
+      // the plain mean is dragged far away
+      expect(distance(createMergeRule('mean').merge(own, received), honestMean)).toBeGreaterThan(5)
+    })
+  }
+
+  it('clipped-mean lets one peer move the result by at most tau times its weight share', () => {
+    const tau = 0.5
+    const own: Contribution = { weights: honest[0]!, samples: 100 }
+    const others = honest.slice(1, 4).map(weights => ({ weights, samples: 100 }))
+    const far = vector(...centre.map(value => value + 1e6))
+    for (const [poisoned, samples] of [[attacks[0]![1], 100], [attacks[1]![1], 100], [far, 100], [far, 1], [far, 1e6], [honest[5]!, 100]] as const) {
+      const attacked = new CenteredClipping(tau).merge(own, [...others, { weights: poisoned, samples }])
+      // the same swarm with the attacker's model replaced by the node's own (a difference of 0, same weight)
+      const baseline = new CenteredClipping(tau).merge(own, [...others, { weights: own.weights, samples }])
+      const share = samples / (100 * 4 + samples)
+      const moved = distance(attacked, baseline)
+      expect(moved).toBeLessThanOrEqual(tau * share * (1 + 1e-4) + 1e-5)
+      // a far attacker is clipped to exactly tau; the honest model is closer than tau and moves it less
+      if (distance(poisoned, own.weights) > tau) expect(moved).toBeCloseTo(tau * share, 4)
+      else expect(moved).toBeLessThan(tau * share)
+    }
+    // no sample count lets one peer move the node by tau or more
+    const claimed = new CenteredClipping(tau).merge(own, [{ weights: far, samples: Number.MAX_SAFE_INTEGER }])
+    expect(distance(claimed, own.weights)).toBeLessThanOrEqual(tau * (1 + 1e-4))
+    // while the plain mean follows it
+    expect(distance(new WeightedMean().merge(own, [...others, { weights: far, samples: 100 }]), own.weights)).toBeGreaterThan(1e5)
+  })
+})
+
+describe('merge rule names', () => {
+  it('lists the accepted forms', () => {
+    expect(MERGE_RULES_HELP).toBe('mean, trimmed-mean:BETA, median, clipped-mean:TAU')
+    expect([...MERGE_RULE_KINDS]).toEqual(['mean', 'trimmed-mean', 'median', 'clipped-mean'])
+  })
+
+  it('parses each form into a typed spec', () => {
+    expect(parseMergeRule('mean')).toEqual({ kind: 'mean' })
+    expect(parseMergeRule('median')).toEqual({ kind: 'median' })
+    expect(parseMergeRule('trimmed-mean:0.2')).toEqual({ kind: 'trimmed-mean', beta: 0.2 })
+    expect(parseMergeRule('trimmed-mean:0')).toEqual({ kind: 'trimmed-mean', beta: 0 })
+    expect(parseMergeRule('trimmed-mean:.25')).toEqual({ kind: 'trimmed-mean', beta: 0.25 })
+    expect(parseMergeRule('trimmed-mean:0.4999')).toEqual({ kind: 'trimmed-mean', beta: 0.4999 })
+    expect(parseMergeRule('clipped-mean:5')).toEqual({ kind: 'clipped-mean', tau: 5 })
+    expect(parseMergeRule('clipped-mean:2.5e2')).toEqual({ kind: 'clipped-mean', tau: 250 })
+    expect(parseMergeRule('clipped-mean:1E-3')).toEqual({ kind: 'clipped-mean', tau: 0.001 })
+  })
+
+  it('formats canonically, without trailing zeros, and round-trips', () => {
+    const canonical: Array<[string, string]> = [
+      ['mean', 'mean'], ['median', 'median'],
+      ['trimmed-mean:0.20', 'trimmed-mean:0.2'], ['trimmed-mean:.25', 'trimmed-mean:0.25'], ['trimmed-mean:0.0', 'trimmed-mean:0'],
+      ['trimmed-mean:2e-1', 'trimmed-mean:0.2'], ['clipped-mean:5.0', 'clipped-mean:5'], ['clipped-mean:05', 'clipped-mean:5'],
+      ['clipped-mean:1e-3', 'clipped-mean:0.001'], ['clipped-mean:1.50', 'clipped-mean:1.5']
+    ]
+    for (const [text, expected] of canonical) {
+      expect(formatMergeRule(parseMergeRule(text)), text).toBe(expected)
+      expect(createMergeRule(text).name, text).toBe(expected)
+      expect(formatMergeRule(parseMergeRule(expected))).toBe(expected)
+    }
+    const specs: MergeRuleSpec[] = [
+      { kind: 'mean' }, { kind: 'median' }, { kind: 'trimmed-mean', beta: 0 }, { kind: 'trimmed-mean', beta: 0.1 },
+      { kind: 'trimmed-mean', beta: 0.49999 }, { kind: 'trimmed-mean', beta: 1e-7 },
+      { kind: 'clipped-mean', tau: 5 }, { kind: 'clipped-mean', tau: 0.001 }, { kind: 'clipped-mean', tau: 1e-7 }, { kind: 'clipped-mean', tau: 1e21 }
+    ]
+    for (const spec of specs) {
+      const text = formatMergeRule(spec)
+      expect(isMergeRuleName(text), text).toBe(true)
+      expect(parseMergeRule(text), text).toEqual(spec)
+    }
+  })
+
+  it('builds the rule each name stands for', () => {
+    const cases: Array<[string, new (...args: never[]) => MergeRule]> = [
+      ['mean', WeightedMean], ['median', CoordinateMedian], ['trimmed-mean:0.2', TrimmedMean], ['clipped-mean:5', CenteredClipping]
+    ]
+    for (const [name, type] of cases) {
+      const rule = createMergeRule(name)
+      expect(rule).toBeInstanceOf(type)
+      expect(rule.name).toBe(name)
+    }
+    expect((createMergeRule('trimmed-mean:0.3') as TrimmedMean).beta).toBe(0.3)
+    expect((createMergeRule('clipped-mean:2.5') as CenteredClipping).tau).toBe(2.5)
+  })
+
+  it('refuses other text with ERR_INVALID_ARGUMENT, quoting it and listing the forms', () => {
+    const refused = [
+      'trimmed-mean:0.5', 'trimmed-mean:0.7', 'trimmed-mean:-0.1', 'trimmed-mean', 'trimmed-mean:', 'trimmed-mean:abc', 'trimmed-mean:0.1 ',
+      'trimmed-mean:NaN', 'median:3', 'mean:1', 'clipped-mean:0', 'clipped-mean:0.0', 'clipped-mean:-1', 'clipped-mean', 'clipped-mean:1e999',
+      'clipped-mean:Infinity', 'clipped-mean:0x10', 'mode', '', ' mean', 'Mean', 'MEDIAN', 'trimmed_mean:0.1', 'clipped-mean:5:5'
+    ]
+    for (const text of refused) {
+      expect(isMergeRuleName(text), text).toBe(false)
+      const error = errorOf(() => parseMergeRule(text))
+      expect(isMurmurError(error, 'ERR_INVALID_ARGUMENT'), text).toBe(true)
+      expect((error as Error).message).toContain(JSON.stringify(text))
+      expect((error as Error).message).toContain(MERGE_RULES_HELP)
+      expect(isMurmurError(errorOf(() => createMergeRule(text)), 'ERR_INVALID_ARGUMENT'), text).toBe(true)
+    }
+  })
+
+  it('refuses specs and rules with parameters out of range', () => {
+    const specs = [
+      { kind: 'trimmed-mean', beta: 0.5 }, { kind: 'trimmed-mean', beta: -0.1 }, { kind: 'trimmed-mean', beta: Number.NaN },
+      { kind: 'trimmed-mean' }, { kind: 'clipped-mean', tau: 0 }, { kind: 'clipped-mean', tau: Number.POSITIVE_INFINITY },
+      { kind: 'clipped-mean', tau: '5' }, { kind: 'mode' }, {}
+    ] as unknown as MergeRuleSpec[]
+    for (const spec of specs) expect(isMurmurError(errorOf(() => formatMergeRule(spec)), 'ERR_INVALID_ARGUMENT'), JSON.stringify(spec)).toBe(true)
+    expect(isMurmurError(errorOf(() => new TrimmedMean(0.5)), 'ERR_INVALID_ARGUMENT')).toBe(true)
+    expect(isMurmurError(errorOf(() => new CenteredClipping(0)), 'ERR_INVALID_ARGUMENT')).toBe(true)
+    expect(isMurmurError(errorOf(() => new CenteredClipping(Number.NaN)), 'ERR_INVALID_ARGUMENT')).toBe(true)
+  })
+})
+
+describe('every merge rule', () => {
+  const names = ['mean', 'trimmed-mean:0.25', 'median', 'clipped-mean:1']
+
+  it('throws a MurmurError for models of different shapes', () => {
+    const own = { weights: layer([1, 2, 3, 4], [5, 6]), samples: 1 }
+    const good = { weights: layer([1, 1, 1, 1], [1, 1]), samples: 1 }
+    const cases: Weights[] = [
+      vector(1, 2, 3, 4),
+      [{ shape: [4], values: new Float32Array(4) }, { shape: [2], values: new Float32Array(2) }],
+      [{ shape: [2, 2], values: new Float32Array(4) }, { shape: [3], values: new Float32Array(3) }],
+      [...layer([1, 2, 3, 4], [5, 6]), { shape: [1], values: new Float32Array(1) }],
+      layer([1, 2, 3, 4], [5, 6]).slice(0, 1)
+    ]
+    for (const name of names) {
+      for (const weights of cases) {
+        const error = errorOf(() => createMergeRule(name).merge(own, [good, { weights, samples: 1 }]))
+        expect(isMurmurError(error, 'ERR_INVALID_ARGUMENT'), name).toBe(true)
+      }
+    }
+    // values that do not match the declared shape
+    const mislabelled = [{ shape: [2, 2], values: new Float32Array(3) }, { shape: [2], values: new Float32Array(2) }]
+    for (const name of names.filter(name => name !== 'mean')) {
+      expect(isMurmurError(errorOf(() => createMergeRule(name).merge(own, [{ weights: mislabelled, samples: 1 }])), 'ERR_INVALID_ARGUMENT'), name).toBe(true)
+    }
+  })
+
+  it('returns fresh arrays and leaves its inputs alone', () => {
+    for (const name of names) {
+      const own = layer([1, 2, 3, 4], [5, 6])
+      const peers = [layer([9, 8, 7, 6], [5, 4]), layer([-1, 0, 100, 2], [3, 3]), layer([4, 4, 4, 4], [0, -9])]
+      const merged = createMergeRule(name).merge({ weights: own, samples: 3 }, peers.map(weights => ({ weights, samples: 2 })))
+      expect(valuesOf(own), name).toEqual([[1, 2, 3, 4], [5, 6]])
+      expect(peers.map(valuesOf), name).toEqual([[[9, 8, 7, 6], [5, 4]], [[-1, 0, 100, 2], [3, 3]], [[4, 4, 4, 4], [0, -9]]])
+      expect(allFinite(merged)).toBe(true)
+      const alone = createMergeRule(name).merge({ weights: own, samples: 3 }, [])
+      expect(valuesOf(alone), name).toEqual(valuesOf(own))
+      alone[0]!.values[0] = 42
+      expect(own[0]!.values[0], name).toBe(1)
+    }
+  })
+
+  it('merges 9 models of 101,770 parameters quickly', () => {
+    const next = random(5)
+    // the mlp on MNIST: 784 → 128 → 10
+    const shapes = [[784, 128], [128], [128, 10], [10]]
+    const models = Array.from({ length: 9 }, () => shapes.map(shape => ({ shape, values: Float32Array.from({ length: tensorSize(shape) }, () => next() - 0.5) })))
+    expect(parameterCount(models[0]!)).toBe(101_770)
+    for (const name of [...names, 'clipped-mean:5', 'trimmed-mean:0.2']) {
+      const rule = createMergeRule(name)
+      let best = Number.POSITIVE_INFINITY
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now()
+        rule.merge({ weights: models[0]!, samples: 100 }, models.slice(1).map(weights => ({ weights, samples: 100 })))
+        best = Math.min(best, performance.now() - started)
+      }
+      // about 10 ms here; the bound leaves room for slow machines, not for allocating per parameter
+      expect(best, name).toBeLessThan(250)
+    }
   })
 })

@@ -27,6 +27,8 @@ function node(index: number, accuracy: number | null, extra: Partial<NodeSummary
     bytesSent: 4_200_000,
     bytesReceived: 4_100_000,
     restarts: 0,
+    peakRssBytes: 200_000_000,
+    privacyEpsilon: null,
     ...extra
   }
 }
@@ -51,7 +53,8 @@ function syntheticSummary(): SwarmSummary {
     dataset: 'mnist',
     partition: 'iid',
     model: 'mlp',
-    codec: 'float16',
+    codec: 'fp16',
+    exchange: { mode: 'push', fanout: 3 },
     mergeRule: 'mean',
     scenario: `churn & ${HOSTILE}`,
     nodeCount: 6,
@@ -62,6 +65,8 @@ function syntheticSummary(): SwarmSummary {
     accuracy: { mean: 0.885, min: 0.83, max: 0.91 },
     consensusDistance: 0.012,
     bytesSentPerNode: 4_200_000,
+    bytesPerExchange: 105_000,
+    peakRssBytesPerNode: 200_000_000,
     nodes: [
       node(0, 0.91), node(1, 0.9), node(2, 0.89), node(3, 0.88, { profile: `slow${HOSTILE}` }),
       node(4, 0.83, { role: 'attacker', peerId: HOSTILE }), node(5, null, { restarts: 1, alive: false })

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { createRandom } from '../src/data/random.js'
 import { isMurmurError } from '../src/errors.js'
-import { decodeValues, encodeValues, encodedSize, isWeightCodec } from '../src/learning/weight-codec.js'
+import { decodeValues, encodeValues, isCodecName, maxEncodedSize, type WeightCodec } from '../src/learning/weight-codec.js'
 import type { Weights } from '../src/learning/weights.js'
 import {
   REJECTION_REASONS,
@@ -18,7 +18,8 @@ import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate, type ModelUpdat
 const SWARM_ID = '0123456789abcdef0123456789abcdef'
 const OTHER_SWARM_ID = 'fedcba9876543210fedcba9876543210'
 const SHAPES: number[][] = [[4, 3], [3]]
-const EXPECTATIONS: UpdateExpectations = { swarmId: SWARM_ID, shapes: SHAPES, codec: 'fp32' }
+const EXPECTATIONS: UpdateExpectations = { swarmId: SWARM_ID, shapes: SHAPES }
+const FP32: WeightCodec = { kind: 'fp32' }
 const CREATED_AT = 1_717_171_717_171
 
 /** Distinct, non-trivial float32 values (negative, fractional, tiny, large) per tensor. */
@@ -40,8 +41,9 @@ function sampleMessage (overrides: Partial<ModelUpdateMessage> = {}): ModelUpdat
     step: 1234,
     samples: 39_488,
     codec: 'fp32',
-    tensors: sampleWeights().map(tensor => ({ shape: tensor.shape, data: encodeValues(tensor.values, 'fp32') })),
+    tensors: sampleWeights().map(tensor => ({ shape: tensor.shape, data: encodeValues(tensor.values, FP32) })),
     createdAt: CREATED_AT,
+    base: 0,
     ...overrides
   }
 }
@@ -64,38 +66,38 @@ function randomBytes (random: ReturnType<typeof createRandom>, length: number): 
 }
 
 describe('weight codec (fp32)', () => {
-  it('knows fp32 and nothing else', () => {
-    expect(isWeightCodec('fp32')).toBe(true)
-    expect(isWeightCodec('int3')).toBe(false)
-    expect(isWeightCodec('')).toBe(false)
+  it('knows fp32 and refuses names it does not know', () => {
+    expect(isCodecName('fp32')).toBe(true)
+    expect(isCodecName('int3')).toBe(false)
+    expect(isCodecName('')).toBe(false)
   })
 
   it('encodes 4 little-endian bytes per value and decodes them back bit for bit', () => {
     const values = Float32Array.from([1, -2.5, 0, -0, Number.MIN_VALUE, 3.4e38, Math.PI])
-    const bytes = encodeValues(values, 'fp32')
+    const bytes = encodeValues(values, FP32)
     expect(bytes.byteLength).toBe(values.length * 4)
-    expect(encodedSize(values.length, 'fp32')).toBe(bytes.byteLength)
+    expect(maxEncodedSize(values.length, FP32)).toBe(bytes.byteLength)
     // 1.0f is 0x3f800000; little-endian puts the low byte first.
     expect([...bytes.subarray(0, 4)]).toEqual([0x00, 0x00, 0x80, 0x3f])
     // -2.5f is 0xc0200000
     expect([...bytes.subarray(4, 8)]).toEqual([0x00, 0x00, 0x20, 0xc0])
-    expectSameFloats(decodeValues(bytes, 'fp32', values.length), Float32Array.from(values))
+    expectSameFloats(decodeValues(bytes, FP32, values.length), Float32Array.from(values))
   })
 
   it('encodes only the viewed part of a shared buffer, and decodes from an unaligned offset', () => {
     const backing = Float32Array.from([9, 9, 1.5, -7, 9])
     const view = backing.subarray(2, 4)
-    const bytes = encodeValues(view, 'fp32')
+    const bytes = encodeValues(view, FP32)
     expect(bytes.byteLength).toBe(8)
     const shifted = new Uint8Array(bytes.byteLength + 3)
     shifted.set(bytes, 3)
-    expectSameFloats(decodeValues(shifted.subarray(3), 'fp32', 2), Float32Array.from([1.5, -7]))
+    expectSameFloats(decodeValues(shifted.subarray(3), FP32, 2), Float32Array.from([1.5, -7]))
   })
 
   it('refuses bytes of the wrong length', () => {
     let caught: unknown
     try {
-      decodeValues(new Uint8Array(11), 'fp32', 3)
+      decodeValues(new Uint8Array(11), FP32, 3)
     } catch (error) {
       caught = error
     }
@@ -136,7 +138,7 @@ describe('model update wire message', () => {
 describe('encodeUpdate / validateUpdate', () => {
   it('accepts its own encoding and returns identical weights, step, samples, swarm id and time', () => {
     const update = sampleUpdate()
-    const verdict = validateUpdate(encodeUpdate(update, 'fp32'), EXPECTATIONS)
+    const verdict = validateUpdate(encodeUpdate(update, FP32), EXPECTATIONS)
     if (!verdict.ok) throw new Error(`rejected: ${verdict.reason} (${verdict.detail})`)
     const value = verdict.value
     expect(value.swarmId).toBe(SWARM_ID)
@@ -149,7 +151,7 @@ describe('encodeUpdate / validateUpdate', () => {
 
   it('round-trips zero counters and large safe-integer counters', () => {
     for (const [step, samples] of [[0, 0], [Number.MAX_SAFE_INTEGER, 2 ** 40 + 7]] as const) {
-      const verdict = validateUpdate(encodeUpdate(sampleUpdate({ step, samples }), 'fp32'), EXPECTATIONS)
+      const verdict = validateUpdate(encodeUpdate(sampleUpdate({ step, samples }), FP32), EXPECTATIONS)
       if (!verdict.ok) throw new Error(`rejected: ${verdict.reason} (${verdict.detail})`)
       expect(verdict.value.step).toBe(step)
       expect(verdict.value.samples).toBe(samples)
@@ -158,14 +160,15 @@ describe('encodeUpdate / validateUpdate', () => {
 
   it('sizes the limit from the model: envelope allowance plus 4 bytes per value and 16 per tensor', () => {
     // 4096 + (12 * 4 + 16) + (3 * 4 + 16)
-    expect(maxUpdateBytes(EXPECTATIONS)).toBe(4188)
-    expect(maxUpdateBytes({ ...EXPECTATIONS, shapes: [[100, 10], [10]] })).toBe(4096 + 4016 + 56)
-    expect(encodeUpdate(sampleUpdate(), 'fp32').byteLength).toBeLessThanOrEqual(maxUpdateBytes(EXPECTATIONS))
+    // Bounded by the largest codec (topk keeping every value: a count, then 8 bytes per value), plus 16 per tensor.
+    expect(maxUpdateBytes(EXPECTATIONS)).toBe(4096 + (4 + 8 * 12 + 16) + (4 + 8 * 3 + 16))
+    expect(maxUpdateBytes({ ...EXPECTATIONS, shapes: [[100, 10], [10]] })).toBe(4096 + (4 + 8000 + 16) + (4 + 80 + 16))
+    expect(encodeUpdate(sampleUpdate(), FP32).byteLength).toBeLessThanOrEqual(maxUpdateBytes(EXPECTATIONS))
   })
 
   it("rejects 'too-large' before decoding anything", () => {
     const limit = maxUpdateBytes(EXPECTATIONS)
-    const valid = encodeUpdate(sampleUpdate(), 'fp32')
+    const valid = encodeUpdate(sampleUpdate(), FP32)
     /** the valid message followed by an unknown bytes field (number 15) that brings it to `total` bytes */
     const paddedTo = (total: number): Uint8Array => {
       const length = total - valid.byteLength - 3 // one tag byte, two length bytes
@@ -196,7 +199,7 @@ describe('encodeUpdate / validateUpdate', () => {
   })
 
   it("rejects a truncated valid message as 'malformed'", () => {
-    const valid = encodeUpdate(sampleUpdate(), 'fp32')
+    const valid = encodeUpdate(sampleUpdate(), FP32)
     expect(validateUpdate(valid, EXPECTATIONS).ok).toBe(true)
     // cut inside the second tensor's bytes, then inside the first
     expect(rejection(validateUpdate(valid.subarray(0, valid.byteLength - 12), EXPECTATIONS)).reason).toBe('malformed')
@@ -227,10 +230,10 @@ describe('encodeUpdate / validateUpdate', () => {
   })
 
   it("rejects an update of another swarm as 'wrong-swarm'", () => {
-    const verdict = rejection(validateUpdate(encodeUpdate(sampleUpdate({ swarmId: OTHER_SWARM_ID }), 'fp32'), EXPECTATIONS))
+    const verdict = rejection(validateUpdate(encodeUpdate(sampleUpdate({ swarmId: OTHER_SWARM_ID }), FP32), EXPECTATIONS))
     expect(verdict.reason).toBe('wrong-swarm')
     expect(verdict.detail).toContain(OTHER_SWARM_ID)
-    expect(rejection(validateUpdate(encodeUpdate(sampleUpdate({ swarmId: '' }), 'fp32'), EXPECTATIONS)).reason).toBe('wrong-swarm')
+    expect(rejection(validateUpdate(encodeUpdate(sampleUpdate({ swarmId: '' }), FP32), EXPECTATIONS)).reason).toBe('wrong-swarm')
   })
 
   it("rejects an unknown codec as 'unknown-codec'", () => {
@@ -267,13 +270,13 @@ describe('encodeUpdate / validateUpdate', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const weights = sampleWeights()
       weights[1]!.values[2] = bad
-      const verdict = rejection(validateUpdate(encodeUpdate(sampleUpdate({ weights }), 'fp32'), EXPECTATIONS))
+      const verdict = rejection(validateUpdate(encodeUpdate(sampleUpdate({ weights }), FP32), EXPECTATIONS))
       expect(verdict.reason).toBe('non-finite')
       expect(verdict.detail).toContain('tensor 1')
     }
     const weights = sampleWeights()
     weights[0]!.values[0] = Number.NaN
-    expect(rejection(validateUpdate(encodeUpdate(sampleUpdate({ weights }), 'fp32'), EXPECTATIONS)).reason).toBe('non-finite')
+    expect(rejection(validateUpdate(encodeUpdate(sampleUpdate({ weights }), FP32), EXPECTATIONS)).reason).toBe('non-finite')
   })
 
   it('never throws on 1,000 random byte strings, and rejects each with a known reason', () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { isMurmurError } from '../errors.js'
+import { keygenCommand } from './commands/keygen.js'
 import { manifestCommand } from './commands/manifest.js'
 import { startCommand } from './commands/start.js'
 import { swarmCommand } from './commands/swarm.js'
@@ -11,7 +12,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), keygenCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

@@ -89,7 +89,9 @@ export function summaryTable (summary: SwarmSummary): string {
     ...summary.lateJoins.map(join => `late join        node ${join.node} joined at ${join.joinedAt} s, ${join.catchUpSeconds === null ? 'did not catch up with the others' : `caught up with the others' mean accuracy ${join.catchUpSeconds} s later`}`),
     ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
     `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
-    `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average`,
+    `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
+    ...(summary.privacy === undefined ? [] : [`privacy           (ε = ${summary.privacy.epsilonSpent.toFixed(2)}, δ = ${summary.privacy.delta})-DP per node at most; noise ${summary.privacy.noiseMultiplier.toFixed(3)} × clip ${summary.privacy.clip}`]),
+    `memory            at most ${(summary.peakRssBytesPerNode / 2 ** 20).toFixed(0)} MiB per node process`,
     `wall time         ${summary.wallSeconds} s`
   ]
   return lines.join('\n')

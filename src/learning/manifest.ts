@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import { MurmurError } from '../errors.js'
-import { MERGE_RULE_NAMES } from './merge.js'
+import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
+import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
+import { noiseMultiplierFor } from './privacy.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
 
 export const MANIFEST_VERSION = 1
@@ -9,7 +11,45 @@ export const MANIFEST_VERSION = 1
 export const OPTIMIZERS = ['adam', 'sgd'] as const
 export type OptimizerName = typeof OPTIMIZERS[number]
 
-export const CODECS = ['fp32'] as const
+export const EXCHANGE_MODES = ['push', 'broadcast'] as const
+export type ExchangeMode = typeof EXCHANGE_MODES[number]
+
+/** How a node shares its model after each round of local training. */
+export interface ExchangeSettings {
+  /**
+   * push: the model goes over direct streams to `fanout` peers sampled at random (epidemic); gossipsub
+   * only carries small announcements. broadcast: the full model is published on the gossip topic,
+   * reaching every node (traffic per node grows with the swarm).
+   */
+  readonly mode: ExchangeMode
+  readonly fanout: number
+}
+
+/**
+ * Node-level differential privacy (DP-FedAvg style): each round's model change is clipped to L2 norm
+ * `clip` and Gaussian noise of standard deviation noiseMultiplier × clip is added before the model is
+ * shared. With `epsilonBudget`, a node stops sharing once it has spent that ε (at `delta`).
+ */
+export interface PrivacySettings {
+  readonly clip: number
+  readonly noiseMultiplier: number
+  readonly delta: number
+  readonly epsilonBudget?: number
+}
+
+export type PrivacyOptions =
+  | { readonly clip: number; readonly noiseMultiplier: number; readonly delta?: number; readonly epsilonBudget?: number }
+  /** a target: the noise is chosen so that `releases` exchanges spend exactly (epsilon, delta) */
+  | { readonly clip: number; readonly epsilon: number; readonly delta: number; readonly releases: number }
+
+export function privacySettings (options: PrivacyOptions): PrivacySettings {
+  if ('epsilon' in options) {
+    return { clip: options.clip, noiseMultiplier: noiseMultiplierFor({ epsilon: options.epsilon, delta: options.delta }, options.releases), delta: options.delta, epsilonBudget: options.epsilon }
+  }
+  return { clip: options.clip, noiseMultiplier: options.noiseMultiplier, delta: options.delta ?? 1e-5, ...(options.epsilonBudget === undefined ? {} : { epsilonBudget: options.epsilonBudget }) }
+}
+
+export const DEFAULT_EXCHANGE: ExchangeSettings = { mode: 'push', fanout: 3 }
 
 export interface TrainingSettings {
   readonly optimizer: OptimizerName
@@ -31,7 +71,11 @@ export interface Manifest {
   readonly seed: number
   readonly training: TrainingSettings
   readonly merge: { readonly rule: string }
+  readonly exchange: ExchangeSettings
+  /** how model values travel: fp32, fp16, int8[:BLOCK] or topk:FRACTION */
   readonly codec: string
+  /** differential privacy; absent when off */
+  readonly privacy?: PrivacySettings
 }
 
 export interface ManifestOptions {
@@ -40,6 +84,9 @@ export interface ManifestOptions {
   seed?: number
   training?: Partial<TrainingSettings>
   mergeRule?: string
+  exchange?: Partial<ExchangeSettings>
+  codec?: string
+  privacy?: PrivacyOptions
 }
 
 export const DEFAULT_SEED = 42
@@ -54,7 +101,9 @@ export function createManifest (options: ManifestOptions): Manifest {
     seed: options.seed ?? DEFAULT_SEED,
     training: { ...DEFAULT_TRAINING, ...options.training },
     merge: { rule: options.mergeRule ?? 'mean' },
-    codec: 'fp32'
+    exchange: { ...DEFAULT_EXCHANGE, ...options.exchange },
+    codec: options.codec ?? 'fp32',
+    ...(options.privacy === undefined ? {} : { privacy: privacySettings(options.privacy) })
   })
 }
 
@@ -113,6 +162,27 @@ function parseLayer (value: unknown, path: string): LayerSpec {
   }
 }
 
+function parsePrivacy (value: unknown): PrivacySettings {
+  const privacy = record(value, 'privacy')
+  const delta = positiveNumber(privacy.delta, 'privacy.delta')
+  if (delta >= 1) fail('privacy.delta must be below 1')
+  return {
+    clip: positiveNumber(privacy.clip, 'privacy.clip'),
+    noiseMultiplier: positiveNumber(privacy.noiseMultiplier, 'privacy.noiseMultiplier'),
+    delta,
+    ...(privacy.epsilonBudget === undefined ? {} : { epsilonBudget: positiveNumber(privacy.epsilonBudget, 'privacy.epsilonBudget') })
+  }
+}
+
+function mergeRule (value: unknown): string {
+  try {
+    if (typeof value !== 'string') throw new Error('not a string')
+    return formatMergeRule(parseMergeRule(value))
+  } catch {
+    return fail(`merge.rule must be one of ${MERGE_RULES_HELP}, got ${JSON.stringify(value)}`)
+  }
+}
+
 /** Checks a manifest read from a file or the network, field by field, and returns a typed copy. */
 export function parseManifest (value: unknown): Manifest {
   const root = record(value, 'manifest')
@@ -129,6 +199,8 @@ export function parseManifest (value: unknown): Manifest {
   if (!Number.isInteger(root.seed) || (root.seed as number) < 0 || (root.seed as number) > 0xffffffff) fail('seed must be an integer from 0 to 4294967295')
   const training = record(root.training, 'training')
   const merge = record(root.merge, 'merge')
+  const exchange = record(root.exchange, 'exchange')
+  if (typeof root.codec !== 'string' || !isCodecName(root.codec)) fail(`codec must be one of ${CODEC_NAMES_HELP}, got ${JSON.stringify(root.codec)}`)
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     model: { name: model.name, layers },
@@ -140,8 +212,10 @@ export function parseManifest (value: unknown): Manifest {
       batchSize: positiveInteger(training.batchSize, 'training.batchSize'),
       localSteps: positiveInteger(training.localSteps, 'training.localSteps')
     },
-    merge: { rule: oneOf(merge.rule, MERGE_RULE_NAMES, 'merge.rule') },
-    codec: oneOf(root.codec, CODECS, 'codec')
+    merge: { rule: mergeRule(merge.rule) },
+    exchange: { mode: oneOf(exchange.mode, EXCHANGE_MODES, 'exchange.mode'), fanout: positiveInteger(exchange.fanout, 'exchange.fanout') },
+    codec: formatCodec(parseCodec(root.codec)),
+    ...(root.privacy === undefined ? {} : { privacy: parsePrivacy(root.privacy) })
   }
   const shapes = weightShapes(manifest.model, manifest.dataset.inputShape)
   const last = shapes[shapes.length - 1]

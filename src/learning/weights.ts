@@ -71,3 +71,25 @@ export function consensusDistance (models: readonly Weights[]): number | null {
 export function allFinite (weights: Weights): boolean {
   return weights.every(tensor => tensor.values.every(Number.isFinite))
 }
+
+/** a + b, tensor by tensor, in new arrays */
+export function add (a: Weights, b: Weights): Weights {
+  assertSameShapes(a, b)
+  return a.map((tensor, index) => {
+    const other = (b[index] as Tensor).values
+    const values = new Float32Array(tensor.values.length)
+    for (let i = 0; i < values.length; i++) values[i] = (tensor.values[i] as number) + (other[i] as number)
+    return { shape: tensor.shape, values }
+  })
+}
+
+/** a − b, tensor by tensor, in new arrays */
+export function subtract (a: Weights, b: Weights): Weights {
+  assertSameShapes(a, b)
+  return a.map((tensor, index) => {
+    const other = (b[index] as Tensor).values
+    const values = new Float32Array(tensor.values.length)
+    for (let i = 0; i < values.length; i++) values[i] = (tensor.values[i] as number) - (other[i] as number)
+    return { shape: tensor.shape, values }
+  })
+}

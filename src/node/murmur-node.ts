@@ -7,19 +7,26 @@ import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { createMergeRule, type MergeRule } from '../learning/merge.js'
 import { weightShapes } from '../learning/models.js'
 import type { Trainer } from '../learning/trainer.js'
-import type { WeightCodec } from '../learning/weight-codec.js'
+import { parseCodec, type WeightCodec } from '../learning/weight-codec.js'
+import { initialWeights } from '../learning/initial-weights.js'
+import { createRandom } from '../data/random.js'
 import type { Weights } from '../learning/weights.js'
 import { WorkerTrainer } from '../learning/worker-trainer.js'
 import { createHost, DEFAULT_LISTEN, type Host } from '../p2p/host.js'
-import { ModelGossip } from '../p2p/model-gossip.js'
+import { announcementTopic, ModelGossip, modelTopic, type Verdict } from '../p2p/model-gossip.js'
+import { handlePushes, type PushReply } from '../p2p/model-push.js'
+import { decodeAnnouncement, encodeAnnouncement, PROTOCOL_VERSION, type AnnouncementMessage } from '../p2p/model-update.js'
+import { InboundLinks } from './model-links.js'
+import { ModelPusher } from './model-pusher.js'
 import { requestModel, serveModel } from '../p2p/model-request.js'
 import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
+import { PrivacyGuard } from './privacy-guard.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
 import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
-import { encodeUpdate, maxUpdateBytes, validateUpdate, type ModelUpdate, type UpdateExpectations } from './update-codec.js'
+import { decodeUpdate, encodeUpdate, maxUpdateBytes, validateUpdate, type ModelUpdate, type UpdateExpectations } from './update-codec.js'
 
 export interface MurmurNodeOptions {
   readonly manifest: Manifest
@@ -42,6 +49,10 @@ export interface MurmurNodeOptions {
   readonly warmJoin?: boolean
   /** redial known peers while fewer than this many are connected (default 32) */
   readonly targetPeers?: number
+  /** a private swarm's pre-shared key: only peers with the same key can connect */
+  readonly swarmKey?: Uint8Array
+  /** when given, the only peer ids this node connects to */
+  readonly allowPeers?: readonly string[]
 }
 
 export interface ExchangeDetail {
@@ -68,6 +79,9 @@ export interface MurmurNodeEvents {
 
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_TARGET_PEERS = 32
+const PUSH_TIMEOUT_MS = 10_000
+/** pushes served at once; libp2p refuses more streams, which is the backpressure senders feel */
+const MAX_INBOUND_PUSHES = 8
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
@@ -107,7 +121,13 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private readonly store: NodeStore
   private readonly host: Host
   private readonly trainer: Trainer & { trainSamples: number; holdoutSamples: number }
-  private readonly gossip: ModelGossip<ModelUpdate>
+  /** broadcast mode: whole models on the gossip topic */
+  private readonly broadcast: ModelGossip<ModelUpdate> | null
+  /** push mode: small announcements on the gossip topic; models go over direct streams */
+  private readonly announcements: ModelGossip<AnnouncementMessage> | null
+  private readonly pusher: ModelPusher | null
+  private readonly inboundLinks: InboundLinks
+  private readonly codec: WeightCodec
   private readonly mergeRule: MergeRule
   private readonly expectations: UpdateExpectations
   private readonly eventLoop: ReturnType<typeof monitorEventLoopDelay>
@@ -121,7 +141,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private checkpointSavedAt: string | null
   /** the freshest valid update from each peer since the last merge */
   private readonly inbox = new Map<string, ModelUpdate>()
+  /** the latest announcement of each peer (push mode) */
+  private readonly peerProgress = new Map<string, AnnouncementMessage>()
   private model: Weights | null = null
+  /** the model at the start of the current round of local training: what differential privacy measures changes from */
+  private roundStart: Weights | null = null
+  private readonly privacy: PrivacyGuard | null
   private stopping = false
   private readonly stopController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
@@ -161,7 +186,32 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.checkpointSavedAt = init.savedAt
     this.expectations = init.expectations
     this.mergeRule = createMergeRule(this.manifest.merge.rule)
-    this.gossip = new ModelGossip(this.host, this.swarmId, (_from, data) => validateUpdate(data, this.expectations))
+    this.codec = parseCodec(this.manifest.codec)
+    this.privacy = this.manifest.privacy === undefined ? null : new PrivacyGuard(this.manifest.privacy)
+    const initial = initialWeights(this.manifest.model, this.manifest.dataset.inputShape, this.manifest.seed)
+    this.inboundLinks = new InboundLinks(initial)
+    if (this.manifest.exchange.mode === 'broadcast') {
+      this.broadcast = new ModelGossip(this.host, modelTopic(this.swarmId), (_from, data) => validateUpdate(data, this.expectations))
+      this.announcements = null
+      this.pusher = null
+    } else {
+      this.broadcast = null
+      this.announcements = new ModelGossip(this.host, announcementTopic(this.swarmId), (_from, data) => this.validateAnnouncement(data))
+      const random = createRandom((seedFromPeerId(this.host.peerId.toString()) ^ 0x9e37) >>> 0)
+      this.pusher = new ModelPusher(this.host, {
+        swarmId: this.swarmId,
+        codec: this.codec,
+        initial,
+        fanout: this.manifest.exchange.fanout,
+        timeoutMs: PUSH_TIMEOUT_MS,
+        candidates: () => this.swarmNeighbours(),
+        random: () => random.next(),
+        onSent: bytes => { this.counters.bytesSent += bytes },
+        onDropped: () => { this.counters.sendsDropped++ },
+        onFailed: () => { this.counters.sendsFailed++ },
+        onResync: () => { this.counters.resyncs++ }
+      })
+    }
     this.eventLoop = monitorEventLoopDelay({ resolution: 10 })
     this.gate = init.gate
     this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
@@ -175,7 +225,6 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const expectations: UpdateExpectations = {
       swarmId,
       shapes: weightShapes(options.manifest.model, options.manifest.dataset.inputShape).map(w => w.shape),
-      codec: options.manifest.codec as WeightCodec
     }
     const store = await NodeStore.open(options.datadir)
     let host: Host | undefined
@@ -198,10 +247,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         }
       }
       const { identity } = await store.identity()
-      const gate = new PeerGate()
+      const gate = new PeerGate(options.allowPeers)
       host = await createHost({
         identity,
         gate,
+        ...(options.swarmKey === undefined ? {} : { swarmKey: options.swarmKey }),
         listen: options.listen ?? DEFAULT_LISTEN,
         bootstrap: options.bootstrap ?? [],
         mdns: options.mdns ?? true,
@@ -216,6 +266,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         ...(options.holdoutFraction === undefined ? {} : { holdoutFraction: options.holdoutFraction })
       }, signal)
       if (weights !== null) await trainer.setWeights(weights)
+      if (saved !== null && options.manifest.privacy !== undefined) {
+        warnings.push('differential privacy: the ε spent before this restart is not counted again; the accountant starts over (privacy.releases counts this run only)')
+      }
       const counters = checkpoint?.counters ?? emptyCounters()
       counters.restarts = restarts
       const node = new MurmurNode({
@@ -257,9 +310,21 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
 
   private async begin (): Promise<void> {
     this.eventLoop.enable()
-    this.gossip.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
-    this.gossip.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
-    this.gossip.start()
+    if (this.broadcast !== null) {
+      this.broadcast.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
+      this.broadcast.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
+      this.broadcast.start()
+    }
+    if (this.announcements !== null) {
+      this.announcements.addEventListener('message', event => { this.peerProgress.set(event.detail.from, event.detail.value) })
+      this.announcements.start()
+      await handlePushes(this.host, {
+        maxBytes: maxUpdateBytes(this.expectations),
+        maxInboundStreams: MAX_INBOUND_PUSHES,
+        timeoutMs: PUSH_TIMEOUT_MS,
+        onPush: (from, bytes) => this.receivePush(from, bytes)
+      })
+    }
     await serveModel(this.host, { swarmId: this.swarmId, model: async () => this.model === null && !this.resumedFromCheckpoint ? null : this.encodedModel() })
     this.keeper.start()
     if (this.options.api !== undefined) {
@@ -327,6 +392,46 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     }
   }
 
+  private validateAnnouncement (data: Uint8Array): Verdict<AnnouncementMessage> {
+    try {
+      const announcement = decodeAnnouncement(data)
+      if (announcement.protocolVersion !== PROTOCOL_VERSION) return { ok: false, reason: 'protocol-version' }
+      if (announcement.swarmId !== this.swarmId) return { ok: false, reason: 'wrong-swarm' }
+      return { ok: true, value: announcement }
+    } catch {
+      return { ok: false, reason: 'malformed' }
+    }
+  }
+
+  /** Connected peers of this swarm that a push may go to. */
+  private swarmNeighbours (): string[] {
+    const members = this.announcements?.subscribers() ?? []
+    return members.filter(peer => !this.gate.isBlocked(peer))
+  }
+
+  /** A model pushed to this node: full weights, or a difference from a copy both sides hold. */
+  private receivePush (from: string, bytes: Uint8Array): PushReply {
+    const verdict = decodeUpdate(bytes, this.expectations)
+    if (!verdict.ok) {
+      this.reject(from, verdict.reason, bytes.byteLength)
+      return 'rejected'
+    }
+    const update = verdict.value
+    let weights: Weights | null
+    if (update.base === 0) {
+      this.inboundLinks.forget(from)
+      weights = update.values
+    } else {
+      weights = this.inboundLinks.apply(from, update.base, update.values)
+    }
+    if (weights === null) {
+      this.counters.resyncs++
+      return 'resync'
+    }
+    this.receive(from, { swarmId: update.swarmId, step: update.step, samples: update.samples, createdAt: update.createdAt, weights }, bytes.byteLength)
+    return 'accepted'
+  }
+
   private receive (from: string, update: ModelUpdate, bytes: number): void {
     this.counters.updatesReceived++
     this.counters.updatesAccepted++
@@ -356,6 +461,14 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.step += result.steps
       this.samplesProcessed += result.samples
       let weights = await this.trainer.getWeights()
+      let share = true
+      if (this.privacy !== null) {
+        share = !this.privacy.exhausted()
+        if (share) {
+          weights = this.privacy.release(this.roundStart ?? weights, weights)
+          await this.trainer.setWeights(weights)
+        }
+      }
       const received = [...this.inbox.values()]
       this.inbox.clear()
       const adopt = this.adopt
@@ -374,7 +487,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         await this.trainer.setWeights(weights)
       }
       this.model = weights
-      await this.share(weights, received.length)
+      this.roundStart = weights
+      if (share) await this.share(weights, received.length)
       if (Date.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')
         lastEvaluation = Date.now()
@@ -388,21 +502,29 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   }
 
   private async share (weights: Weights, merged: number): Promise<void> {
-    const bytes = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() }, this.expectations.codec)
     let recipients = 0
-    try {
-      recipients = await this.gossip.publish(bytes)
-    } catch {
-      // A failed publish loses one exchange, not the node: the next one carries a fresher model anyway.
+    let bytes = 0
+    if (this.pusher !== null && this.announcements !== null) {
+      recipients = this.pusher.push(weights, { step: this.step, samples: this.samplesProcessed })
+      const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, createdAt: Date.now() })
+      await this.announcements.publish(announcement).catch(() => 0)
+    } else if (this.broadcast !== null) {
+      const message = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() })
+      bytes = message.byteLength
+      try {
+        recipients = await this.broadcast.publish(message)
+      } catch {
+        // A failed publish loses one exchange, not the node: the next one carries a fresher model anyway.
+      }
+      this.counters.bytesSent += bytes * recipients
     }
     this.counters.exchanges++
-    this.counters.bytesSent += bytes.byteLength * recipients
-    this.safeDispatchEvent('exchange', { detail: { step: this.step, merged, recipients, bytes: bytes.byteLength } })
+    this.safeDispatchEvent('exchange', { detail: { step: this.step, merged, recipients, bytes } })
   }
 
   private async encodedModel (): Promise<Uint8Array> {
     const weights = this.model ?? await this.trainer.getWeights()
-    return encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() }, this.expectations.codec)
+    return encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() })
   }
 
   /** Saves the current model, step and counters atomically. */
@@ -436,7 +558,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       step: this.step,
       samplesProcessed: this.samplesProcessed,
       peers: this.host.getPeers().length,
-      swarmPeers: this.gossip.subscribers(),
+      swarmPeers: (this.announcements ?? this.broadcast)?.subscribers().length ?? 0,
       lastAccuracy: this.lastAccuracy,
       exchanges: this.counters.exchanges,
       restarts: this.counters.restarts,
@@ -449,10 +571,21 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       bytes: { sent: this.counters.bytesSent, received: this.counters.bytesReceived },
       checkpoint: { step: this.checkpointStep, savedAt: this.checkpointSavedAt },
       warmJoin: this.warmJoined,
+      ...(this.privacy === null ? {} : { privacy: this.privacy.status() }),
+      exchange: {
+        mode: this.manifest.exchange.mode,
+        fanout: this.manifest.exchange.fanout,
+        codec: this.manifest.codec,
+        inFlight: this.pusher?.pending ?? 0,
+        sendsDropped: this.counters.sendsDropped,
+        sendsFailed: this.counters.sendsFailed,
+        resyncs: this.counters.resyncs
+      },
       blockedPeers: this.gate.blockedPeers().length,
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: nanosecondsToMs(this.eventLoop.percentile(50)), lagP99Ms: nanosecondsToMs(this.eventLoop.percentile(99)) },
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
     }
   }
 
@@ -467,7 +600,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     } finally {
       this.eventLoop.disable()
       this.keeper.stop()
-      this.gossip.stop()
+      this.pusher?.stop()
+      this.broadcast?.stop()
+      this.announcements?.stop()
       await this.api?.close()
       await this.trainer.close()
       await this.host.stop()

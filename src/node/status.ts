@@ -1,3 +1,5 @@
+import type { PrivacyStatus } from './privacy-guard.js'
+
 /**
  * Body of GET /status. The format is fixed in docs/schemas/node-status.schema.json; fields may be
  * added, never renamed or dropped.
@@ -26,9 +28,15 @@ export interface NodeStatus {
   checkpoint: { step: number; savedAt: string | null }
   /** the peer whose model this node adopted when it joined without a checkpoint */
   warmJoin: { from: string; step: number; at: string } | null
+  /** differential privacy, present when it is on: the ε spent so far at the manifest's δ */
+  privacy?: PrivacyStatus
+  /** how the model is shared (manifest's exchange settings) and how the pushes fare */
+  exchange: { mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number }
   /** peers this node refuses to connect to (a simulated partition) */
   blockedPeers: number
   data: { trainSamples: number; holdoutSamples: number }
   eventLoop: { lagP50Ms: number; lagP99Ms: number }
   uptimeSeconds: number
+  /** resident memory of the node's process (main thread, training worker and all) */
+  memory: { rssBytes: number; heapUsedBytes: number }
 }

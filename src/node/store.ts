@@ -14,10 +14,16 @@ export interface NodeCounters {
   bytesSent: number
   bytesReceived: number
   restarts: number
+  /** pushes skipped because the previous one to that peer was still in flight */
+  sendsDropped: number
+  /** pushes that failed or timed out */
+  sendsFailed: number
+  /** pushes answered 'resync', or answered so, because sender and receiver did not share a reference */
+  resyncs: number
 }
 
 export function emptyCounters (): NodeCounters {
-  return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0 }
+  return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 0, resyncs: 0 }
 }
 
 /** A node's saved progress; the model is kept in the same encoding it travels in. */

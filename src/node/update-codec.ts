@@ -1,9 +1,9 @@
-import { MurmurError, isMurmurError } from '../errors.js'
-import { decodeValues, encodeValues, encodedSize, isWeightCodec, type WeightCodec } from '../learning/weight-codec.js'
+import { isMurmurError } from '../errors.js'
+import { decodeValues, encodeValues, formatCodec, maxEncodedSize, parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { tensorSize, type Weights } from '../learning/weights.js'
 import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate } from '../p2p/model-update.js'
 
-/** A model update that passed every check: safe to merge. */
+/** A model update whose values are the weights themselves (base 0), after every check. */
 export interface ModelUpdate {
   readonly swarmId: string
   readonly step: number
@@ -12,41 +12,78 @@ export interface ModelUpdate {
   readonly createdAt: number
 }
 
+/** An update after every check, whatever its base: the decoded values are weights (base 0) or differences. */
+export interface DecodedUpdate {
+  readonly swarmId: string
+  readonly step: number
+  readonly samples: number
+  readonly createdAt: number
+  readonly base: number
+  readonly codec: WeightCodec
+  readonly values: Weights
+}
+
 /** Why an update was refused; counted per reason in /status and /metrics. */
 export const REJECTION_REASONS = [
   'too-large', 'malformed', 'protocol-version', 'wrong-swarm', 'unknown-codec', 'shape-mismatch', 'non-finite'
 ] as const
 export type RejectionReason = typeof REJECTION_REASONS[number]
 
-export type UpdateVerdict = { readonly ok: true; readonly value: ModelUpdate } | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string }
+export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string }
+export type UpdateVerdict = Verdict<ModelUpdate>
 
 /** What a node expects of every update in its swarm. */
 export interface UpdateExpectations {
   readonly swarmId: string
   readonly shapes: ReadonlyArray<readonly number[]>
-  readonly codec: WeightCodec
 }
 
 /** Room for the envelope (ids, counters, shapes) around the tensor bytes. */
 const ENVELOPE_ALLOWANCE = 4096
+/** The codec with the largest encoding: every value kept, with its index. */
+const LARGEST_CODEC: WeightCodec = { kind: 'topk', fraction: 1 }
 
+/** The largest update of this swarm's model under any codec: anything bigger is refused unread. */
 export function maxUpdateBytes (expectations: UpdateExpectations): number {
-  return expectations.shapes.reduce((total, shape) => total + encodedSize(tensorSize(shape), expectations.codec) + 16, ENVELOPE_ALLOWANCE)
+  return expectations.shapes.reduce((total, shape) => total + maxEncodedSize(tensorSize(shape), LARGEST_CODEC) + 16, ENVELOPE_ALLOWANCE)
 }
 
-export function encodeUpdate (update: ModelUpdate, codec: WeightCodec): Uint8Array {
+export interface OutgoingUpdate {
+  readonly swarmId: string
+  readonly step: number
+  readonly samples: number
+  readonly createdAt: number
+  /** see docs/protocol.md: 0 = weights, 1 = difference from the initial weights, n ≥ 2 = from reconstruction n */
+  readonly base: number
+  /** the tensors' values, already encoded with the codec */
+  readonly data: readonly Uint8Array[]
+  readonly shapes: ReadonlyArray<readonly number[]>
+}
+
+export function encodeUpdateMessage (update: OutgoingUpdate, codec: WeightCodec): Uint8Array {
   return encodeModelUpdate({
     protocolVersion: PROTOCOL_VERSION,
     swarmId: update.swarmId,
     step: update.step,
     samples: update.samples,
-    codec,
-    tensors: update.weights.map(tensor => ({ shape: tensor.shape, data: encodeValues(tensor.values, codec) })),
-    createdAt: update.createdAt
+    codec: formatCodec(codec),
+    tensors: update.data.map((data, index) => ({ shape: update.shapes[index] ?? [], data })),
+    createdAt: update.createdAt,
+    base: update.base
   })
 }
 
-function reject (reason: RejectionReason, detail: string): UpdateVerdict {
+/** Encodes a full model (base 0), for gossip broadcast, checkpoints, /model and warm joins. */
+export function encodeUpdate (update: ModelUpdate, codec: WeightCodec = { kind: 'fp32' }): Uint8Array {
+  return encodeUpdateMessage({
+    ...update,
+    base: 0,
+    data: update.weights.map(tensor => encodeValues(tensor.values, codec)),
+    shapes: update.weights.map(tensor => tensor.shape)
+  }, codec)
+}
+
+function reject<T> (reason: RejectionReason, detail: string): Verdict<T> {
   return { ok: false, reason, detail }
 }
 
@@ -54,9 +91,9 @@ function reject (reason: RejectionReason, detail: string): UpdateVerdict {
  * Checks an update from the network, cheapest checks first: size before decoding, then envelope,
  * then shapes, then every value. Never throws: whatever a peer sends becomes a verdict.
  */
-export function validateUpdate (bytes: Uint8Array, expectations: UpdateExpectations): UpdateVerdict {
+export function decodeUpdate (bytes: Uint8Array, expectations: UpdateExpectations): Verdict<DecodedUpdate> {
   const limit = maxUpdateBytes(expectations)
-  if (bytes.byteLength > limit) return reject('too-large', `${bytes.byteLength} bytes, more than the ${limit} this swarm's model needs`)
+  if (bytes.byteLength > limit) return reject('too-large', `${bytes.byteLength} bytes, more than the ${limit} this swarm's model can need`)
   let message
   try {
     message = decodeModelUpdate(bytes, { maxTensors: expectations.shapes.length })
@@ -65,22 +102,36 @@ export function validateUpdate (bytes: Uint8Array, expectations: UpdateExpectati
   }
   if (message.protocolVersion !== PROTOCOL_VERSION) return reject('protocol-version', `version ${message.protocolVersion}, this node speaks ${PROTOCOL_VERSION}`)
   if (message.swarmId !== expectations.swarmId) return reject('wrong-swarm', `swarm ${message.swarmId}`)
-  if (!isWeightCodec(message.codec) || message.codec !== expectations.codec) return reject('unknown-codec', `codec "${message.codec}"`)
+  let codec: WeightCodec
+  try {
+    codec = parseCodec(message.codec)
+  } catch {
+    return reject('unknown-codec', `codec "${message.codec}"`)
+  }
   if (message.tensors.length !== expectations.shapes.length) return reject('shape-mismatch', `${message.tensors.length} tensors, expected ${expectations.shapes.length}`)
-  const weights = []
+  const values = []
   for (const [index, tensor] of message.tensors.entries()) {
     const expected = expectations.shapes[index] ?? []
     if (tensor.shape.length !== expected.length || tensor.shape.some((size, axis) => size !== expected[axis])) {
       return reject('shape-mismatch', `tensor ${index} has shape [${tensor.shape.join(', ')}], expected [${expected.join(', ')}]`)
     }
-    let values
+    let decoded
     try {
-      values = decodeValues(tensor.data, message.codec, tensorSize(expected))
+      decoded = decodeValues(tensor.data, codec, tensorSize(expected))
     } catch (error) {
-      return reject('malformed', `tensor ${index}: ${error instanceof MurmurError ? error.message : String(error)}`)
+      return reject('malformed', `tensor ${index}: ${isMurmurError(error) ? error.message : String(error)}`)
     }
-    if (!values.every(Number.isFinite)) return reject('non-finite', `tensor ${index} holds NaN or infinite values`)
-    weights.push({ shape: [...expected], values })
+    if (!decoded.every(Number.isFinite)) return reject('non-finite', `tensor ${index} holds NaN or infinite values`)
+    values.push({ shape: [...expected], values: decoded })
   }
-  return { ok: true, value: { swarmId: message.swarmId, step: message.step, samples: message.samples, weights, createdAt: message.createdAt } }
+  return { ok: true, value: { swarmId: message.swarmId, step: message.step, samples: message.samples, createdAt: message.createdAt, base: message.base, codec, values } }
+}
+
+/** Checks an update that must hold full weights (base 0), as checkpoints, /model answers and gossip broadcasts do. */
+export function validateUpdate (bytes: Uint8Array, expectations: UpdateExpectations): UpdateVerdict {
+  const verdict = decodeUpdate(bytes, expectations)
+  if (!verdict.ok) return verdict
+  if (verdict.value.base !== 0) return reject('malformed', `base ${verdict.value.base} where full weights (base 0) were expected`)
+  const { swarmId, step, samples, createdAt, values } = verdict.value
+  return { ok: true, value: { swarmId, step, samples, createdAt, weights: values } }
 }

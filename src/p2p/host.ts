@@ -4,6 +4,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -32,8 +33,10 @@ export interface HostOptions {
   readonly maxMessageBytes: number
   /** dial peers found by discovery while fewer than this many are connected */
   readonly targetPeers?: number
-  /** peers this node refuses to connect to (network partitions in simulations) */
+  /** peers this node refuses to connect to (network partitions in simulations, allow lists) */
   readonly gate?: PeerGate
+  /** a private swarm's pre-shared key (see swarm-key.ts): peers without it complete no connection */
+  readonly swarmKey?: Uint8Array
 }
 
 function toHex (bytes: Uint8Array | undefined): string {
@@ -71,6 +74,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     streamMuxers: [yamux()],
     peerDiscovery,
     ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
+    ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
     services: {
       identify: identify(),
       pubsub: gossipsub({

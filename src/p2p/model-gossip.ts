@@ -2,9 +2,14 @@ import { TopicValidatorResult, TypedEventEmitter } from '@libp2p/interface'
 import type { Message } from '@libp2p/interface'
 import type { Host } from './host.js'
 
-/** The gossipsub topic of a swarm: nodes of different swarms never share a topic. */
+/** The gossipsub topic on which a swarm broadcasts whole models (exchange mode broadcast). */
 export function modelTopic (swarmId: string): string {
   return `/murmur/models/1/${swarmId}`
+}
+
+/** The gossipsub topic of a swarm's small announcements (exchange mode push): its membership. */
+export function announcementTopic (swarmId: string): string {
+  return `/murmur/announce/1/${swarmId}`
 }
 
 export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
@@ -20,7 +25,7 @@ export interface ModelGossipEvents<T> {
 }
 
 /**
- * Publishes and receives a swarm's models on its gossipsub topic. Validation runs inside gossipsub,
+ * Publishes and receives a swarm's messages (models or announcements) on a gossipsub topic. Validation runs inside gossipsub,
  * so an invalid message is neither delivered nor forwarded to anyone else.
  */
 export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
@@ -38,10 +43,10 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
     this.safeDispatchEvent('message', { detail: { from: message.from.toString(), value, bytes: message.data.byteLength } })
   }
 
-  constructor (host: Host, swarmId: string, validate: MessageValidator<T>) {
+  constructor (host: Host, topic: string, validate: MessageValidator<T>) {
     super()
     this.host = host
-    this.topic = modelTopic(swarmId)
+    this.topic = topic
     this.validate = validate
   }
 
@@ -73,9 +78,9 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
     return result.recipients.length
   }
 
-  /** peers known to be subscribed to this swarm's topic */
-  subscribers (): number {
-    return this.host.services.pubsub.getSubscribers(this.topic).length
+  /** connected peers known to be subscribed to this topic: the swarm's members among our neighbours */
+  subscribers (): string[] {
+    return this.host.services.pubsub.getSubscribers(this.topic).map(peer => peer.toString())
   }
 
   stop (): void {

@@ -1,5 +1,5 @@
 import { MurmurError } from '../errors.js'
-import { ModelUpdate } from './update-message.js'
+import { Announcement, ModelUpdate } from './update-message.js'
 
 /** Version of the wire format in docs/protocol.md; bump it on any incompatible change. */
 export const PROTOCOL_VERSION = 1
@@ -13,6 +13,8 @@ export interface ModelUpdateMessage {
   readonly codec: string
   readonly tensors: ReadonlyArray<{ readonly shape: readonly number[]; readonly data: Uint8Array }>
   readonly createdAt: number
+  /** 0: the values are the weights; 1: a difference from the initial weights; n ≥ 2: from the receiver's reconstruction n */
+  readonly base: number
 }
 
 export function encodeModelUpdate (update: ModelUpdateMessage): Uint8Array {
@@ -23,7 +25,8 @@ export function encodeModelUpdate (update: ModelUpdateMessage): Uint8Array {
     samples: BigInt(update.samples),
     codec: update.codec,
     tensors: update.tensors.map(tensor => ({ shape: [...tensor.shape], data: tensor.data })),
-    createdAt: BigInt(update.createdAt)
+    createdAt: BigInt(update.createdAt),
+    base: BigInt(update.base)
   })
 }
 
@@ -52,6 +55,45 @@ export function decodeModelUpdate (bytes: Uint8Array, limits: DecodeLimits): Mod
     samples: safeNumber(decoded.samples, 'samples'),
     codec: decoded.codec,
     tensors: decoded.tensors.map(tensor => ({ shape: tensor.shape, data: tensor.data })),
+    createdAt: safeNumber(decoded.createdAt, 'createdAt'),
+    base: safeNumber(decoded.base, 'base')
+  }
+}
+
+/** A node's small public note after each exchange (gossipsub): it is in the swarm, and how far along. */
+export interface AnnouncementMessage {
+  readonly protocolVersion: number
+  readonly swarmId: string
+  readonly step: number
+  readonly samples: number
+  readonly createdAt: number
+}
+
+export const MAX_ANNOUNCEMENT_BYTES = 512
+
+export function encodeAnnouncement (announcement: AnnouncementMessage): Uint8Array {
+  return Announcement.encode({
+    protocolVersion: announcement.protocolVersion,
+    swarmId: announcement.swarmId,
+    step: BigInt(announcement.step),
+    samples: BigInt(announcement.samples),
+    createdAt: BigInt(announcement.createdAt)
+  })
+}
+
+export function decodeAnnouncement (bytes: Uint8Array): AnnouncementMessage {
+  if (bytes.byteLength > MAX_ANNOUNCEMENT_BYTES) throw new MurmurError('ERR_INVALID_UPDATE', `announcement of ${bytes.byteLength} bytes, more than ${MAX_ANNOUNCEMENT_BYTES}`)
+  let decoded: Announcement
+  try {
+    decoded = Announcement.decode(bytes)
+  } catch (error) {
+    throw new MurmurError('ERR_INVALID_UPDATE', `malformed announcement: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return {
+    protocolVersion: decoded.protocolVersion,
+    swarmId: decoded.swarmId,
+    step: safeNumber(decoded.step, 'step'),
+    samples: safeNumber(decoded.samples, 'samples'),
     createdAt: safeNumber(decoded.createdAt, 'createdAt')
   }
 }

@@ -8,9 +8,16 @@ import type { Host } from './host.js'
  */
 export class PeerGate {
   private blocked = new Set<string>()
+  /** when set, the only peers allowed (an operator's explicit membership list) */
+  private readonly allowed: ReadonlySet<string> | null
+
+  constructor (allowed?: readonly string[]) {
+    this.allowed = allowed === undefined ? null : new Set(allowed)
+  }
 
   isBlocked (peer: PeerId | string): boolean {
-    return this.blocked.has(peer.toString())
+    const id = peer.toString()
+    return this.blocked.has(id) || (this.allowed !== null && !this.allowed.has(id))
   }
 
   blockedPeers (): string[] {

@@ -19,6 +19,7 @@ export interface ModelUpdate {
   codec: string
   tensors: TensorData[]
   createdAt: bigint
+  base: bigint
 }
 
 export namespace ModelUpdate {
@@ -68,6 +69,11 @@ export namespace ModelUpdate {
           w.uint64(obj.createdAt)
         }
 
+        if ((obj.base != null && obj.base !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.base)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -79,7 +85,8 @@ export namespace ModelUpdate {
           samples: 0n,
           codec: '',
           tensors: [],
-          createdAt: 0n
+          createdAt: 0n,
+          base: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -120,6 +127,10 @@ export namespace ModelUpdate {
             }
             case 7: {
               obj.createdAt = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.base = reader.uint64()
               break
             }
             default: {
@@ -219,5 +230,109 @@ export namespace TensorData {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TensorData>): TensorData => {
     return decodeMessage(buf, TensorData.codec(), opts)
+  }
+}
+
+export interface Announcement {
+  protocolVersion: number
+  swarmId: string
+  step: bigint
+  samples: bigint
+  createdAt: bigint
+}
+
+export namespace Announcement {
+  let _codec: Codec<Announcement>
+
+  export const codec = (): Codec<Announcement> => {
+    if (_codec == null) {
+      _codec = message<Announcement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.protocolVersion != null && obj.protocolVersion !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.protocolVersion)
+        }
+
+        if ((obj.swarmId != null && obj.swarmId !== '')) {
+          w.uint32(18)
+          w.string(obj.swarmId)
+        }
+
+        if ((obj.step != null && obj.step !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.step)
+        }
+
+        if ((obj.samples != null && obj.samples !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.samples)
+        }
+
+        if ((obj.createdAt != null && obj.createdAt !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.createdAt)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          protocolVersion: 0,
+          swarmId: '',
+          step: 0n,
+          samples: 0n,
+          createdAt: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.protocolVersion = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.swarmId = reader.string()
+              break
+            }
+            case 3: {
+              obj.step = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.samples = reader.uint64()
+              break
+            }
+            case 5: {
+              obj.createdAt = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<Announcement>): Uint8Array => {
+    return encodeMessage(obj, Announcement.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announcement>): Announcement => {
+    return decodeMessage(buf, Announcement.codec(), opts)
   }
 }

@@ -3,14 +3,14 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { concatenate, subset, type Dataset } from '../data/dataset.js'
+import { createRandom } from '../data/random.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec, type BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
-import { createManifest, swarmIdOf, type Manifest, type TrainingSettings } from '../learning/manifest.js'
+import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
 import { weightShapes } from '../learning/models.js'
-import type { WeightCodec } from '../learning/weight-codec.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { NodeStatus } from '../node/status.js'
 import { NodeStore, type Checkpoint } from '../node/store.js'
@@ -35,8 +35,18 @@ export interface SwarmOptions {
   /** mix of device profiles; every node is 'fast' (no CPU limit) if not set */
   readonly profiles?: readonly ProfileShare[]
   readonly training?: Partial<TrainingSettings>
+  /** push to sampled neighbours (default) or broadcast on gossip, and the fanout */
+  readonly exchange?: Partial<ExchangeSettings>
+  /** codec for model values, e.g. int8 or topk:0.1 (default fp32) */
+  readonly codec?: string
+  /** merge rule, e.g. median or trimmed-mean:0.2 (default mean) */
+  readonly mergeRule?: string
+  /** differential privacy for every node */
+  readonly privacy?: PrivacyOptions
   /** what happens to the swarm over time (kills, restarts, joins, partitions) */
   readonly scenario?: Scenario
+  /** a swarm key file (murmur keygen) every node gets: a private swarm */
+  readonly swarmKeyFile?: string
   /** let nodes without a checkpoint fetch the model from a peer (default true) */
   readonly warmJoin?: boolean
   /** milliseconds between two points of the timeline */
@@ -88,8 +98,7 @@ class Evaluator {
     const trainer = await LocalTrainer.create(manifest, { train: test, test }, backend === undefined ? {} : { backend })
     return new Evaluator(trainer, test, {
       swarmId: swarmIdOf(manifest),
-      shapes: weightShapes(manifest.model, manifest.dataset.inputShape).map(w => w.shape),
-      codec: manifest.codec as WeightCodec
+      shapes: weightShapes(manifest.model, manifest.dataset.inputShape).map(w => w.shape)
     })
   }
 
@@ -144,7 +153,11 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     model: options.model,
     dataset: { name: options.dataset, inputShape: train.inputShape, classes: train.classes },
     seed: options.seed,
-    ...(options.training === undefined ? {} : { training: options.training })
+    ...(options.training === undefined ? {} : { training: options.training }),
+    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
+    ...(options.privacy === undefined ? {} : { privacy: options.privacy })
   })
   const manifestFile = join(workdir, 'manifest.json')
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
@@ -189,10 +202,11 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       dataSpec: target.dataSpec,
       datadir: target.datadir,
       listen: `/ip4/127.0.0.1/tcp/${target.port}`,
-      bootstrap: nodes.filter(other => other !== target).map(other => other.address),
+      bootstrap: bootstrapPeers(nodes, target, options.seed).map(other => other.address),
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       ...(target.profile.maxCpu < 1 ? { maxCpu: target.profile.maxCpu } : {}),
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
+      ...(options.swarmKeyFile === undefined ? {} : { extraArgs: ['--swarm-key', resolve(options.swarmKeyFile)] }),
       log: line => { options.onNodeLog?.(target.index, line) }
     }, options.signal)
     target.state = 'running'
@@ -284,9 +298,15 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     // The timeline scores on part of the test split: it runs while the nodes train and must stay cheap.
     const timelineTest = subset(test, Array.from({ length: Math.min(TIMELINE_TEST_SAMPLES, test.count) }, (_, i) => i))
     let nextSample = 0
+    const peakRss = new Map<number, number>()
+    const epsilonSpent = new Map<number, number>()
     while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
       const running = live()
       const statuses = new Map(await Promise.all(running.map(async n => [n.index, await n.process?.status() ?? null] as const)))
+      for (const [index, status] of statuses) {
+        if (status !== null) peakRss.set(index, Math.max(peakRss.get(index) ?? 0, status.memory.rssBytes))
+        if (status?.privacy !== undefined) epsilonSpent.set(index, status.privacy.epsilon)
+      }
       const elapsed = Date.now() - trainingStarted
       if (elapsed >= nextSample) {
         timeline.push(await sampleTimeline(running, scorer, timelineTest, elapsed / 1000))
@@ -326,7 +346,9 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         rejectedByReason: state?.counters.rejectedByReason ?? {},
         bytesSent: state?.counters.bytesSent ?? 0,
         bytesReceived: state?.counters.bytesReceived ?? 0,
-        restarts: state?.counters.restarts ?? 0
+        restarts: state?.counters.restarts ?? 0,
+        peakRssBytes: peakRss.get(n.index) ?? null,
+        privacyEpsilon: epsilonSpent.get(n.index) ?? null
       })
     }
     // Accuracy is over the honest nodes alive at the end; consensus over their models.
@@ -351,6 +373,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       partition,
       model: options.model,
       codec: manifest.codec,
+      exchange: manifest.exchange,
       mergeRule: manifest.merge.rule,
       scenario: scenario?.name ?? null,
       nodeCount: options.nodes,
@@ -361,6 +384,9 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       accuracy: finalScores,
       consensusDistance: consensusDistance(countedModels) ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
+      peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
+      ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...epsilonSpent.values()) } }),
+      bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
       nodes: nodeSummaries,
       timeline,
       events,
@@ -377,6 +403,16 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     await Promise.all(nodes.map(async n => n.process?.stop()))
     await evaluator?.close()
   }
+}
+
+/** Up to this many bootstrap peers per node: connections per node must not grow with the swarm. */
+const BOOTSTRAP_PEERS = 8
+
+/** Every other node in a small swarm; a fixed random sample of them in a large one. */
+function bootstrapPeers (nodes: readonly SwarmNode[], target: SwarmNode, seed: number): SwarmNode[] {
+  const others = nodes.filter(other => other !== target)
+  if (others.length <= BOOTSTRAP_PEERS) return others
+  return createRandom((seed ^ Math.imul(target.index, 0x9e3779b1)) >>> 0).shuffle([...others]).slice(0, BOOTSTRAP_PEERS)
 }
 
 /**

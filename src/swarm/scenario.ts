@@ -19,6 +19,9 @@ export interface ScenarioFile {
     readonly seed?: number
     readonly profiles?: string
     readonly localSteps?: number
+    readonly codec?: string
+    readonly merge?: string
+    readonly fanout?: number
   }
   readonly events: readonly ScenarioEventSpec[]
 }
@@ -83,7 +86,7 @@ export function planScenario (file: ScenarioFile, nodes: number, seed: number, s
   const events: unknown = file.events
   if (!Array.isArray(events)) fail(source, 'needs an "events" list (it may be empty)')
   const actions: ScenarioAction[] = []
-  const random = createRandom(seed ^ 0x5ce7a)
+  const random = createRandom((seed ^ 0x5ce7a) >>> 0)
   for (const [index, event] of (events as ScenarioEventSpec[]).entries()) {
     const field = `events[${index}]`
     switch (event.kind) {

@@ -24,6 +24,10 @@ export interface NodeSummary {
   bytesSent: number
   bytesReceived: number
   restarts: number
+  /** largest resident memory of the node's process seen while it ran */
+  peakRssBytes: number | null
+  /** differential privacy: the ε this node had spent when last seen (null when off) */
+  privacyEpsilon: number | null
 }
 
 export interface TimelinePoint {
@@ -58,6 +62,8 @@ export interface SwarmSummary {
   partition: string
   model: string
   codec: string
+  /** how models were shared: push to `fanout` sampled peers, or broadcast on gossip */
+  exchange: { mode: string; fanout: number }
   mergeRule: string
   scenario: string | null
   nodeCount: number
@@ -68,6 +74,12 @@ export interface SwarmSummary {
   accuracy: { mean: number; min: number; max: number }
   consensusDistance: number
   bytesSentPerNode: number
+  /** model payload bytes a node sent per exchange, averaged over all exchanges of the run */
+  bytesPerExchange: number
+  /** differential privacy settings and the largest ε any node spent (absent when off) */
+  privacy?: { clip: number; noiseMultiplier: number; delta: number; epsilonBudget?: number; epsilonSpent: number }
+  /** the largest peakRssBytes of any node */
+  peakRssBytesPerNode: number
   nodes: NodeSummary[]
   timeline: TimelinePoint[]
   events: SwarmEvent[]

@@ -1,12 +1,15 @@
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
-import { createManifest, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf } from '../../learning/manifest.js'
-import { MERGE_RULE_NAMES } from '../../learning/merge.js'
+import { createManifest, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
+import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
+import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
+import { DEFAULT_EXCHANGE, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { MODEL_NAMES } from '../../learning/models.js'
-import { integer, oneOf, positiveNumber, withFlag } from '../parsers.js'
+import { integer, parsedWith, positiveNumber, withFlag } from '../parsers.js'
+import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
 
-interface ManifestFlags {
+interface ManifestFlags extends PrivacyFlags {
   model: string
   dataset: string
   seed: number
@@ -15,6 +18,9 @@ interface ManifestFlags {
   batchSize: number
   localSteps: number
   merge: string
+  codec: string
+  exchange: 'push' | 'broadcast'
+  fanout: number
   out?: string
 }
 
@@ -28,8 +34,13 @@ async function describeDataset (dataset: string): Promise<{ name: string; inputS
   return { name: dataset, inputShape: train.inputShape, classes: train.classes }
 }
 
+function withPrivacy (flags: PrivacyFlags): { privacy?: PrivacyOptions } {
+  const privacy = privacyFromFlags(flags)
+  return privacy === undefined ? {} : { privacy }
+}
+
 export function manifestCommand (): Command {
-  return new Command('manifest')
+  return addPrivacyFlags(new Command('manifest'))
     .description('print a swarm manifest (JSON): the model, data shape, initial-weight seed, training settings and merge rule that all nodes of a swarm share; its hash is the swarm id')
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
     .addOption(new Option('--dataset <name>', 'mnist, fashion-mnist, or a data spec (idx:DIR, csv:FILE[:label]) to read the shape from').default('mnist'))
@@ -38,7 +49,10 @@ export function manifestCommand (): Command {
     .addOption(new Option('--learning-rate <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_TRAINING.learningRate))
     .addOption(new Option('--batch-size <n>', 'samples per batch').argParser(integer(1, 65536)).default(DEFAULT_TRAINING.batchSize))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges').argParser(integer(1, 1_000_000)).default(DEFAULT_TRAINING.localSteps))
-    .addOption(new Option('--merge <rule>', 'how a node merges the models it receives').argParser(oneOf(MERGE_RULE_NAMES)).default('mean'))
+    .addOption(new Option('--merge <rule>', `how a node merges the models it receives: ${MERGE_RULES_HELP}`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))).default('mean'))
+    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP}`).argParser(parsedWith(text => formatCodec(parseCodec(text)))).default('fp32'))
+    .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams; broadcast: whole models on gossipsub').choices(EXCHANGE_MODES).default(DEFAULT_EXCHANGE.mode))
+    .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round').argParser(integer(1, 1024)).default(DEFAULT_EXCHANGE.fanout))
     .addOption(new Option('--out <file>', 'write the manifest to this file instead of standard output'))
     .action(async (flags: ManifestFlags) => {
       const dataset = await withFlag('--dataset', describeDataset(flags.dataset))
@@ -47,7 +61,10 @@ export function manifestCommand (): Command {
         dataset,
         seed: flags.seed,
         training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps },
-        mergeRule: flags.merge
+        mergeRule: flags.merge,
+        codec: flags.codec,
+        exchange: { mode: flags.exchange, fanout: flags.fanout },
+        ...withPrivacy(flags)
       })
       const text = JSON.stringify(manifest, null, 2) + '\n'
       if (flags.out === undefined) {

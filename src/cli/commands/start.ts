@@ -8,6 +8,7 @@ import { parseManifest, type Manifest } from '../../learning/manifest.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { MurmurNode } from '../../node/murmur-node.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
+import { readPeerList, readSwarmKey } from '../../p2p/swarm-key.js'
 import { collect, duration, fraction, parsedWith, withFlag } from '../parsers.js'
 
 interface StartFlags {
@@ -22,6 +23,8 @@ interface StartFlags {
   maxCpu?: number
   warmJoin: boolean
   checkpointInterval: number
+  swarmKey?: string
+  allowPeers?: string
   logFormat: 'text' | 'json'
 }
 
@@ -64,12 +67,16 @@ export function startCommand (): Command {
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
+    .option('--swarm-key <file>', 'join a private swarm: only peers with the same key (murmur keygen) can connect')
+    .option('--allow-peers <file>', 'connect only to the peer ids listed in this file (one per line)')
     .option('--no-warm-join', 'without a checkpoint, start from the manifest\'s initial weights instead of fetching the model from a peer')
     .addOption(new Option('--checkpoint-interval <time>', 'how often to save a checkpoint').argParser(duration).default(10_000, '10s'))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
     .action(async (flags: StartFlags) => {
       const log = createLogger(flags.logFormat)
       const manifest = await withFlag('--manifest', readManifest(flags.manifest))
+      const swarmKey = flags.swarmKey === undefined ? undefined : await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
+      const allowPeers = flags.allowPeers === undefined ? undefined : await withFlag('--allow-peers', readPeerList(flags.allowPeers))
       const node = await MurmurNode.start({
         manifest,
         dataSpec: flags.data,
@@ -81,6 +88,8 @@ export function startCommand (): Command {
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
         ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu }),
         warmJoin: flags.warmJoin,
+        ...(swarmKey === undefined ? {} : { swarmKey }),
+        ...(allowPeers === undefined ? {} : { allowPeers }),
         checkpointIntervalMs: flags.checkpointInterval
       })
       const ready = node.status()

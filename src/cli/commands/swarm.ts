@@ -4,15 +4,19 @@ import { parsePartition, type Partition } from '../../data/partition.js'
 import type { BuiltinDataset } from '../../data/spec.js'
 import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
-import { DEFAULT_SEED } from '../../learning/manifest.js'
+import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES } from '../../learning/manifest.js'
+import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
+import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES } from '../../learning/models.js'
+import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { runSwarm } from '../../swarm/launcher.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
+import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
 import { duration, integer, oneOf, parsedWith, withFlag } from '../parsers.js'
 
-interface SwarmFlags {
+interface SwarmFlags extends PrivacyFlags {
   nodes: number
   dataset: BuiltinDataset
   model: string
@@ -24,7 +28,12 @@ interface SwarmFlags {
   profiles?: ProfileShare[]
   localSteps?: number
   scenario?: string
+  codec?: string
+  merge?: string
+  fanout?: number
+  exchange?: 'push' | 'broadcast'
   warmJoin: boolean
+  swarmKey?: string
   verbose: boolean
 }
 
@@ -47,14 +56,17 @@ function scenarioDefaults (file: ScenarioFile, source: string): Partial<SwarmFla
     duration: swarm.duration === undefined ? undefined : durationMs(swarm.duration, source, 'swarm.duration'),
     seed: value('seed', swarm.seed, integer(0, 0xffffffff)),
     profiles: value('profiles', swarm.profiles, parsedWith(parseProfiles)),
-    localSteps: value('localSteps', swarm.localSteps, integer(1, 1_000_000))
+    localSteps: value('localSteps', swarm.localSteps, integer(1, 1_000_000)),
+    codec: value('codec', swarm.codec, text => formatCodec(parseCodec(text))),
+    merge: value('merge', swarm.merge, text => formatMergeRule(parseMergeRule(text))),
+    fanout: value('fanout', swarm.fanout, integer(1, 1024))
   }
   return Object.fromEntries(Object.entries(defaults).filter(([, v]) => v !== undefined))
 }
 
 export function swarmCommand (): Command {
   const command = new Command('swarm')
-  return command
+  return addPrivacyFlags(command)
     .description('run a local swarm: N nodes, each its own process on 127.0.0.1, learning together for a while, optionally through a scenario (crashes, late joins, partitions); then every node\'s test accuracy against a centralized baseline')
     .addOption(new Option('--nodes <n>', 'number of nodes').argParser(integer(1, 256)).default(8))
     .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
@@ -66,6 +78,11 @@ export function swarmCommand (): Command {
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
+    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
+    .addOption(new Option('--merge <rule>', `how nodes merge the models they receive: ${MERGE_RULES_HELP} (default mean)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
+    .addOption(new Option('--fanout <n>', `peers a node pushes its model to after each round (default ${DEFAULT_EXCHANGE.fanout})`).argParser(integer(1, 1024)))
+    .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams (default); broadcast: whole models on gossipsub to everyone').choices(EXCHANGE_MODES))
+    .option('--swarm-key <file>', 'make the swarm private: every node gets this key (murmur keygen)')
     .option('--no-warm-join', 'nodes without a checkpoint start from the initial weights instead of fetching the model from a peer')
     .option('--out <dir>', 'keep the run in DIR: summary.json, report.html, manifest.json and each node\'s state')
     .option('--verbose', 'show what the nodes print on stderr', false)
@@ -81,6 +98,8 @@ export function swarmCommand (): Command {
         flags = { ...given, ...defaults, ...typed }
         scenario = await withFlag('--scenario', Promise.resolve().then(() => planScenario(file, flags.nodes, flags.seed, source)))
       }
+      if (flags.swarmKey !== undefined) await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
+      const privacy = privacyFromFlags(flags)
       const printer = createProgressPrinter(process.stdout.isTTY)
       const abort = new AbortController()
       const onSignal = (): void => { abort.abort() }
@@ -100,6 +119,11 @@ export function swarmCommand (): Command {
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
           ...(flags.localSteps === undefined ? {} : { training: { localSteps: flags.localSteps } }),
+          ...(flags.codec === undefined ? {} : { codec: flags.codec }),
+          ...(privacy === undefined ? {} : { privacy }),
+          ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
+          ...(flags.swarmKey === undefined ? {} : { swarmKeyFile: flags.swarmKey }),
+          ...(flags.fanout === undefined && flags.exchange === undefined ? {} : { exchange: { ...(flags.fanout === undefined ? {} : { fanout: flags.fanout }), ...(flags.exchange === undefined ? {} : { mode: flags.exchange }) } }),
           ...(flags.out === undefined ? {} : { out: flags.out }),
           ...(flags.backend === undefined ? {} : { backend: flags.backend }),
           ...(flags.profiles === undefined ? {} : { profiles: flags.profiles })

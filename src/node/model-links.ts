@@ -1,0 +1,102 @@
+import { decodeValues, encodeValues, type WeightCodec } from '../learning/weight-codec.js'
+import { add, allFinite, subtract, type Tensor, type Weights } from '../learning/weights.js'
+
+/**
+ * Error feedback for compressed pushes. Between two nodes, the sender keeps what the receiver holds
+ * of its model (the reference); each push carries the codec's approximation of the difference, and
+ * both sides add exactly that to their copy. What compression left out stays in the difference and
+ * goes with a later push. Both sides start from the swarm's initial weights (base 1) and number the
+ * reconstructions they share from 2 on; a receiver that lost its copy answers 'resync' and the
+ * sender starts again from base 1.
+ */
+
+/** Links are bounded: the least recently used one is dropped (its peer will be resynced). */
+class BoundedMap<V> {
+  private readonly entries = new Map<string, V>()
+  constructor (private readonly capacity: number) {}
+
+  get (key: string): V | undefined {
+    const value = this.entries.get(key)
+    if (value !== undefined) { this.entries.delete(key); this.entries.set(key, value) }
+    return value
+  }
+
+  set (key: string, value: V): void {
+    this.entries.delete(key)
+    this.entries.set(key, value)
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string)
+  }
+
+  delete (key: string): void {
+    this.entries.delete(key)
+  }
+}
+
+export interface PreparedPush {
+  readonly base: number
+  /** encoded values, one per tensor: the message's payload */
+  readonly data: Uint8Array[]
+  /** what the receiver will add to its copy: the decoded payload */
+  readonly difference: Weights
+}
+
+/** The sender's side: one reference per peer. */
+export class OutboundLinks {
+  private readonly links: BoundedMap<{ base: number; reference: Weights }>
+
+  constructor (private readonly initial: Weights, private readonly codec: WeightCodec, capacity = 256) {
+    this.links = new BoundedMap(capacity)
+  }
+
+  prepare (peer: string, weights: Weights): PreparedPush {
+    const link = this.links.get(peer)
+    const reference = link?.reference ?? this.initial
+    const data = subtract(weights, reference).map(tensor => encodeValues(tensor.values, this.codec))
+    const difference = data.map((bytes, index) => {
+      const tensor = weights[index] as Tensor
+      return { shape: tensor.shape, values: decodeValues(bytes, this.codec, tensor.values.length) }
+    })
+    return { base: link?.base ?? 1, data, difference }
+  }
+
+  /** The receiver accepted the push: it now holds reference + difference, numbered base + 1 (at least 2). */
+  commit (peer: string, push: PreparedPush): void {
+    const reference = this.links.get(peer)?.reference ?? this.initial
+    this.links.set(peer, { base: Math.max(push.base, 1) + 1, reference: add(reference, push.difference) })
+  }
+
+  /** The receiver does not share our reference (it restarted, or a push failed midway): start again. */
+  reset (peer: string): void {
+    this.links.delete(peer)
+  }
+}
+
+/** The receiver's side: its reconstruction of each sender's model. */
+export class InboundLinks {
+  private readonly links: BoundedMap<{ base: number; model: Weights }>
+
+  constructor (private readonly initial: Weights, capacity = 256) {
+    this.links = new BoundedMap(capacity)
+  }
+
+  /** Applies a difference; null means the base is unknown here, and the sender must resync. */
+  apply (sender: string, base: number, difference: Weights): Weights | null {
+    const link = this.links.get(sender)
+    let start: Weights
+    if (base === 1) start = this.initial
+    else if (link !== undefined && link.base === base) start = link.model
+    else return null
+    const model = add(start, difference)
+    if (!allFinite(model)) {
+      this.links.delete(sender)
+      return null
+    }
+    this.links.set(sender, { base: Math.max(base, 1) + 1, model })
+    return model
+  }
+
+  /** A full model (base 0) replaces the reconstruction without numbering a link. */
+  forget (sender: string): void {
+    this.links.delete(sender)
+  }
+}

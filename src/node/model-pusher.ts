@@ -1,0 +1,98 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { WeightCodec } from '../learning/weight-codec.js'
+import type { Weights } from '../learning/weights.js'
+import type { Host } from '../p2p/host.js'
+import { pushModel } from '../p2p/model-push.js'
+import { OutboundLinks } from './model-links.js'
+import { encodeUpdateMessage } from './update-codec.js'
+
+export interface ModelPusherOptions {
+  readonly swarmId: string
+  readonly codec: WeightCodec
+  /** the swarm's initial weights: the first reference every link starts from */
+  readonly initial: Weights
+  readonly fanout: number
+  /** a push that has not been answered by then is abandoned */
+  readonly timeoutMs: number
+  /** peers a push may go to now (connected, in the swarm, not blocked) */
+  readonly candidates: () => string[]
+  readonly random: () => number
+  readonly onSent: (bytes: number) => void
+  /** a send skipped because the previous one to that peer was still in flight */
+  readonly onDropped: () => void
+  readonly onFailed: () => void
+  readonly onResync: () => void
+}
+
+/**
+ * Epidemic dissemination: after each round, the model goes to `fanout` peers sampled at random,
+ * each over a stream of its own. Sends never block the caller: at most one transfer is in flight per
+ * peer (a busy peer is skipped and counted), and every transfer has a timeout.
+ */
+export class ModelPusher {
+  private readonly links: OutboundLinks
+  private readonly inFlight = new Set<string>()
+  private readonly stopController = new AbortController()
+
+  constructor (private readonly host: Host, private readonly options: ModelPusherOptions) {
+    this.links = new OutboundLinks(options.initial, options.codec)
+  }
+
+  /** Samples peers and starts the transfers; returns how many were started. */
+  push (weights: Weights, progress: { step: number; samples: number }): number {
+    const candidates = this.options.candidates()
+    // Partial Fisher-Yates: the first `fanout` entries become a uniform sample without replacement.
+    for (let i = 0; i < Math.min(this.options.fanout, candidates.length); i++) {
+      const j = i + Math.floor(this.options.random() * (candidates.length - i))
+      const chosen = candidates[j] as string
+      candidates[j] = candidates[i] as string
+      candidates[i] = chosen
+    }
+    let started = 0
+    for (const peer of candidates.slice(0, this.options.fanout)) {
+      if (this.inFlight.has(peer)) {
+        this.options.onDropped()
+        continue
+      }
+      this.inFlight.add(peer)
+      started++
+      this.send(peer, weights, progress).finally(() => { this.inFlight.delete(peer) }).catch(() => {})
+    }
+    return started
+  }
+
+  private async send (peer: string, weights: Weights, progress: { step: number; samples: number }): Promise<void> {
+    const prepared = this.links.prepare(peer, weights)
+    const bytes = encodeUpdateMessage({
+      swarmId: this.options.swarmId,
+      step: progress.step,
+      samples: progress.samples,
+      createdAt: Date.now(),
+      base: prepared.base,
+      data: prepared.data,
+      shapes: weights.map(tensor => tensor.shape)
+    }, this.options.codec)
+    try {
+      const reply = await pushModel(this.host, peerIdFromString(peer), bytes, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.options.timeoutMs)]))
+      this.options.onSent(bytes.byteLength)
+      if (reply === 'accepted') this.links.commit(peer, prepared)
+      else {
+        this.links.reset(peer)
+        if (reply === 'resync') this.options.onResync()
+      }
+    } catch {
+      // Whether the receiver applied it is unknown: start that link again from the initial weights.
+      this.links.reset(peer)
+      this.options.onFailed()
+    }
+  }
+
+  /** transfers in flight now */
+  get pending (): number {
+    return this.inFlight.size
+  }
+
+  stop (): void {
+    this.stopController.abort()
+  }
+}

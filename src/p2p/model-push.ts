@@ -1,0 +1,61 @@
+import type { PeerId } from '@libp2p/interface'
+import { lpStream } from 'it-length-prefixed-stream'
+import type { Host } from './host.js'
+
+/**
+ * Direct model transfer: a node pushes its model (an encoded update) to a peer over a stream of its
+ * own, and the peer answers with one byte. Unlike gossip, the bytes a node sends per exchange depend
+ * on its fanout, not on the size of the swarm.
+ */
+export const MODEL_PUSH_PROTOCOL = '/murmur/push/1.0.0'
+
+/** The receiver's answer to a push. */
+export type PushReply =
+  /** merged, or queued for the next merge */
+  | 'accepted'
+  /** the update was a difference from a reconstruction the receiver does not have: send from a known base */
+  | 'resync'
+  /** invalid; counted by reason on the receiving side */
+  | 'rejected'
+
+const REPLY_CODES: readonly PushReply[] = ['accepted', 'resync', 'rejected']
+
+export interface PushHandlerOptions {
+  /** refuse pushes larger than this before reading them */
+  readonly maxBytes: number
+  /** streams served at once; more are refused by libp2p (backpressure on senders) */
+  readonly maxInboundStreams: number
+  readonly timeoutMs: number
+  readonly onPush: (from: string, bytes: Uint8Array) => PushReply | Promise<PushReply>
+}
+
+export async function handlePushes (host: Host, options: PushHandlerOptions): Promise<void> {
+  await host.handle(MODEL_PUSH_PROTOCOL, ({ stream, connection }) => {
+    const signal = AbortSignal.timeout(options.timeoutMs)
+    const serve = async (): Promise<void> => {
+      const lp = lpStream(stream, { maxDataLength: options.maxBytes })
+      const bytes = (await lp.read({ signal })).subarray()
+      const reply = await options.onPush(connection.remotePeer.toString(), bytes)
+      await lp.write(Uint8Array.of(REPLY_CODES.indexOf(reply)), { signal })
+      await stream.close({ signal })
+    }
+    serve().catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
+  }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: 4 })
+}
+
+/** Sends one update to a peer and resolves to its answer; rejects on timeout or a broken stream. */
+export async function pushModel (host: Host, peer: PeerId, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
+  const stream = await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal })
+  try {
+    const lp = lpStream(stream, { maxDataLength: 1 })
+    await lp.write(bytes, { signal })
+    const answer = (await lp.read({ signal })).subarray()
+    await stream.close({ signal })
+    const reply = REPLY_CODES[answer[0] ?? 255]
+    if (reply === undefined) throw new Error('the peer answered with an unknown code')
+    return reply
+  } catch (error) {
+    stream.abort(error instanceof Error ? error : new Error(String(error)))
+    throw error
+  }
+}
