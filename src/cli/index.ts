@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { isMurmurError } from '../errors.js'
+import { benchCommand } from './commands/bench.js'
 import { keygenCommand } from './commands/keygen.js'
 import { manifestCommand } from './commands/manifest.js'
 import { startCommand } from './commands/start.js'
@@ -12,7 +13,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand(), keygenCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), keygenCommand(), benchCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

@@ -77,9 +77,9 @@ export function createProgressPrinter (interactive: boolean): ProgressPrinter {
 }
 
 export function summaryTable (summary: SwarmSummary): string {
-  const table = new Table({ head: ['node', 'peer', 'data', 'profile', 'alive', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
+  const table = new Table({ head: ['node', 'peer', 'data', 'role', 'profile', 'alive', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
   for (const node of summary.nodes) {
-    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, node.profile, node.alive ? 'yes' : 'no', percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
+    table.push([node.index, `…${node.peerId.slice(-8)}`, node.dataSpec, node.role, node.profile, node.alive ? 'yes' : 'no', percent(node.accuracy), node.samplesProcessed, node.updatesAccepted, node.updatesRejected, megabytes(node.bytesSent), megabytes(node.bytesReceived)])
   }
   const lines = [
     table.toString(),

@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { MurmurError } from '../errors.js'
+import { BACKEND_NAMES, type BackendName } from './backend-names.js'
+import { registerWasmGradientKernels } from './wasm-kernels/index.js'
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const
-export type BackendName = typeof BACKEND_NAMES[number]
-
-export function isBackendName (name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name)
-}
+export { BACKEND_NAMES, isBackendName, type BackendName } from './backend-names.js'
 
 // A variable specifier keeps TypeScript and bundlers from requiring the optional native package.
 const NATIVE_PACKAGE = '@tensorflow/tfjs-node'
@@ -15,6 +12,8 @@ const NATIVE_PACKAGE = '@tensorflow/tfjs-node'
 async function tryBackend (name: BackendName): Promise<string | null> {
   try {
     if (name === 'tensorflow' && tf.findBackendFactory('tensorflow') === null) await import(NATIVE_PACKAGE)
+    // Before the backend starts, so that the kernels murmur replaces still get their setup run.
+    if (name === 'wasm') registerWasmGradientKernels()
     if (!(await tf.setBackend(name))) return `TF.js could not initialise the ${name} backend`
     await tf.ready()
     return null
@@ -26,11 +25,20 @@ async function tryBackend (name: BackendName): Promise<string | null> {
 export interface BackendOptions {
   /** force this backend; fail if it cannot load */
   readonly preference?: BackendName
-  /** the wasm backend has no Conv2DBackpropFilter kernel yet, so convolutional models skip it */
+  /**
+   * Whether the model trains convolutions. Every backend in the chain can now (murmur adds the
+   * gradient kernels the wasm backend lacks), so this no longer changes the choice; kept so that
+   * callers need not change.
+   */
   readonly needsConvolutionGradients?: boolean
 }
 
-/** Picks the fastest backend that works here: native TensorFlow, then wasm, then plain JS. */
+/**
+ * Picks the fastest backend that works here: native TensorFlow, then wasm (with murmur's gradient
+ * kernels it trains convolutional models too, many times faster than plain JS), then plain JS.
+ * In Node the wasm backend runs its SIMD build on one thread: its threaded build needs Web Workers
+ * made from Blob URLs, which Node cannot start.
+ */
 export async function selectBackend (options: BackendOptions = {}): Promise<BackendName> {
   if (options.preference !== undefined) {
     const problem = await tryBackend(options.preference)
@@ -40,8 +48,7 @@ export async function selectBackend (options: BackendOptions = {}): Promise<Back
     }
     return options.preference
   }
-  const chain: BackendName[] = options.needsConvolutionGradients === true ? ['tensorflow', 'cpu'] : ['tensorflow', 'wasm', 'cpu']
-  for (const name of chain) {
+  for (const name of BACKEND_NAMES) {
     if (await tryBackend(name) === null) return name
   }
   throw new MurmurError('ERR_BACKEND_UNAVAILABLE', 'no TF.js backend could be initialised')

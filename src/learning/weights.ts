@@ -68,6 +68,13 @@ export function consensusDistance (models: readonly Weights[]): number | null {
   return models.reduce((total, model) => total + distance(model, mean), 0) / models.length
 }
 
+/** Euclidean norm over all parameters. */
+export function norm (weights: Weights): number {
+  let sum = 0
+  for (const tensor of weights) for (const value of tensor.values) sum += value * value
+  return Math.sqrt(sum)
+}
+
 export function allFinite (weights: Weights): boolean {
   return weights.every(tensor => tensor.values.every(Number.isFinite))
 }

@@ -9,8 +9,8 @@ import { weightShapes } from '../learning/models.js'
 import type { Trainer } from '../learning/trainer.js'
 import { parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { initialWeights } from '../learning/initial-weights.js'
-import { createRandom } from '../data/random.js'
-import type { Weights } from '../learning/weights.js'
+import { createRandom, type Random } from '../data/random.js'
+import { norm, type Weights } from '../learning/weights.js'
 import { WorkerTrainer } from '../learning/worker-trainer.js'
 import { createHost, DEFAULT_LISTEN, type Host } from '../p2p/host.js'
 import { announcementTopic, ModelGossip, modelTopic, type Verdict } from '../p2p/model-gossip.js'
@@ -22,6 +22,8 @@ import { requestModel, serveModel } from '../p2p/model-request.js'
 import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { PrivacyGuard } from './privacy-guard.js'
+import { IntakeGuard } from './intake-guard.js'
+import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
@@ -53,6 +55,8 @@ export interface MurmurNodeOptions {
   readonly swarmKey?: Uint8Array
   /** when given, the only peer ids this node connects to */
   readonly allowPeers?: readonly string[]
+  /** simulation only: share poisoned models (see attack.ts) */
+  readonly attack?: Attack
 }
 
 export interface ExchangeDetail {
@@ -80,6 +84,7 @@ export interface MurmurNodeEvents {
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_TARGET_PEERS = 32
 const PUSH_TIMEOUT_MS = 10_000
+const QUORUM_WINDOW_MS = 10_000
 /** pushes served at once; libp2p refuses more streams, which is the backpressure senders feel */
 const MAX_INBOUND_PUSHES = 8
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
@@ -141,12 +146,21 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private checkpointSavedAt: string | null
   /** the freshest valid update from each peer since the last merge */
   private readonly inbox = new Map<string, ModelUpdate>()
+  /**
+   * Robust merge rules need a quorum, not just what arrived since the last round: they also see the
+   * latest model of every peer heard from recently (dropped when it goes quiet or disconnects).
+   */
+  private readonly latest = new Map<string, { update: ModelUpdate; at: number }>()
+  private readonly robustMerge: boolean
   /** the latest announcement of each peer (push mode) */
   private readonly peerProgress = new Map<string, AnnouncementMessage>()
   private model: Weights | null = null
   /** the model at the start of the current round of local training: what differential privacy measures changes from */
   private roundStart: Weights | null = null
   private readonly privacy: PrivacyGuard | null
+  private readonly intake = new IntakeGuard()
+  private readonly initialNorm: number
+  private readonly attackRandom: Random
   private stopping = false
   private readonly stopController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
@@ -187,11 +201,15 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.expectations = init.expectations
     this.mergeRule = createMergeRule(this.manifest.merge.rule)
     this.codec = parseCodec(this.manifest.codec)
+    this.robustMerge = this.manifest.merge.rule !== 'mean'
     this.privacy = this.manifest.privacy === undefined ? null : new PrivacyGuard(this.manifest.privacy)
     const initial = initialWeights(this.manifest.model, this.manifest.dataset.inputShape, this.manifest.seed)
     this.inboundLinks = new InboundLinks(initial)
+    this.initialNorm = norm(initial)
+    this.intake.reference(initial, this.initialNorm)
+    this.attackRandom = createRandom((seedFromPeerId(this.host.peerId.toString()) ^ 0xa77ac) >>> 0)
     if (this.manifest.exchange.mode === 'broadcast') {
-      this.broadcast = new ModelGossip(this.host, modelTopic(this.swarmId), (_from, data) => validateUpdate(data, this.expectations))
+      this.broadcast = new ModelGossip(this.host, modelTopic(this.swarmId), (from, data) => this.admitBroadcast(from, data))
       this.announcements = null
       this.pusher = null
     } else {
@@ -251,6 +269,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       host = await createHost({
         identity,
         gate,
+        scoredTopics: [options.manifest.exchange.mode === 'broadcast' ? modelTopic(swarmId) : announcementTopic(swarmId)],
         ...(options.swarmKey === undefined ? {} : { swarmKey: options.swarmKey }),
         listen: options.listen ?? DEFAULT_LISTEN,
         bootstrap: options.bootstrap ?? [],
@@ -354,6 +373,16 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     return this.resumedFromCheckpoint
   }
 
+  /** The latest model of every peer heard from within the last QUORUM_WINDOW_MS and still connected. */
+  private quorum (): ModelUpdate[] {
+    const now = Date.now()
+    const connected = new Set(this.host.getPeers().map(peer => peer.toString()))
+    for (const [peer, entry] of this.latest) {
+      if (now - entry.at > QUORUM_WINDOW_MS || !connected.has(peer)) this.latest.delete(peer)
+    }
+    return [...this.latest.values()].map(entry => entry.update)
+  }
+
   /** Problems found at start-up that did not stop the node (e.g. a damaged checkpoint skipped). */
   get warnings (): readonly string[] {
     return this.startupWarnings
@@ -403,6 +432,13 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     }
   }
 
+  private admitBroadcast (from: string, data: Uint8Array): Verdict<ModelUpdate> {
+    if (!this.intake.admit(from)) return { ok: false, reason: 'rate-limited' }
+    const verdict = validateUpdate(data, this.expectations)
+    if (verdict.ok && !this.intake.plausible(verdict.value.weights)) return { ok: false, reason: 'implausible-norm' }
+    return verdict
+  }
+
   /** Connected peers of this swarm that a push may go to. */
   private swarmNeighbours (): string[] {
     const members = this.announcements?.subscribers() ?? []
@@ -411,6 +447,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
 
   /** A model pushed to this node: full weights, or a difference from a copy both sides hold. */
   private receivePush (from: string, bytes: Uint8Array): PushReply {
+    if (!this.intake.admit(from)) {
+      this.reject(from, 'rate-limited', bytes.byteLength)
+      return 'rejected'
+    }
     const verdict = decodeUpdate(bytes, this.expectations)
     if (!verdict.ok) {
       this.reject(from, verdict.reason, bytes.byteLength)
@@ -428,6 +468,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.counters.resyncs++
       return 'resync'
     }
+    if (!this.intake.plausible(weights)) {
+      // Its reconstruction is not worth keeping either: the sender starts over from base 1.
+      this.inboundLinks.forget(from)
+      this.reject(from, 'implausible-norm', bytes.byteLength)
+      return 'rejected'
+    }
     this.receive(from, { swarmId: update.swarmId, step: update.step, samples: update.samples, createdAt: update.createdAt, weights }, bytes.byteLength)
     return 'accepted'
   }
@@ -438,6 +484,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.bytesReceived += bytes
     const previous = this.inbox.get(from)
     if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
+    if (this.robustMerge) this.latest.set(from, { update, at: Date.now() })
   }
 
   private reject (from: string, reason: string, bytes: number): void {
@@ -446,6 +493,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.bytesReceived += bytes
     this.counters.rejectedByReason[reason] = (this.counters.rejectedByReason[reason] ?? 0) + 1
     this.safeDispatchEvent('rejected', { detail: { from, reason } })
+    // Going over the rate costs the sender that update only; invalid content counts toward graylisting.
+    if (reason !== 'rate-limited' && this.intake.penalise(from)) {
+      this.counters.peersGraylisted++
+      this.safeDispatchEvent('warning', { detail: { message: `graylisted ${from} for ${this.intake.graylistMs / 1000} s: it kept sending updates this node refuses` } })
+      this.gate.graylist(this.host, from, this.intake.graylistMs).catch(() => {})
+    }
   }
 
   private async run (): Promise<void> {
@@ -469,7 +522,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           await this.trainer.setWeights(weights)
         }
       }
-      const received = [...this.inbox.values()]
+      const received = this.robustMerge ? this.quorum() : [...this.inbox.values()]
       this.inbox.clear()
       const adopt = this.adopt
       this.adopt = null
@@ -488,6 +541,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       }
       this.model = weights
       this.roundStart = weights
+      this.intake.reference(weights, this.initialNorm)
       if (share) await this.share(weights, received.length)
       if (Date.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')
@@ -501,15 +555,18 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     }
   }
 
-  private async share (weights: Weights, merged: number): Promise<void> {
+  private async share (model: Weights, merged: number): Promise<void> {
     let recipients = 0
     let bytes = 0
+    const attack = this.options.attack
+    const weights = attack === undefined ? model : poison(model, attack, this.attackRandom)
+    const samples = attack === undefined ? this.samplesProcessed : this.samplesProcessed * ATTACK_SAMPLE_INFLATION
     if (this.pusher !== null && this.announcements !== null) {
-      recipients = this.pusher.push(weights, { step: this.step, samples: this.samplesProcessed })
+      recipients = this.pusher.push(weights, { step: this.step, samples })
       const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, createdAt: Date.now() })
       await this.announcements.publish(announcement).catch(() => 0)
     } else if (this.broadcast !== null) {
-      const message = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() })
+      const message = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples, weights, createdAt: Date.now() })
       bytes = message.byteLength
       try {
         recipients = await this.broadcast.publish(message)
@@ -582,6 +639,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         resyncs: this.counters.resyncs
       },
       blockedPeers: this.gate.blockedPeers().length,
+      graylistedPeers: this.gate.graylistedPeers().length,
+      role: this.options.attack === undefined ? 'honest' : 'attacker',
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: nanosecondsToMs(this.eventLoop.percentile(50)), lagP99Ms: nanosecondsToMs(this.eventLoop.percentile(99)) },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),

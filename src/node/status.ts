@@ -34,6 +34,10 @@ export interface NodeStatus {
   exchange: { mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number }
   /** peers this node refuses to connect to (a simulated partition) */
   blockedPeers: number
+  /** peers refused for a while because they kept sending updates this node refuses */
+  graylistedPeers: number
+  /** 'attacker' only in simulations (murmur start --attack) */
+  role: 'honest' | 'attacker'
   data: { trainSamples: number; holdoutSamples: number }
   eventLoop: { lagP50Ms: number; lagP99Ms: number }
   uptimeSeconds: number

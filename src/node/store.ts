@@ -20,10 +20,12 @@ export interface NodeCounters {
   sendsFailed: number
   /** pushes answered 'resync', or answered so, because sender and receiver did not share a reference */
   resyncs: number
+  /** peers graylisted for sending too many refused updates */
+  peersGraylisted: number
 }
 
 export function emptyCounters (): NodeCounters {
-  return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 0, resyncs: 0 }
+  return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 0, resyncs: 0, peersGraylisted: 0 }
 }
 
 /** A node's saved progress; the model is kept in the same encoding it travels in. */

@@ -25,7 +25,9 @@ export interface DecodedUpdate {
 
 /** Why an update was refused; counted per reason in /status and /metrics. */
 export const REJECTION_REASONS = [
-  'too-large', 'malformed', 'protocol-version', 'wrong-swarm', 'unknown-codec', 'shape-mismatch', 'non-finite'
+  'too-large', 'malformed', 'protocol-version', 'wrong-swarm', 'unknown-codec', 'shape-mismatch', 'non-finite',
+  // decided by the node's intake guard rather than the format
+  'rate-limited', 'implausible-norm'
 ] as const
 export type RejectionReason = typeof REJECTION_REASONS[number]
 

@@ -1,4 +1,5 @@
 import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import { createPeerScoreParams, createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -37,6 +38,8 @@ export interface HostOptions {
   readonly gate?: PeerGate
   /** a private swarm's pre-shared key (see swarm-key.ts): peers without it complete no connection */
   readonly swarmKey?: Uint8Array
+  /** gossip topics whose invalid messages count against the sender's peer score */
+  readonly scoredTopics?: readonly string[]
 }
 
 function toHex (bytes: Uint8Array | undefined): string {
@@ -73,6 +76,9 @@ export async function createHost (options: HostOptions): Promise<Host> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    // libp2p's default allows 5 inbound connections a second per address: a local swarm, or a LAN
+    // behind one NAT, starts faster than that. Validation and the intake guard limit what peers send.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
     ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
     ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
     services: {
@@ -92,6 +98,19 @@ export async function createHost (options: HostOptions): Promise<Host> {
         maxInboundDataLength: options.maxMessageBytes,
         // Recognise a duplicate by sender and sequence number before checking its signature: with
         // models of hundreds of kilobytes, verifying every copy costs more than the training.
+        // A peer whose messages fail validation loses score until gossipsub ignores (graylists) it.
+        scoreParams: createPeerScoreParams({
+          topics: Object.fromEntries((options.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
+            topicWeight: 1,
+            timeInMeshWeight: 0,
+            firstMessageDeliveriesWeight: 0,
+            meshMessageDeliveriesWeight: 0,
+            meshFailurePenaltyWeight: 0,
+            invalidMessageDeliveriesWeight: -10,
+            invalidMessageDeliveriesDecay: 0.9
+          })]))
+        }),
+        scoreThresholds: { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -400 },
         fastMsgIdFn: message => `${toHex(message.from)}:${toHex(message.seqno)}`
       })
     }

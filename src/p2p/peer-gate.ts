@@ -8,6 +8,8 @@ import type { Host } from './host.js'
  */
 export class PeerGate {
   private blocked = new Set<string>()
+  /** peers refused for a while because they kept sending invalid updates: id → until (ms since epoch) */
+  private readonly graylisted = new Map<string, number>()
   /** when set, the only peers allowed (an operator's explicit membership list) */
   private readonly allowed: ReadonlySet<string> | null
 
@@ -17,7 +19,19 @@ export class PeerGate {
 
   isBlocked (peer: PeerId | string): boolean {
     const id = peer.toString()
-    return this.blocked.has(id) || (this.allowed !== null && !this.allowed.has(id))
+    const until = this.graylisted.get(id)
+    if (until !== undefined && until <= Date.now()) this.graylisted.delete(id)
+    return this.blocked.has(id) || this.graylisted.has(id) || (this.allowed !== null && !this.allowed.has(id))
+  }
+
+  /** Refuses a misbehaving peer for `ms` and closes its connections. */
+  async graylist (host: Host, peer: string, ms: number): Promise<void> {
+    this.graylisted.set(peer, Date.now() + ms)
+    await this.closeBlocked(host)
+  }
+
+  graylistedPeers (): string[] {
+    return [...this.graylisted.keys()].filter(peer => this.isBlocked(peer))
   }
 
   blockedPeers (): string[] {
@@ -36,6 +50,10 @@ export class PeerGate {
   /** Replaces the set of blocked peers and closes any connection to them. */
   async set (host: Host, peers: readonly string[]): Promise<void> {
     this.blocked = new Set(peers)
+    await this.closeBlocked(host)
+  }
+
+  private async closeBlocked (host: Host): Promise<void> {
     await Promise.all(host.getConnections()
       .filter(connection => this.isBlocked(connection.remotePeer))
       .map(async connection => connection.close().catch(() => connection.abort(new Error('peer blocked')))))

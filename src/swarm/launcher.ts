@@ -20,6 +20,7 @@ import { NodeProcess } from './node-process.js'
 import { assignProfiles, type ProfileShare } from './profiles.js'
 import { writeReport } from './report.js'
 import type { Scenario, ScenarioAction } from './scenario.js'
+import type { Attack } from '../node/attack.js'
 import type { LateJoin, NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from './summary.js'
 
 export interface SwarmOptions {
@@ -136,6 +137,7 @@ interface SwarmNode {
   readonly profile: ProfileShare
   process: NodeProcess | null
   state: NodeState
+  attack: Attack | null
   joinedAtMs: number | null
 }
 
@@ -183,6 +185,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       profile: profiles[i] ?? { name: 'fast', maxCpu: 1, share: 1 },
       process: null,
       state: 'pending' as NodeState,
+      attack: attackFromStart(scenario, i + 1),
       joinedAtMs: null
     }
   }))
@@ -206,7 +209,10 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       ...(target.profile.maxCpu < 1 ? { maxCpu: target.profile.maxCpu } : {}),
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
-      ...(options.swarmKeyFile === undefined ? {} : { extraArgs: ['--swarm-key', resolve(options.swarmKeyFile)] }),
+      extraArgs: [
+        ...(options.swarmKeyFile === undefined ? [] : ['--swarm-key', resolve(options.swarmKeyFile)]),
+        ...(target.attack === null ? [] : ['--attack', target.attack])
+      ],
       log: line => { options.onNodeLog?.(target.index, line) }
     }, options.signal)
     target.state = 'running'
@@ -256,6 +262,17 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         record({ kind: 'partition', groups: action.groups.map(group => [...group]) })
         return
       }
+      case 'attack':
+        await Promise.all(action.nodes.map(async index => {
+          const target = node(index)
+          const wasRunning = target.state === 'running'
+          target.attack = action.attack
+          if (!wasRunning || action.atMs === 0) return
+          await target.process?.stop()
+          await startNode(target)
+        }))
+        record({ kind: 'attack', nodes: [...action.nodes] })
+        return
       case 'heal':
         blocked = new Map()
         await Promise.all(live().map(async target => target.process?.setBlockedPeers([])))
@@ -309,7 +326,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       }
       const elapsed = Date.now() - trainingStarted
       if (elapsed >= nextSample) {
-        timeline.push(await sampleTimeline(running, scorer, timelineTest, elapsed / 1000))
+        timeline.push(await sampleTimeline(running.filter(n => n.attack === null), scorer, timelineTest, elapsed / 1000))
         nextSample += timelineInterval
       }
       progress('training', statuses, timeline, Date.now() - trainingStarted)
@@ -331,7 +348,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       nodeSummaries.push({
         index: n.index,
         peerId: n.peerId,
-        role: 'honest',
+        role: n.attack === null ? 'honest' : 'attacker',
         alive: aliveAtEnd.has(n.index),
         dataSpec: n.dataSpec,
         profile: n.profile.name,
@@ -403,6 +420,14 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     await Promise.all(nodes.map(async n => n.process?.stop()))
     await evaluator?.close()
   }
+}
+
+/** The attack a node runs from the start of the swarm, if the scenario makes it an attacker at 0 s. */
+function attackFromStart (scenario: Scenario | undefined, index: number): Attack | null {
+  for (const action of scenario?.actions ?? []) {
+    if (action.kind === 'attack' && action.atMs === 0 && action.nodes.includes(index)) return action.attack
+  }
+  return null
 }
 
 /** Up to this many bootstrap peers per node: connections per node must not grow with the swarm. */

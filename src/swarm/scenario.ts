@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRandom } from '../data/random.js'
 import { MurmurError } from '../errors.js'
+import { ATTACKS, type Attack } from '../node/attack.js'
 
 /**
  * A scenario file (simulations/*.json): the swarm's defaults and what happens to it over time.
@@ -30,6 +31,8 @@ export type ScenarioEventSpec =
   | { readonly at: string | number; readonly kind: 'kill' | 'restart' | 'leave' | 'join'; readonly nodes: readonly number[] }
   | { readonly at: string | number; readonly kind: 'partition'; readonly groups: readonly (readonly number[])[] | number }
   | { readonly at: string | number; readonly kind: 'heal' }
+  /** the nodes turn attacker (simulation): from the start when at is 0, else they restart as attackers */
+  | { readonly at: string | number; readonly kind: 'attack'; readonly nodes: readonly number[]; readonly attack: Attack }
   | { readonly kind: 'churn'; readonly fraction: number; readonly from: string | number; readonly to: string | number; readonly downtime: readonly [string | number, string | number] }
 
 /** One concrete thing the launcher does at a given time. */
@@ -37,6 +40,7 @@ export type ScenarioAction =
   | { readonly atMs: number; readonly kind: 'kill' | 'restart' | 'leave' | 'join'; readonly nodes: readonly number[] }
   | { readonly atMs: number; readonly kind: 'partition'; readonly groups: readonly (readonly number[])[] }
   | { readonly atMs: number; readonly kind: 'heal' }
+  | { readonly atMs: number; readonly kind: 'attack'; readonly nodes: readonly number[]; readonly attack: Attack }
 
 export interface Scenario {
   readonly name: string
@@ -103,6 +107,10 @@ export function planScenario (file: ScenarioFile, nodes: number, seed: number, s
       case 'heal':
         actions.push({ atMs: durationMs(event.at, source, `${field}.at`), kind: 'heal' })
         break
+      case 'attack':
+        if (!(ATTACKS as readonly string[]).includes(event.attack)) fail(source, `${field}.attack must be one of ${ATTACKS.join(', ')}, got ${JSON.stringify(event.attack)}`)
+        actions.push({ atMs: durationMs(event.at, source, `${field}.at`), kind: 'attack', nodes: nodeList(event.nodes, nodes, source, `${field}.nodes`), attack: event.attack })
+        break
       case 'churn': {
         if (!(typeof event.fraction === 'number' && event.fraction > 0 && event.fraction <= 1)) fail(source, `${field}.fraction must be in (0, 1]`)
         const from = durationMs(event.from, source, `${field}.from`)
@@ -120,7 +128,7 @@ export function planScenario (file: ScenarioFile, nodes: number, seed: number, s
         break
       }
       default:
-        fail(source, `${field}.kind must be one of kill, restart, leave, join, partition, heal, churn; got ${JSON.stringify((event as { kind?: unknown }).kind)}`)
+        fail(source, `${field}.kind must be one of kill, restart, leave, join, partition, heal, attack, churn; got ${JSON.stringify((event as { kind?: unknown }).kind)}`)
     }
   }
   actions.sort((a, b) => a.atMs - b.atMs)

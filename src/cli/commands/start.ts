@@ -7,6 +7,7 @@ import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js
 import { parseManifest, type Manifest } from '../../learning/manifest.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { MurmurNode } from '../../node/murmur-node.js'
+import { ATTACKS, type Attack } from '../../node/attack.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
 import { readPeerList, readSwarmKey } from '../../p2p/swarm-key.js'
 import { collect, duration, fraction, parsedWith, withFlag } from '../parsers.js'
@@ -25,6 +26,7 @@ interface StartFlags {
   checkpointInterval: number
   swarmKey?: string
   allowPeers?: string
+  attack?: Attack
   logFormat: 'text' | 'json'
 }
 
@@ -69,6 +71,7 @@ export function startCommand (): Command {
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
     .option('--swarm-key <file>', 'join a private swarm: only peers with the same key (murmur keygen) can connect')
     .option('--allow-peers <file>', 'connect only to the peer ids listed in this file (one per line)')
+    .addOption(new Option('--attack <kind>', 'simulation only: share poisoned models (to study robust merge rules)').choices(ATTACKS))
     .option('--no-warm-join', 'without a checkpoint, start from the manifest\'s initial weights instead of fetching the model from a peer')
     .addOption(new Option('--checkpoint-interval <time>', 'how often to save a checkpoint').argParser(duration).default(10_000, '10s'))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
@@ -90,6 +93,7 @@ export function startCommand (): Command {
         warmJoin: flags.warmJoin,
         ...(swarmKey === undefined ? {} : { swarmKey }),
         ...(allowPeers === undefined ? {} : { allowPeers }),
+        ...(flags.attack === undefined ? {} : { attack: flags.attack }),
         checkpointIntervalMs: flags.checkpointInterval
       })
       const ready = node.status()

@@ -1,0 +1,154 @@
+import Table from 'cli-table3'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
+import { benchmarkTraining, isMeasurement, TRAIN_BENCH_DEFAULTS, type TrainBenchResult } from '../../learning/benchmark.js'
+import { MODEL_NAMES, type ModelName } from '../../learning/models.js'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
+import { benchmarkCrashes } from '../../swarm/crash-bench.js'
+import { benchmarkDissemination, DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from '../../swarm/dissemination-bench.js'
+import { duration, integer, parsedWith, positiveNumber } from '../parsers.js'
+
+interface TrainFlags {
+  json: boolean
+  models: ModelName[]
+  backends?: BackendName[]
+  repetitions: number
+  steps: number
+  warmup: number
+  warmupSeconds: number
+  batchSize: number
+  seconds: number
+}
+
+/** A comma-separated list drawn from a fixed set, e.g. --models mlp,cnn; repeats are dropped. */
+function listOf<T extends string> (allowed: readonly T[]): (value: string) => T[] {
+  return value => {
+    const items = value.split(',').map(item => item.trim())
+    const unknown = items.filter(item => !(allowed as readonly string[]).includes(item))
+    if (items.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(`Expected a comma-separated list of: ${allowed.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.map(item => JSON.stringify(item)).join(', ')})` : ''}.`)
+    }
+    return [...new Set(items as T[])]
+  }
+}
+
+const rate = (samplesPerSecond: number): string => samplesPerSecond >= 100 ? samplesPerSecond.toFixed(0) : samplesPerSecond.toPrecision(3)
+
+/** Each result as a table row, with its speed relative to the cpu backend on the same model. */
+export function benchTable (results: readonly TrainBenchResult[]): string {
+  const table = new Table({ head: ['model', 'backend', 'samples/s (median)', 'min – max', 'samples/rep', 'vs cpu'], style: { head: [], border: [] } })
+  for (const result of results) {
+    if (!isMeasurement(result)) {
+      table.push([result.model, result.backend, { colSpan: 4, content: `cannot train: ${result.error}` }])
+      continue
+    }
+    const cpu = results.find(other => other.model === result.model && other.backend === 'cpu')
+    const ratio = cpu !== undefined && isMeasurement(cpu) ? `${(result.samplesPerSecond / cpu.samplesPerSecond).toFixed(1)}×` : '-'
+    table.push([result.model, result.backend, rate(result.samplesPerSecond),
+      `${rate(result.minSamplesPerSecond)} – ${rate(result.maxSamplesPerSecond)}`, result.samplesPerRepetition, ratio])
+  }
+  return table.toString()
+}
+
+function trainCommand (): Command {
+  return new Command('train')
+    .description('measure training speed (samples per second, median of timed repetitions after a warm-up) of each model on each TF.js backend, on the built-in MNIST data')
+    .option('--json', 'print one JSON line per model and backend (docs/schemas/train-bench.schema.json)', false)
+    .addOption(new Option('--models <list>', `models to train, comma-separated: ${MODEL_NAMES.join(', ')}`).argParser(listOf(MODEL_NAMES)).default(['mlp', 'cnn'], 'mlp,cnn'))
+    .addOption(new Option('--backends <list>', `backends to try, comma-separated: ${BACKEND_NAMES.join(', ')} (default: every one that loads here)`).argParser(listOf(BACKEND_NAMES)))
+    .addOption(new Option('--repetitions <n>', 'timed repetitions per model and backend').argParser(integer(1, 1000)).default(TRAIN_BENCH_DEFAULTS.repetitions))
+    .addOption(new Option('--steps <n>', 'most training steps in one repetition').argParser(integer(1, 100_000)).default(TRAIN_BENCH_DEFAULTS.stepsPerRepetition))
+    .addOption(new Option('--warmup <n>', 'untimed steps before the repetitions').argParser(integer(1, 100_000)).default(TRAIN_BENCH_DEFAULTS.warmupSteps))
+    .addOption(new Option('--warmup-seconds <s>', 'keep warming up until this much time has passed').argParser(positiveNumber).default(TRAIN_BENCH_DEFAULTS.warmupSeconds))
+    .addOption(new Option('--batch-size <n>', 'samples per step').argParser(integer(1, 65_536)).default(TRAIN_BENCH_DEFAULTS.batchSize))
+    .addOption(new Option('--seconds <s>', 'a repetition takes fewer steps when they would run longer than this (slow backends)').argParser(positiveNumber).default(TRAIN_BENCH_DEFAULTS.secondsPerRepetition))
+    .action(async (flags: TrainFlags) => {
+      const results = await benchmarkTraining({
+        models: flags.models,
+        ...(flags.backends === undefined ? {} : { backends: flags.backends }),
+        batchSize: flags.batchSize,
+        repetitions: flags.repetitions,
+        warmupSteps: flags.warmup,
+        warmupSeconds: flags.warmupSeconds,
+        stepsPerRepetition: flags.steps,
+        secondsPerRepetition: flags.seconds,
+        onResult: result => {
+          if (flags.json) process.stdout.write(JSON.stringify(result) + '\n')
+          else process.stderr.write(`${result.model} on ${result.backend}: ${isMeasurement(result) ? `${rate(result.samplesPerSecond)} samples/s` : 'cannot train'}\n`)
+        }
+      })
+      if (!flags.json) process.stdout.write(benchTable(results) + '\n')
+    })
+}
+
+interface DisseminationFlags {
+  json: boolean
+  nodes?: number[]
+  codecs?: string[]
+  duration: number
+  target: number
+}
+
+function dissemination (flags: DisseminationFlags): DisseminationCase[] {
+  if (flags.nodes === undefined && flags.codecs === undefined) return [...DEFAULT_DISSEMINATION_CASES]
+  const cases: DisseminationCase[] = []
+  for (const nodes of flags.nodes ?? [8]) {
+    for (const codec of flags.codecs ?? ['fp32']) cases.push({ nodes, mode: 'push', codec })
+    cases.push({ nodes, mode: 'broadcast', codec: 'fp32' })
+  }
+  return cases
+}
+
+function gossipCommand (): Command {
+  return new Command('gossip')
+    .description('run local swarms (MLP on MNIST) with push or broadcast dissemination, at several sizes and codecs: bytes per node per exchange, time to a target accuracy, final accuracy')
+    .option('--json', 'print one JSON line per swarm', false)
+    .addOption(new Option('--nodes <list>', 'swarm sizes, comma-separated (each runs push with every codec, and broadcast with fp32); default: 8, 16, 32 push and 8, 32 broadcast, codecs at 8').argParser(value => value.split(',').map(item => integer(2, 256)(item.trim()))))
+    .addOption(new Option('--codecs <list>', `codecs, comma-separated (${CODEC_NAMES_HELP})`).argParser(value => value.split(',').map(item => parsedWith(text => formatCodec(parseCodec(text)))(item.trim()))))
+    .addOption(new Option('--duration <time>', 'training time of each swarm').argParser(duration).default(60_000, '60s'))
+    .addOption(new Option('--target <accuracy>', 'accuracy (0–1) whose time to reach is reported').argParser(positiveNumber).default(0.85))
+    .action(async (flags: DisseminationFlags) => {
+      const results = await benchmarkDissemination({
+        cases: dissemination(flags),
+        durationMs: flags.duration,
+        targetAccuracy: flags.target,
+        onProgress: line => { process.stderr.write(`${line}\n`) },
+        onResult: result => { if (flags.json) process.stdout.write(JSON.stringify(result) + '\n') }
+      })
+      if (flags.json) return
+      const table = new Table({ head: ['nodes', 'exchange', 'codec', 'fanout', 'kB / node / exchange', `s to ${(flags.target * 100).toFixed(0)} %`, 'final accuracy', 'centralized', 'samples / node'], style: { head: [], border: [] } })
+      for (const result of results) {
+        table.push([result.nodes, result.mode, result.codec, result.mode === 'push' ? result.fanout : '-', (result.bytesPerExchange / 1e3).toFixed(0),
+          result.secondsToTarget ?? 'not reached', `${(result.finalAccuracy * 100).toFixed(1)} %`, `${(result.centralizedAccuracy * 100).toFixed(1)} %`, result.samplesPerNode])
+      }
+      process.stdout.write(table.toString() + '\n')
+    })
+}
+
+function crashCommand (): Command {
+  return new Command('crash')
+    .description('kill one node with SIGKILL at random moments, restart it, and check every checkpoint and restart')
+    .addOption(new Option('--cycles <n>', 'kill/restart cycles').argParser(integer(1, 100_000)).default(50))
+    .option('--dir <dir>', 'where the node keeps its state (a temporary folder by default)')
+    .action(async (flags: { cycles: number; dir?: string }) => {
+      const directory = flags.dir ?? await mkdtemp(join(tmpdir(), 'murmur-crash-'))
+      const result = await benchmarkCrashes({
+        cycles: flags.cycles,
+        directory,
+        onCycle: cycle => { process.stderr.write(`cycle ${cycle.cycle}: killed after ${cycle.killedAfterMs} ms, checkpoint step ${cycle.checkpointStep ?? '-'}${cycle.problems.length > 0 ? `, problems: ${cycle.problems.join('; ')}` : ''}${cycle.restartedHealthy ? '' : ', UNHEALTHY restart'}\n`) }
+      })
+      process.stdout.write(`${result.cycles} SIGKILL cycles: ${result.corruptedCheckpoints} corrupted checkpoints, ${result.unhealthyRestarts} unhealthy restarts, last checkpoint at step ${result.finalCheckpointStep ?? '-'}\n`)
+      if (result.corruptedCheckpoints > 0 || result.unhealthyRestarts > 0) process.exitCode = 1
+    })
+}
+
+export function benchCommand (): Command {
+  const bench = new Command('bench').description('benchmarks of this machine: training speed, dissemination, crash safety')
+  // `npm run bench` with no subcommand runs the dissemination benchmark.
+  bench.addCommand(gossipCommand().showHelpAfterError('(add --help for usage)').exitOverride(), { isDefault: true })
+  for (const command of [trainCommand(), crashCommand()]) bench.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
+  return bench
+}
