@@ -317,12 +317,14 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     let nextSample = 0
     const peakRss = new Map<number, number>()
     const epsilonSpent = new Map<number, number>()
+    const lagP99 = new Map<number, number>()
     while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
       const running = live()
       const statuses = new Map(await Promise.all(running.map(async n => [n.index, await n.process?.status() ?? null] as const)))
       for (const [index, status] of statuses) {
         if (status !== null) peakRss.set(index, Math.max(peakRss.get(index) ?? 0, status.memory.rssBytes))
         if (status?.privacy !== undefined) epsilonSpent.set(index, status.privacy.epsilon)
+        if (status !== null) lagP99.set(index, status.eventLoop.lagP99Ms)
       }
       const elapsed = Date.now() - trainingStarted
       if (elapsed >= nextSample) {
@@ -365,7 +367,8 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         bytesReceived: state?.counters.bytesReceived ?? 0,
         restarts: state?.counters.restarts ?? 0,
         peakRssBytes: peakRss.get(n.index) ?? null,
-        privacyEpsilon: epsilonSpent.get(n.index) ?? null
+        privacyEpsilon: epsilonSpent.get(n.index) ?? null,
+        eventLoopLagP99Ms: lagP99.get(n.index) ?? null
       })
     }
     // Accuracy is over the honest nodes alive at the end; consensus over their models.

@@ -28,6 +28,8 @@ export interface NodeSummary {
   peakRssBytes: number | null
   /** differential privacy: the ε this node had spent when last seen (null when off) */
   privacyEpsilon: number | null
+  /** 99th percentile event-loop delay of the thread serving libp2p, when last seen */
+  eventLoopLagP99Ms: number | null
 }
 
 export interface TimelinePoint {

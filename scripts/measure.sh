@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The figures quoted in the issues' closing notes, measured in one sequential run (about 45 minutes on
+# 2 cores). Usage: scripts/measure.sh [OUT_DIR]. Each run keeps its summary.json and report.html.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/measure}
+mkdir -p "$out"
+export PATH="$PWD/node_modules/.bin:$PATH"
+npm run build > /dev/null
+murmur() { node dist/cli/index.js "$@"; }
+run() { local name=$1; shift; echo "== $name: murmur $*"; local start=$SECONDS; murmur "$@" > "$out/$name.log" 2>&1; echo "   exit $? after $((SECONDS - start)) s"; }
+
+run train-bench bench train --json
+run iid swarm --nodes 8 --duration 60s --out "$out/iid"
+run dirichlet swarm --nodes 8 --partition dirichlet:0.5 --duration 60s --out "$out/dirichlet"
+run cnn swarm --nodes 8 --model cnn --duration 60s --out "$out/cnn"
+run no-churn swarm --nodes 8 --duration 120s --out "$out/no-churn"
+run churn swarm --scenario simulations/churn.json --out "$out/churn"
+run partition swarm --scenario simulations/partition.json --out "$out/partition"
+run late-join swarm --scenario simulations/late-join.json --out "$out/late-join"
+run late-join-cold swarm --scenario simulations/late-join.json --no-warm-join --out "$out/late-join-cold"
+run crash bench crash --cycles 50
+run poisoning-clean swarm --nodes 8 --duration 90s --out "$out/poisoning-clean"
+run poisoning-mean swarm --scenario simulations/poisoning.json --merge mean --out "$out/poisoning-mean"
+run poisoning-median swarm --scenario simulations/poisoning.json --merge median --out "$out/poisoning-median"
+run poisoning-trimmed swarm --scenario simulations/poisoning.json --merge trimmed-mean:0.25 --out "$out/poisoning-trimmed"
+for noise in 0.001 0.01 0.1; do
+  run "dp-$noise" swarm --nodes 8 --duration 60s --dp-clip 1 --dp-noise "$noise" --out "$out/dp-$noise"
+done
+run gossip-bench bench gossip --json
+run scale-64 swarm --nodes 64 --duration 90s --out "$out/scale-64"
+echo "done: $out"
