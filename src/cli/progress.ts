@@ -90,7 +90,7 @@ export function summaryTable (summary: SwarmSummary): string {
     ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
     `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
     `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
-    ...(summary.privacy === undefined ? [] : [`privacy           (ε = ${summary.privacy.epsilonSpent.toFixed(2)}, δ = ${summary.privacy.delta})-DP per node at most; noise ${summary.privacy.noiseMultiplier.toFixed(3)} × clip ${summary.privacy.clip}`]),
+    ...(summary.privacy === undefined ? [] : [`privacy           largest ε spent by a node ${summary.privacy.epsilonSpent.toFixed(2)} at δ = ${summary.privacy.delta} (this run's releases); noise ${summary.privacy.noiseMultiplier.toFixed(3)} × clip ${summary.privacy.clip}`]),
     `memory            at most ${(summary.peakRssBytesPerNode / 2 ** 20).toFixed(0)} MiB per node process`,
     `wall time         ${summary.wallSeconds} s`
   ]

@@ -125,6 +125,11 @@ export const FASHION_MNIST_DIRECTORY_DEFAULT = '/usr/share/datasets/fashion-mnis
 
 const fashionCache = new Map<string, Promise<TrainTestSplit>>()
 
+/** Drops the cached Fashion-MNIST splits, for a process that has taken what it needs. */
+export function releaseFashionMnist (): void {
+  fashionCache.clear()
+}
+
 /**
  * Fashion-MNIST (60,000 train / 10,000 test images of clothing, 10 classes) from the Debian package
  * dataset-fashion-mnist or any directory of its IDX files. Cached per directory, because a swarm

@@ -1,8 +1,8 @@
 import { MurmurError, isMurmurError } from '../errors.js'
 import { type Dataset, type TrainTestSplit, subset } from './dataset.js'
 import { loadCsv } from './csv.js'
-import { loadFashionMnist, loadIdxDirectory } from './idx.js'
-import { loadMnist } from './mnist.js'
+import { loadFashionMnist, loadIdxDirectory, releaseFashionMnist } from './idx.js'
+import { loadMnist, releaseMnist } from './mnist.js'
 import { type Partition, formatPartition, parsePartition, partitionIndices } from './partition.js'
 import { createRandom, deriveSeed } from './random.js'
 
@@ -105,6 +105,15 @@ export interface LoadNodeDataOptions {
   seed: number
   /** Share of the node's data held out, in [0, 1); default 0.1. At least one sample is held out. */
   holdoutFraction?: number
+}
+
+/**
+ * Forgets the built-in datasets this process has cached. A node's training worker calls it once it
+ * holds its own part: each node process would otherwise keep a whole copy it no longer needs.
+ */
+export function releaseBuiltinDatasets (): void {
+  releaseMnist()
+  releaseFashionMnist()
 }
 
 export async function loadTrainTestSplit (dataset: BuiltinDataset): Promise<TrainTestSplit> {

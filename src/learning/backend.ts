@@ -40,6 +40,8 @@ export interface BackendOptions {
  * made from Blob URLs, which Node cannot start.
  */
 export async function selectBackend (options: BackendOptions = {}): Promise<BackendName> {
+  // Production mode: no debug checks, and no console advice to install tfjs-node on every process.
+  tf.env().set('PROD', true)
   if (options.preference !== undefined) {
     const problem = await tryBackend(options.preference)
     if (problem !== null) {

@@ -13,7 +13,7 @@ import type { Weights } from './weights.js'
  *
  * What the guarantee covers is the caller's choice, made through the noise multiplier it composes:
  * - sensitivity C is the add-or-remove relation of DP-FedAvg: "this node's update" against "no
- *   update at all" (a zero delta). That is what the brief asks for and what `compose(z)` accounts.
+ *   update at all" (a zero delta). That is the guarantee murmur reports, and what `compose(z)` accounts.
  * - if neighbours are instead two arbitrary datasets of the same node (replace-one), two clipped
  *   deltas can differ by up to 2C, so account with `compose(z / 2)` to stay sound.
  * Subsampling amplification (samplingRate < 1) holds only when whether a node takes part in a round

@@ -3,7 +3,7 @@
  * lives here and the thread that serves libp2p stays free.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { loadNodeData, parseDataSpec } from '../data/spec.js'
+import { loadNodeData, parseDataSpec, releaseBuiltinDatasets } from '../data/spec.js'
 import { isMurmurError } from '../errors.js'
 import { LocalTrainer } from './local-trainer.js'
 import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage } from './worker-protocol.js'
@@ -31,6 +31,7 @@ async function main (): Promise<void> {
   let data
   try {
     data = await loadNodeData(parseDataSpec(init.dataSpec), { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) })
+    releaseBuiltinDatasets()
     trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, ...(init.backend === undefined ? {} : { backend: init.backend }) })
   } catch (error) {
     send({ type: 'failed', error: describe(error) })

@@ -87,7 +87,7 @@ async function route (request: IncomingMessage, response: ServerResponse, handle
       return
     }
     default:
-      send(response, 404, 'text/plain', 'not found: try /status, /metrics or /model\n')
+      send(response, 404, 'text/plain', 'not found: try /status, /metrics, /model or /blocked-peers\n')
   }
 }
 

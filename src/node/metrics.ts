@@ -20,7 +20,8 @@ export function createMetricsRegistry (status: () => NodeStatus): Registry {
       name,
       help,
       registers: [],
-      collect () { const value = read(status()); if (value !== null) this.set(value) }
+      // Prometheus has no null: an unknown value is NaN, which queries skip, rather than a false 0.
+      collect () { this.set(read(status()) ?? Number.NaN) }
     }))
   }
   counter('murmur_training_steps_total', 'Local training steps taken, across restarts', s => s.step)

@@ -32,7 +32,7 @@ import { decodeUpdate, encodeUpdate, maxUpdateBytes, validateUpdate, type ModelU
 
 export interface MurmurNodeOptions {
   readonly manifest: Manifest
-  /** a data spec, e.g. mnist:1/8 (see docs/cli.md) */
+  /** a data spec, e.g. mnist:1/8 (see docs/data.md) */
   readonly dataSpec: string
   readonly datadir: string
   readonly listen?: readonly string[]
@@ -85,6 +85,7 @@ const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_TARGET_PEERS = 32
 const PUSH_TIMEOUT_MS = 10_000
 const QUORUM_WINDOW_MS = 10_000
+const EVENT_LOOP_RESOLUTION_MS = 10
 /** pushes served at once; libp2p refuses more streams, which is the backpressure senders feel */
 const MAX_INBOUND_PUSHES = 8
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
@@ -115,9 +116,10 @@ function seedFromPeerId (peerId: string): number {
 }
 
 /**
- * One murmur node: trains on its own data in a worker thread, shares its model on the swarm's gossip
- * topic after every few local steps, and merges the freshest model it has heard from each peer.
- * Nothing waits on anyone: a slow or silent peer simply contributes less often.
+ * One murmur node: trains on its own data in a worker thread, and after every few local steps merges
+ * what it has heard from its peers and shares its model (pushed to a few sampled peers, or broadcast
+ * on gossip, as the manifest says). Nothing waits on anyone: a slow or silent peer simply contributes
+ * less often.
  */
 export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   readonly manifest: Manifest
@@ -157,6 +159,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private model: Weights | null = null
   /** the model at the start of the current round of local training: what differential privacy measures changes from */
   private roundStart: Weights | null = null
+  /** with differential privacy: the last model shared, the only one others may see */
+  private released: Weights | null = null
   private readonly privacy: PrivacyGuard | null
   private readonly intake = new IntakeGuard()
   private readonly initialNorm: number
@@ -230,7 +234,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         onResync: () => { this.counters.resyncs++ }
       })
     }
-    this.eventLoop = monitorEventLoopDelay({ resolution: 10 })
+    this.eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS })
     this.gate = init.gate
     this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
     this.startupWarnings = init.warnings
@@ -329,6 +333,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
 
   private async begin (): Promise<void> {
     this.eventLoop.enable()
+    // The first round's change is measured from where the node starts (initial weights or checkpoint).
+    this.roundStart = await this.trainer.getWeights()
+    this.host.addEventListener('peer:disconnect', event => { this.intake.forget(event.detail.toString()) })
     if (this.broadcast !== null) {
       this.broadcast.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
       this.broadcast.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
@@ -344,14 +351,14 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         onPush: (from, bytes) => this.receivePush(from, bytes)
       })
     }
-    await serveModel(this.host, { swarmId: this.swarmId, model: async () => this.model === null && !this.resumedFromCheckpoint ? null : this.encodedModel() })
+    await serveModel(this.host, { swarmId: this.swarmId, model: async () => this.publicModel() })
     this.keeper.start()
     if (this.options.api !== undefined) {
       const registry = createMetricsRegistry(() => this.status())
       this.api = await startApi(this.options.api, {
         status: () => this.status(),
         metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-        model: async () => this.encodedModel(),
+        model: async () => this.publicModel(),
         blockedPeers: {
           get: () => this.gate.blockedPeers(),
           set: async peers => { await this.gate.set(this.host, peers) }
@@ -397,7 +404,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const asked = new Set<string>()
     const deadline = Date.now() + WARM_JOIN_PATIENCE_MS
     while (!this.stopping && Date.now() < deadline) {
-      const peers = this.host.getPeers().filter(peer => !asked.has(peer.toString())).slice(0, 3)
+      // Ask the peers that announced the most training first.
+      const samplesOf = (peer: string): number => this.peerProgress.get(peer)?.samples ?? 0
+      const peers = this.host.getPeers().filter(peer => !asked.has(peer.toString()))
+        .sort((a, b) => samplesOf(b.toString()) - samplesOf(a.toString())).slice(0, 3)
       const answers = await Promise.all(peers.map(async peer => {
         asked.add(peer.toString())
         try {
@@ -542,7 +552,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.model = weights
       this.roundStart = weights
       this.intake.reference(weights, this.initialNorm)
-      if (share) await this.share(weights, received.length)
+      if (share) {
+        this.released = weights
+        await this.share(weights, received.length)
+      }
       if (Date.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')
         lastEvaluation = Date.now()
@@ -566,7 +579,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, createdAt: Date.now() })
       await this.announcements.publish(announcement).catch(() => 0)
     } else if (this.broadcast !== null) {
-      const message = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples, weights, createdAt: Date.now() })
+      // Whole models go out as they are: a dense codec applies, top-k of a whole model would not make one.
+      const message = encodeUpdate({ swarmId: this.swarmId, step: this.step, samples, weights, createdAt: Date.now() }, this.codec.kind === 'topk' ? { kind: 'fp32' } : this.codec)
       bytes = message.byteLength
       try {
         recipients = await this.broadcast.publish(message)
@@ -577,6 +591,17 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     }
     this.counters.exchanges++
     this.safeDispatchEvent('exchange', { detail: { step: this.step, merged, recipients, bytes } })
+  }
+
+  /**
+   * The model others may see (warm joins, GET /model): with differential privacy, the last one
+   * released, never training that was not privatised; null before there is one to give.
+   */
+  private async publicModel (): Promise<Uint8Array | null> {
+    if (this.privacy !== null) {
+      return this.released === null ? null : encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights: this.released, createdAt: Date.now() })
+    }
+    return this.model === null && !this.resumedFromCheckpoint ? null : this.encodedModel()
   }
 
   private async encodedModel (): Promise<Uint8Array> {
@@ -605,7 +630,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   }
 
   status (): NodeStatus {
-    const nanosecondsToMs = (value: number): number => Number.isFinite(value) ? Math.round(value / 1e4) / 100 : 0
+    // The histogram records the whole interval between two ticks; the lag is what exceeds the resolution.
+    const lagMs = (nanoseconds: number): number => Number.isFinite(nanoseconds) ? Math.max(0, Math.round((nanoseconds / 1e6 - EVENT_LOOP_RESOLUTION_MS) * 100) / 100) : 0
     return {
       peerId: this.peerId,
       swarmId: this.swarmId,
@@ -642,7 +668,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       graylistedPeers: this.gate.graylistedPeers().length,
       role: this.options.attack === undefined ? 'honest' : 'attacker',
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
-      eventLoop: { lagP50Ms: nanosecondsToMs(this.eventLoop.percentile(50)), lagP99Ms: nanosecondsToMs(this.eventLoop.percentile(99)) },
+      eventLoop: { lagP50Ms: lagMs(this.eventLoop.percentile(50)), lagP99Ms: lagMs(this.eventLoop.percentile(99)) },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
     }

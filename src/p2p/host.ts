@@ -88,8 +88,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         fallbackToFloodsub: false,
-        // Models are large: publish to the mesh only and keep the mesh small, so each model crosses
-        // fewer links twice. (Direct streams to sampled neighbours will replace this; see docs.)
+        // In broadcast mode models are large: publish to the mesh only and keep the mesh small, so each
+        // model crosses fewer links twice. (Push mode sends models over direct streams instead.)
         floodPublish: false,
         D: 3,
         Dlo: 2,
@@ -100,6 +100,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
         // models of hundreds of kilobytes, verifying every copy costs more than the training.
         // A peer whose messages fail validation loses score until gossipsub ignores (graylists) it.
         scoreParams: createPeerScoreParams({
+          // Many peers behind one address are normal here (a local swarm, a LAN behind NAT): no penalty.
+          IPColocationFactorWeight: 0,
           topics: Object.fromEntries((options.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
             topicWeight: 1,
             timeInMeshWeight: 0,

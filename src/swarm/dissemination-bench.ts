@@ -1,14 +1,9 @@
 import { parsePartition } from '../data/partition.js'
-import type { ExchangeMode } from '../learning/manifest.js'
 import { runSwarm } from './launcher.js'
 import type { SwarmSummary } from './summary.js'
 
-export interface DisseminationCase {
-  readonly nodes: number
-  readonly mode: ExchangeMode
-  readonly codec: string
-  readonly fanout?: number
-}
+export { DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from './dissemination-cases.js'
+import type { DisseminationCase } from './dissemination-cases.js'
 
 export interface DisseminationResult extends DisseminationCase {
   readonly fanout: number
@@ -33,18 +28,6 @@ export interface DisseminationBenchOptions {
   readonly onProgress?: (line: string) => void
   readonly signal?: AbortSignal
 }
-
-/** The default matrix: push at growing sizes against broadcast, and each codec at eight nodes. */
-export const DEFAULT_DISSEMINATION_CASES: readonly DisseminationCase[] = [
-  { nodes: 8, mode: 'push', codec: 'fp32' },
-  { nodes: 16, mode: 'push', codec: 'fp32' },
-  { nodes: 32, mode: 'push', codec: 'fp32' },
-  { nodes: 8, mode: 'broadcast', codec: 'fp32' },
-  { nodes: 32, mode: 'broadcast', codec: 'fp32' },
-  { nodes: 8, mode: 'push', codec: 'fp16' },
-  { nodes: 8, mode: 'push', codec: 'int8' },
-  { nodes: 8, mode: 'push', codec: 'topk:0.1' }
-]
 
 function secondsToTarget (summary: SwarmSummary, target: number): number | null {
   return summary.timeline.find(point => point.meanAccuracy !== null && point.meanAccuracy >= target)?.t ?? null

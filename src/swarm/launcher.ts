@@ -399,7 +399,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       nodeCount: options.nodes,
       durationSeconds: round(trainingSeconds),
       wallSeconds: round((Date.now() - started) / 1000),
-      backend: nodes.find(n => n.process?.ready !== null)?.process?.ready?.backend ?? 'unknown',
+      backend: nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
       consensusDistance: consensusDistance(countedModels) ?? 0,

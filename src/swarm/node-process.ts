@@ -66,7 +66,10 @@ export class NodeProcess {
     const errors: string[] = []
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', line => { errors.push(line); options.log(line) })
     await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { reject(new MurmurError('ERR_SWARM', `start of node ${options.index} was aborted`)) }
+      const onAbort = (): void => {
+        child.kill('SIGKILL')
+        reject(new MurmurError('ERR_SWARM', `start of node ${options.index} was aborted`))
+      }
       signal?.addEventListener('abort', onAbort, { once: true })
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', line => {
         let event: { event?: string } & Partial<ReadyLine>

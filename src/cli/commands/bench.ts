@@ -1,14 +1,13 @@
 import Table from 'cli-table3'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
-import { benchmarkTraining, isMeasurement, TRAIN_BENCH_DEFAULTS, type TrainBenchResult } from '../../learning/benchmark.js'
+import { isMeasurement, TRAIN_BENCH_DEFAULTS, type TrainBenchResult } from '../../learning/benchmark-results.js'
 import { MODEL_NAMES, type ModelName } from '../../learning/models.js'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
-import { benchmarkCrashes } from '../../swarm/crash-bench.js'
-import { benchmarkDissemination, DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from '../../swarm/dissemination-bench.js'
+import { DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from '../../swarm/dissemination-cases.js'
 import { duration, integer, parsedWith, positiveNumber } from '../parsers.js'
 
 interface TrainFlags {
@@ -66,6 +65,7 @@ function trainCommand (): Command {
     .addOption(new Option('--batch-size <n>', 'samples per step').argParser(integer(1, 65_536)).default(TRAIN_BENCH_DEFAULTS.batchSize))
     .addOption(new Option('--seconds <s>', 'a repetition takes fewer steps when they would run longer than this (slow backends)').argParser(positiveNumber).default(TRAIN_BENCH_DEFAULTS.secondsPerRepetition))
     .action(async (flags: TrainFlags) => {
+      const { benchmarkTraining } = await import('../../learning/benchmark.js')
       const results = await benchmarkTraining({
         models: flags.models,
         ...(flags.backends === undefined ? {} : { backends: flags.backends }),
@@ -111,6 +111,7 @@ function gossipCommand (): Command {
     .addOption(new Option('--duration <time>', 'training time of each swarm').argParser(duration).default(60_000, '60s'))
     .addOption(new Option('--target <accuracy>', 'accuracy (0–1) whose time to reach is reported').argParser(positiveNumber).default(0.85))
     .action(async (flags: DisseminationFlags) => {
+      const { benchmarkDissemination } = await import('../../swarm/dissemination-bench.js')
       const results = await benchmarkDissemination({
         cases: dissemination(flags),
         durationMs: flags.duration,
@@ -134,6 +135,7 @@ function crashCommand (): Command {
     .addOption(new Option('--cycles <n>', 'kill/restart cycles').argParser(integer(1, 100_000)).default(50))
     .option('--dir <dir>', 'where the node keeps its state (a temporary folder by default)')
     .action(async (flags: { cycles: number; dir?: string }) => {
+      const { benchmarkCrashes } = await import('../../swarm/crash-bench.js')
       const directory = flags.dir ?? await mkdtemp(join(tmpdir(), 'murmur-crash-'))
       const result = await benchmarkCrashes({
         cycles: flags.cycles,

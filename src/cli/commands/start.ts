@@ -65,7 +65,7 @@ export function startCommand (): Command {
     .requiredOption('--datadir <dir>', 'folder for the node\'s identity, checkpoints and counters; reuse it to resume')
     .option('--listen <multiaddr>', `address to listen on, repeatable (default: ${DEFAULT_LISTEN.join(' ')})`, collect)
     .option('--bootstrap <multiaddr>', 'peer to join through (with /p2p/PEER_ID), repeatable', collect)
-    .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics and /model there (e.g. 127.0.0.1:9090); off unless given').argParser(parsedWith(parseApiAddress)))
+    .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics, /model and GET/PUT /blocked-peers there (e.g. 127.0.0.1:9090; no authentication: keep it on loopback); off unless given').argParser(parsedWith(parseApiAddress)))
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))

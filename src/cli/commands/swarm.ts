@@ -9,7 +9,6 @@ import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES } from '../../learning/models.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
-import { runSwarm } from '../../swarm/launcher.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
@@ -100,6 +99,8 @@ export function swarmCommand (): Command {
       }
       if (flags.swarmKey !== undefined) await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const privacy = privacyFromFlags(flags)
+      // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
+      const { runSwarm } = await import('../../swarm/launcher.js')
       const printer = createProgressPrinter(process.stdout.isTTY)
       const abort = new AbortController()
       const onSignal = (): void => { abort.abort() }
