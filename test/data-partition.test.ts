@@ -3,6 +3,7 @@ import { createRandom, deriveSeed } from '../src/data/random.js'
 import { type Partition, formatPartition, parsePartition, partitionIndices } from '../src/data/partition.js'
 import { type DataSpec, formatDataSpec, parseDataSpec } from '../src/data/spec.js'
 import { isMurmurError } from '../src/errors.js'
+import { errorOf } from './helpers.js'
 
 /** 3,000 samples over 10 classes of unequal sizes, in a scrambled order. */
 function syntheticLabels (count = 3000, classes = 10): Int32Array {
@@ -10,14 +11,6 @@ function syntheticLabels (count = 3000, classes = 10): Int32Array {
   return Int32Array.from({ length: count }, () => Math.min(classes - 1, Math.floor(random.next() ** 1.3 * classes)))
 }
 
-function errorOf (action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
 
 /** Mean over parts of the share of the part's most common class. */
 function meanDominantShare (labels: Int32Array, parts: number[][], classes: number): number {

@@ -7,6 +7,7 @@ import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, parseManifest, swarmIdOf, type Manifest, type ManifestOptions } from '../src/learning/manifest.js'
 import { hasConvolutions, isModelName, modelSpec, weightShapes } from '../src/learning/models.js'
 import type { Weights } from '../src/learning/weights.js'
+import { errorOf } from './helpers.js'
 
 const MNIST_LIKE = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
 
@@ -28,14 +29,6 @@ function reorder (value: unknown): unknown {
   return value
 }
 
-function errorOf (action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
 
 /** A manifest as JSON data, every field open to any edit. */
 interface ManifestJson {

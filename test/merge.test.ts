@@ -5,6 +5,7 @@ import {
   createMergeRule, formatMergeRule, isMergeRuleName, parseMergeRule, type Contribution, type MergeRule, type MergeRuleSpec
 } from '../src/learning/merge.js'
 import { allFinite, consensusDistance, distance, parameterCount, sameShapes, tensorSize, weightedAverage, type Weights } from '../src/learning/weights.js'
+import { errorOf } from './helpers.js'
 
 /** A one-tensor model holding these values, shape [n]. */
 function vector (...values: number[]): Weights {
@@ -29,14 +30,6 @@ function expectClose (actual: Weights, expected: number[][], digits = 5): void {
   })
 }
 
-function errorOf (action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
 
 describe('WeightedMean', () => {
   const rule = new WeightedMean()

@@ -2,19 +2,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { createManifest } from '../src/learning/manifest.js'
-import type { NodeStatus } from '../src/node/status.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
-import { schemaErrors, sleep, temporaryDirectory } from './helpers.js'
+import { schemaErrors, temporaryDirectory, waitFor } from './helpers.js'
 
-async function waitFor (node: NodeProcess, condition: (status: NodeStatus) => boolean, timeoutMs = 60_000): Promise<NodeStatus> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const status = await node.status()
-    if (status !== null && condition(status)) return status
-    await sleep(250)
-  }
-  throw new Error('condition not reached in time')
-}
 
 describe('one node process (murmur start)', () => {
   it('serves /status and /metrics, and resumes after a restart with the same peer id and step', async () => {

@@ -13,15 +13,8 @@ import {
   type RdpConversion
 } from '../src/learning/privacy.js'
 import type { Weights } from '../src/learning/weights.js'
+import { errorOf } from './helpers.js'
 
-function errorOf (action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
 
 function expectInvalid (action: () => unknown, message?: RegExp): void {
   const error = errorOf(action)

@@ -2,20 +2,10 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { createManifest } from '../src/learning/manifest.js'
-import type { NodeStatus } from '../src/node/status.js'
 import { generateSwarmKey, parseSwarmKey } from '../src/p2p/swarm-key.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
-import { sleep, temporaryDirectory } from './helpers.js'
+import { sleep, temporaryDirectory, waitFor } from './helpers.js'
 
-async function waitFor (node: NodeProcess, condition: (status: NodeStatus) => boolean, timeoutMs = 30_000): Promise<NodeStatus> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const status = await node.status()
-    if (status !== null && condition(status)) return status
-    await sleep(250)
-  }
-  throw new Error('condition not reached in time')
-}
 
 describe('swarm keys', () => {
   it('are generated in the pnet file format and checked when read', () => {

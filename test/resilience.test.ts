@@ -2,20 +2,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { createManifest } from '../src/learning/manifest.js'
-import type { NodeStatus } from '../src/node/status.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
-import { sleep, temporaryDirectory } from './helpers.js'
+import { sleep, temporaryDirectory, waitFor } from './helpers.js'
 
-async function waitFor (node: NodeProcess, condition: (status: NodeStatus) => boolean, timeoutMs = 60_000): Promise<NodeStatus> {
-  const deadline = Date.now() + timeoutMs
-  let last: NodeStatus | null = null
-  while (Date.now() < deadline) {
-    last = await node.status()
-    if (last !== null && condition(last)) return last
-    await sleep(250)
-  }
-  throw new Error(`condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last)}`)
-}
 
 describe('nodes that lose and regain their peers', () => {
   it('partition and heal through the connection gater; a fresh node warm-joins from a peer', async () => {

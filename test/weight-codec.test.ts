@@ -11,6 +11,7 @@ import {
   parseCodec,
   type WeightCodec
 } from '../src/learning/weight-codec.js'
+import { errorOf } from './helpers.js'
 
 const FP32: WeightCodec = { kind: 'fp32' }
 const FP16: WeightCodec = { kind: 'fp16' }
@@ -33,17 +34,9 @@ function roundTrip (values: Float32Array, codec: WeightCodec): Float32Array {
   return decodeValues(encodeValues(values, codec), codec, values.length)
 }
 
-function thrown (action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
 
 function expectCode (action: () => unknown, code: 'ERR_INVALID_UPDATE' | 'ERR_INVALID_ARGUMENT'): void {
-  const error = thrown(action)
+  const error = errorOf(action)
   expect(isMurmurError(error, code), String(error)).toBe(true)
 }
 
@@ -411,7 +404,7 @@ describe('names', () => {
   for (const text of refused) {
     it(`refuses ${JSON.stringify(text)}`, () => {
       expect(isCodecName(text)).toBe(false)
-      const error = thrown(() => parseCodec(text))
+      const error = errorOf(() => parseCodec(text))
       expect(isMurmurError(error, 'ERR_INVALID_ARGUMENT')).toBe(true)
       expect((error as Error).message).toContain(JSON.stringify(text))
       expect((error as Error).message).toContain(CODEC_NAMES_HELP)
