@@ -532,6 +532,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           await this.trainer.setWeights(weights)
         }
       }
+      // Robust rules are coordinate-wise: if every node shared its merged model, the median of many
+      // identical merged models would erase each node's own progress and the swarm would stand still.
+      // So under a robust rule a node shares what it trained; under the mean, what it merged.
+      let shared = weights
       const received = this.robustMerge ? this.quorum() : [...this.inbox.values()]
       this.inbox.clear()
       const adopt = this.adopt
@@ -539,6 +543,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       if (adopt !== null && adopt.update.samples > this.samplesProcessed) {
         // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
         weights = adopt.update.weights
+        shared = weights
         await this.trainer.setWeights(weights)
         this.warmJoined = { from: adopt.from, step: adopt.update.step, at: new Date().toISOString() }
         this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.update.step, samples: adopt.update.samples } })
@@ -548,13 +553,14 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           received.map(update => ({ weights: update.weights, samples: update.samples }))
         )
         await this.trainer.setWeights(weights)
+        if (!this.robustMerge) shared = weights
       }
       this.model = weights
       this.roundStart = weights
       this.intake.reference(weights, this.initialNorm)
       if (share) {
-        this.released = weights
-        await this.share(weights, received.length)
+        this.released = shared
+        await this.share(shared, received.length)
       }
       if (Date.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')

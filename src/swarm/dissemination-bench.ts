@@ -17,6 +17,8 @@ export interface DisseminationResult extends DisseminationCase {
   readonly finalAccuracy: number
   readonly centralizedAccuracy: number
   readonly samplesPerNode: number
+  /** mean accuracy over time, to judge other targets afterwards */
+  readonly timeline: ReadonlyArray<{ readonly t: number; readonly meanAccuracy: number | null }>
 }
 
 export interface DisseminationBenchOptions {
@@ -61,6 +63,7 @@ export async function benchmarkDissemination (options: DisseminationBenchOptions
       targetAccuracy: options.targetAccuracy,
       finalAccuracy: summary.accuracy.mean,
       centralizedAccuracy: summary.centralized.accuracy,
+      timeline: summary.timeline.map(point => ({ t: point.t, meanAccuracy: point.meanAccuracy })),
       samplesPerNode: Math.round(summary.nodes.reduce((total, node) => total + node.samplesProcessed, 0) / Math.max(summary.nodes.length, 1))
     }
     results.push(result)

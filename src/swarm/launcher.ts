@@ -70,13 +70,26 @@ export interface SwarmProgress {
 
 const TIMELINE_TEST_SAMPLES = 500
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const address = server.address()
-  await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-  if (address === null || typeof address === 'string') throw new MurmurError('ERR_SWARM', 'could not find a free port on 127.0.0.1')
-  return address.port
+/**
+ * A free port below the system's ephemeral range (32768 and up on Linux): the nodes' own outgoing
+ * connections take ephemeral ports, and would otherwise grab a port reserved for a node not yet listening.
+ */
+async function freePort (taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (taken.has(port)) continue
+    const server = createServer()
+    const free = await new Promise<boolean>(resolve => {
+      server.once('error', () => { resolve(false) })
+      server.listen(port, '127.0.0.1', () => { resolve(true) })
+    })
+    if (free) await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    if (free) {
+      taken.add(port)
+      return port
+    }
+  }
+  throw new MurmurError('ERR_SWARM', 'could not find a free port on 127.0.0.1 between 20000 and 32000')
 }
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {
@@ -167,13 +180,14 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   const profiles = assignProfiles(options.profiles ?? [{ name: 'fast', maxCpu: 1, share: 1 }], options.nodes)
   const scenario = options.scenario
 
+  const takenPorts = new Set<number>()
   // Identities and ports are fixed first, so every node can start at once with the others as bootstrap peers.
   const nodes: SwarmNode[] = await Promise.all(Array.from({ length: options.nodes }, async (_, i) => {
     const datadir = join(workdir, `node-${i + 1}`)
     const store = await NodeStore.open(datadir)
     const { identity } = await store.identity()
     await store.close()
-    const port = await freePort()
+    const port = await freePort(takenPorts)
     const peerId = peerIdOf(identity)
     return {
       index: i + 1,

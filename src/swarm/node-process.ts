@@ -102,14 +102,15 @@ export class NodeProcess {
     }
   }
 
+  // A busy node may answer late: the timeout can fire while the body is read, so reading is guarded too.
   async status (): Promise<NodeStatus | null> {
     const response = await this.fetch('/status')
-    return response === null ? null : await response.json() as NodeStatus
+    return response === null ? null : await (response.json() as Promise<NodeStatus>).catch(() => null)
   }
 
   async model (): Promise<Uint8Array | null> {
     const response = await this.fetch('/model')
-    return response === null ? null : new Uint8Array(await response.arrayBuffer())
+    return response === null ? null : await response.arrayBuffer().then(body => new Uint8Array(body), () => null)
   }
 
   /** Replaces the peers this node refuses to connect to (a partition); [] heals it. */

@@ -109,7 +109,7 @@ function gossipCommand (): Command {
     .addOption(new Option('--nodes <list>', 'swarm sizes, comma-separated (each runs push with every codec, and broadcast with fp32); default: 8, 16, 32 push and 8, 32 broadcast, codecs at 8').argParser(value => value.split(',').map(item => integer(2, 256)(item.trim()))))
     .addOption(new Option('--codecs <list>', `codecs, comma-separated (${CODEC_NAMES_HELP})`).argParser(value => value.split(',').map(item => parsedWith(text => formatCodec(parseCodec(text)))(item.trim()))))
     .addOption(new Option('--duration <time>', 'training time of each swarm').argParser(duration).default(60_000, '60s'))
-    .addOption(new Option('--target <accuracy>', 'accuracy (0–1) whose time to reach is reported').argParser(positiveNumber).default(0.85))
+    .addOption(new Option('--target <accuracy>', 'accuracy (0–1) whose time to reach is reported').argParser(positiveNumber).default(0.92))
     .action(async (flags: DisseminationFlags) => {
       const { benchmarkDissemination } = await import('../../swarm/dissemination-bench.js')
       const results = await benchmarkDissemination({
