@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/p2p/update-message.ts', '**/*.d.ts'] },
+  { ignores: ['dist/', 'runs/', 'node_modules/', 'src/p2p/update-message.ts', '**/*.d.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

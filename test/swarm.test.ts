@@ -85,3 +85,17 @@ describe('a swarm through a scenario', () => {
     expect(report).toContain('test-scenario')
   }, 240_000)
 })
+
+describe('a swarm with an attacker', () => {
+  it('keeps learning under a robust merge rule while one node shares sign-flipped models', async () => {
+    const scenario = planScenario({ name: 'one-attacker', events: [{ at: 0, kind: 'attack', nodes: [4], attack: 'sign-flip' }] }, 4, 3)
+    const summary = await runSwarm({
+      nodes: 4, dataset: 'mnist', model: 'logistic', partition: parsePartition('iid'), durationMs: 20_000, seed: 3, scenario, mergeRule: 'median', training: { localSteps: 5 }
+    })
+    expect(summary.nodes.map(node => node.role)).toEqual(['honest', 'honest', 'honest', 'attacker'])
+    expect(summary.events).toEqual([expect.objectContaining({ kind: 'attack', nodes: [4] })])
+    // Accuracy is over the three honest nodes; a sign-flipped model alone would score near chance.
+    expect(summary.accuracy.min).toBeGreaterThan(0.8)
+    expect(summary.mergeRule).toBe('median')
+  }, 240_000)
+})
