@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The figures quoted in the issues' closing notes, measured in one sequential run (about 45 minutes on
-# 2 cores). Usage: scripts/measure.sh [OUT_DIR]. Each run keeps its summary.json and report.html.
+# The figures in the README, measured in one sequential run (about an hour on 2 cores).
+# Usage: scripts/measure.sh [OUT_DIR]. Each run keeps its summary.json and report.html.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-runs/measure}")
@@ -31,6 +31,9 @@ for noise in 0.001 0.01 0.1; do
   run "dp-$noise" swarm --nodes 8 --duration 60s --dp-clip 1 --dp-noise "$noise" --out "$out/dp-$noise"
 done
 run gossip-bench bench gossip --json
-# 48 nodes: at about 370 MiB per node process, 64 would not fit in 24 GiB.
 run scale-48 swarm --nodes 48 --duration 90s --out "$out/scale-48"
+run scale-64 swarm --nodes 64 --duration 90s --out "$out/scale-64"
+# PyTorch on the same models, where Debian's python3-torch is installed.
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2> /dev/null && /usr/bin/python3 scripts/pytorch-baseline.py > "$out/pytorch-baseline.log"
+run cnn-lag swarm --nodes 3 --model cnn --duration 30s --out "$out/cnn-lag"
 echo "done: $out"
