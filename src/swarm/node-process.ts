@@ -27,6 +27,12 @@ export interface ReadyLine {
   readonly backend: string
 }
 
+/** Node processes still running: they are detached, so they must not outlive a launcher that exits. */
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 /**
  * One swarm node as its own OS process running `murmur start`: the very command an operator runs,
  * so a simulation exercises the same code as a deployment.
@@ -62,6 +68,8 @@ export class NodeProcess {
     // Its own process group: a Ctrl-C meant for the launcher must not reach the nodes before the
     // launcher stops them properly (final checkpoints).
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    running.add(child)
+    child.once('exit', () => { running.delete(child) })
     const node = new NodeProcess(options.index, child)
     const errors: string[] = []
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', line => { errors.push(line); options.log(line) })

@@ -103,8 +103,17 @@ export function swarmCommand (): Command {
       const { runSwarm } = await import('../../swarm/launcher.js')
       const printer = createProgressPrinter(process.stdout.isTTY)
       const abort = new AbortController()
-      const onSignal = (): void => { abort.abort() }
-      process.once('SIGINT', onSignal)
+      // First Ctrl-C: stop the nodes properly (final checkpoints) and still report. Second: exit now
+      // (the launcher kills its node processes as it exits).
+      const onSignal = (): void => {
+        if (abort.signal.aborted) {
+          process.stderr.write('interrupted again: stopping the nodes without final checkpoints\n')
+          process.exit(130)
+        }
+        process.stderr.write('interrupted: stopping the nodes (Ctrl-C again to stop at once)\n')
+        abort.abort()
+      }
+      process.on('SIGINT', onSignal)
       try {
         const summary = await runSwarm({
           nodes: flags.nodes,
