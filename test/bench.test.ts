@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { benchCommand, benchTable } from '../src/cli/commands/bench.js'
 import { isMurmurError } from '../src/errors.js'
 import { benchmarkTraining, isMeasurement, type TrainBenchResult } from '../src/learning/benchmark.js'
-import { schemaErrors } from './helpers.js'
-
-async function errorOf (action: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
-}
+import { rejectionOf, schemaErrors } from './helpers.js'
 
 describe('benchmarkTraining', () => {
   it('measures each model on each backend, one schema-valid line each', async () => {
@@ -54,8 +45,8 @@ describe('benchmarkTraining', () => {
   })
 
   it('refuses unknown models and bad settings', async () => {
-    expect(isMurmurError(await errorOf(async () => await benchmarkTraining({ models: ['transformer'], backends: ['cpu'] })), 'ERR_UNKNOWN_MODEL')).toBe(true)
-    expect(isMurmurError(await errorOf(async () => await benchmarkTraining({ models: ['mlp'], backends: ['cpu'], repetitions: 0 })), 'ERR_INVALID_ARGUMENT')).toBe(true)
+    expect(isMurmurError(await rejectionOf(async () => await benchmarkTraining({ models: ['transformer'], backends: ['cpu'] })), 'ERR_UNKNOWN_MODEL')).toBe(true)
+    expect(isMurmurError(await rejectionOf(async () => await benchmarkTraining({ models: ['mlp'], backends: ['cpu'], repetitions: 0 })), 'ERR_INVALID_ARGUMENT')).toBe(true)
   })
 })
 
@@ -65,7 +56,7 @@ describe('murmur bench train flags', () => {
     const train = command.commands.find(sub => sub.name() === 'train')
     let output = ''
     for (const target of [command, train]) target?.exitOverride().configureOutput({ writeErr: text => { output += text }, writeOut: () => undefined })
-    await errorOf(async () => await command.parseAsync(['train', ...args], { from: 'user' }))
+    await rejectionOf(async () => await command.parseAsync(['train', ...args], { from: 'user' }))
     return output
   }
 

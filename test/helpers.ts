@@ -31,6 +31,16 @@ export function errorOf (action: () => unknown): unknown {
   throw new Error('expected an error')
 }
 
+/** The error an async action rejects with; fails the test when it resolves. */
+export async function rejectionOf (action: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await action()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected an error')
+}
+
 /** Polls a node's /status until the condition holds; fails with the last status after the timeout. */
 export async function waitFor (node: NodeProcess, condition: (status: NodeStatus) => boolean, timeoutMs = 60_000): Promise<NodeStatus> {
   const deadline = Date.now() + timeoutMs

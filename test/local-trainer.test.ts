@@ -7,6 +7,7 @@ import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, type Manifest } from '../src/learning/manifest.js'
 import { modelSpec } from '../src/learning/models.js'
 import type { Weights } from '../src/learning/weights.js'
+import { rejectionOf } from './helpers.js'
 
 const MNIST = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
 const TRAIN_SAMPLES = 2000
@@ -30,15 +31,6 @@ function sameWeights (a: Weights, b: Weights): boolean {
 /** Copies, so that later training cannot change what a test holds on to. */
 function copyOf (weights: Weights): Weights {
   return weights.map(tensor => ({ shape: [...tensor.shape], values: Float32Array.from(tensor.values) }))
-}
-
-async function errorOf (action: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error')
 }
 
 describe('LocalTrainer on MNIST', () => {
@@ -151,7 +143,7 @@ describe('LocalTrainer on MNIST', () => {
       good.map((tensor, index) => index === 2 ? { shape: [10, 128], values: tensor.values } : tensor)
     ]
     for (const weights of wrong) {
-      const error = await errorOf(async () => { await trainer.setWeights(weights) })
+      const error = await rejectionOf(async () => { await trainer.setWeights(weights) })
       expect(isMurmurError(error, 'ERR_INVALID_ARGUMENT')).toBe(true)
     }
     expect(sameWeights(await trainer.getWeights(), before)).toBe(true)
@@ -163,7 +155,7 @@ describe('LocalTrainer on MNIST', () => {
     const wrongShape = createDataset({ name: 'small', inputShape: [4], classes: 10, features: new Float32Array(8), labels: new Int32Array(2) })
     const tooManyClasses = createDataset({ name: 'wide', inputShape: [28, 28, 1], classes: 11, features: new Float32Array(784), labels: Int32Array.from([10]) })
     for (const data of [empty, wrongShape, tooManyClasses]) {
-      const error = await errorOf(async () => await LocalTrainer.create(manifest, { train: data }))
+      const error = await rejectionOf(async () => await LocalTrainer.create(manifest, { train: data }))
       expect(isMurmurError(error, 'ERR_INVALID_DATA'), data.name).toBe(true)
     }
   })

@@ -15,6 +15,12 @@ export interface Contribution {
 export interface MergeRule {
   /** the canonical text of the rule, as parseMergeRule reads it */
   readonly name: string
+  /**
+   * Robust rules need a quorum (the latest model of every recent peer, not only what arrived since the
+   * last round) and must be given trained, not merged, models: a coordinate-wise rule over many equal
+   * merged models returns that same model and would erase every node's own progress.
+   */
+  readonly robust: boolean
   merge (own: Contribution, received: readonly Contribution[]): Weights
 }
 
@@ -137,6 +143,7 @@ function copyOf (weights: Weights): Weights {
 
 /** Average weighted by samples seen, so a fresh or slow node moves the swarm less than a seasoned one. */
 export class WeightedMean implements MergeRule {
+  readonly robust = false
   readonly name = 'mean'
 
   merge (own: Contribution, received: readonly Contribution[]): Weights {
@@ -196,6 +203,7 @@ function coordinatewise (models: readonly Weights[], reduce: (column: Float32Arr
  * reported sample counts give an attacker no leverage. With nothing to trim it is the plain mean.
  */
 export class TrimmedMean implements MergeRule {
+  readonly robust = true
   readonly name: string
 
   constructor (readonly beta: number) {
@@ -229,6 +237,7 @@ export class TrimmedMean implements MergeRule {
 
 /** Coordinate-wise median of own + received (the mean of the two middle values for an even count). */
 export class CoordinateMedian implements MergeRule {
+  readonly robust = true
   readonly name = 'median'
 
   merge (own: Contribution, received: readonly Contribution[]): Weights {
@@ -256,6 +265,7 @@ export class CoordinateMedian implements MergeRule {
  * far away it is; since peers report their own sample counts, the guaranteed bound is tau per peer.
  */
 export class CenteredClipping implements MergeRule {
+  readonly robust = true
   readonly name: string
 
   constructor (readonly tau: number) {

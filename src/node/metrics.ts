@@ -1,12 +1,21 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { NodeStatus } from './status.js'
 
+const SNAPSHOT_MS = 100
+
 /**
  * Prometheus metrics for one node, read from the same status snapshot as GET /status so the two
  * never disagree. Each node has its own registry: several nodes may share a process.
  */
-export function createMetricsRegistry (status: () => NodeStatus): Registry {
+export function createMetricsRegistry (readStatus: () => NodeStatus): Registry {
   const registry = new Registry()
+  // One scrape collects every metric: take one snapshot for all of them, not one each.
+  let snapshot: { status: NodeStatus; at: number } | null = null
+  const status = (): NodeStatus => {
+    const now = Date.now()
+    if (snapshot === null || now - snapshot.at > SNAPSHOT_MS) snapshot = { status: readStatus(), at: now }
+    return snapshot.status
+  }
   const counter = (name: string, help: string, read: (s: NodeStatus) => number): void => {
     registry.registerMetric(new Counter({
       name,

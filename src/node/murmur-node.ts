@@ -92,6 +92,11 @@ const MAX_INBOUND_PUSHES = 8
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
 
+function memory (): { rssBytes: number; heapUsedBytes: number } {
+  const usage = process.memoryUsage()
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed }
+}
+
 /** Duty cycle: after training for t, idle t × (1 − share) / share, so training takes that share of the time. */
 export function dutyCycleIdleMs (trainingMs: number, maxCpu: number): number {
   return maxCpu >= 1 ? 0 : trainingMs * (1 - maxCpu) / maxCpu
@@ -153,7 +158,6 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
    * latest model of every peer heard from recently (dropped when it goes quiet or disconnects).
    */
   private readonly latest = new Map<string, { update: ModelUpdate; at: number }>()
-  private readonly robustMerge: boolean
   /** the latest announcement of each peer (push mode) */
   private readonly peerProgress = new Map<string, AnnouncementMessage>()
   private model: Weights | null = null
@@ -205,7 +209,6 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.expectations = init.expectations
     this.mergeRule = createMergeRule(this.manifest.merge.rule)
     this.codec = parseCodec(this.manifest.codec)
-    this.robustMerge = this.manifest.merge.rule !== 'mean'
     this.privacy = this.manifest.privacy === undefined ? null : new PrivacyGuard(this.manifest.privacy)
     const initial = initialWeights(this.manifest.model, this.manifest.dataset.inputShape, this.manifest.seed)
     this.inboundLinks = new InboundLinks(initial)
@@ -494,7 +497,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.bytesReceived += bytes
     const previous = this.inbox.get(from)
     if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
-    if (this.robustMerge) this.latest.set(from, { update, at: Date.now() })
+    if (this.mergeRule.robust) this.latest.set(from, { update, at: Date.now() })
   }
 
   private reject (from: string, reason: string, bytes: number): void {
@@ -532,11 +535,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           await this.trainer.setWeights(weights)
         }
       }
-      // Robust rules are coordinate-wise: if every node shared its merged model, the median of many
-      // identical merged models would erase each node's own progress and the swarm would stand still.
-      // So under a robust rule a node shares what it trained; under the mean, what it merged.
+      // Under a robust rule a node shares what it trained; under the mean, what it merged (MergeRule.robust).
       let shared = weights
-      const received = this.robustMerge ? this.quorum() : [...this.inbox.values()]
+      const received = this.mergeRule.robust ? this.quorum() : [...this.inbox.values()]
       this.inbox.clear()
       const adopt = this.adopt
       this.adopt = null
@@ -553,7 +554,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           received.map(update => ({ weights: update.weights, samples: update.samples }))
         )
         await this.trainer.setWeights(weights)
-        if (!this.robustMerge) shared = weights
+        if (!this.mergeRule.robust) shared = weights
       }
       this.model = weights
       this.roundStart = weights
@@ -676,7 +677,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: lagMs(this.eventLoop.percentile(50)), lagP99Ms: lagMs(this.eventLoop.percentile(99)) },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
+      memory: memory()
     }
   }
 
