@@ -15,6 +15,7 @@ export type MurmurErrorCode =
   | 'ERR_NODE_STATE'
   | 'ERR_WORKER'
   | 'ERR_SWARM'
+  | 'ERR_INSECURE_PERMISSIONS'
 
 export class MurmurError extends Error {
   readonly code: MurmurErrorCode

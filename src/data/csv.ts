@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { MurmurError } from '../errors.js'
 import { type Dataset, createDataset } from './dataset.js'
+import { DEFAULT_DATA_LIMITS, formatBytes, type DataLimits } from './limits.js'
 
 /** A plain decimal number; stricter than Number(), which also takes '', '0x1f' and 'Infinity'. */
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
@@ -23,6 +24,42 @@ function splitRow (text: string): string[] {
 
 function isNumber (cell: string): boolean {
   return NUMBER.test(cell)
+}
+
+/** Features are 32-bit floats: anything larger in magnitude would become ±Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38
+
+/**
+ * A first row of numbers that are the column numbers (0, 1, 2, … or 1, 2, 3, …), whose label appears
+ * in no other row, is a header someone numbered, not a sample: read as data it would add a class
+ * (e.g. 784 of 785 columns) and a sample of nonsense.
+ */
+function looksLikeNumberedHeader (cells: string[], labelIndex: number, others: readonly Row[]): boolean {
+  if (cells.length < 3) return false
+  const values = cells.map(Number)
+  const start = values[0]
+  if ((start !== 0 && start !== 1) || !values.every((value, index) => value === (start as number) + index)) return false
+  const label = cells[labelIndex]
+  return !others.some(row => row.cells[labelIndex] !== undefined && Number(row.cells[labelIndex]) === Number(label))
+}
+
+/** Reads a whole text file, refusing one larger than the limit before reading it. */
+async function readText (file: string, maxBytes: number): Promise<string> {
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    throw new MurmurError('ERR_DATA_NOT_FOUND', `cannot read CSV file ${file}: ${error instanceof Error ? error.message : String(error)}; check the path given after csv:`, { cause: error })
+  }
+  try {
+    const { size } = await handle.stat()
+    if (size > maxBytes) {
+      throw new MurmurError('ERR_INVALID_DATA', `CSV file ${file} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a node loads; split it and give each node a part`)
+    }
+    return await handle.readFile('utf8')
+  } finally {
+    await handle.close()
+  }
 }
 
 function describeColumn (index: number, header: string[] | undefined): string {
@@ -57,15 +94,12 @@ function findLabelColumn (file: string, labelColumn: string | undefined, header:
  * numbers. The label column is `labelColumn` (a header name or a 0-based index), else a column
  * named "label", else the last column; every other column is a feature, used as-is (no scaling).
  * Labels must be non-negative integers; classes is the largest label + 1 (at least 2).
- * There is no test split: the caller holds out part of the rows.
+ * There is no test split: the caller holds out part of the rows. Refused: files over
+ * limits.maxFileBytes, values beyond the 32-bit float range, and a first row of column numbers
+ * (looksLikeNumberedHeader).
  */
-export async function loadCsv (file: string, labelColumn?: string): Promise<Dataset> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new MurmurError('ERR_DATA_NOT_FOUND', `cannot read CSV file ${file}: ${error instanceof Error ? error.message : String(error)}; check the path given after csv:`, { cause: error })
-  }
+export async function loadCsv (file: string, labelColumn?: string, limits: DataLimits = DEFAULT_DATA_LIMITS): Promise<Dataset> {
+  const text = await readText(file, limits.maxFileBytes)
   const rows: Row[] = text.replace(/^\uFEFF/, '').split(/\r?\n/)
     .map((content, index) => ({ line: index + 1, content }))
     .filter(({ content }) => content.trim() !== '')
@@ -80,6 +114,9 @@ export async function loadCsv (file: string, labelColumn?: string): Promise<Data
   }
   if (data.length === 0) throw new MurmurError('ERR_INVALID_DATA', `CSV file ${file} has a header row but no data rows`)
   const labelIndex = findLabelColumn(file, labelColumn, header, width)
+  if (header === undefined && looksLikeNumberedHeader(first.cells, labelIndex, rows.slice(1))) {
+    throw new MurmurError('ERR_INVALID_DATA', `${file} line ${first.line}: "${first.cells.slice(0, 3).join(',')},…" looks like a header of column numbers, not a sample (its label, ${describeColumn(labelIndex, undefined)} = ${first.cells[labelIndex] ?? ''}, appears in no other row); give the columns names (a header needs at least one cell that is not a number, e.g. x1,x2,…,label) or delete the line`)
+  }
 
   const featureCount = width - 1
   const features = new Float32Array(data.length * featureCount)
@@ -95,6 +132,9 @@ export async function loadCsv (file: string, labelColumn?: string): Promise<Data
         throw new MurmurError('ERR_INVALID_DATA', `${file} line ${line}, ${describeColumn(column, header)}: "${cell}" is not a number; every cell except the header must be a plain decimal number`)
       }
       const value = Number(cell)
+      if (Math.abs(value) > FLOAT32_MAX) {
+        throw new MurmurError('ERR_INVALID_DATA', `${file} line ${line}, ${describeColumn(column, header)}: "${cell}" is beyond the range of a 32-bit float (±3.4e38) and would load as ${value > 0 ? '' : '-'}Infinity; scale that column down`)
+      }
       if (column === labelIndex) {
         if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
           throw new MurmurError('ERR_INVALID_DATA', `${file} line ${line}, ${describeColumn(column, header)}: label "${cell}" is not a class index; labels must be non-negative integers (0, 1, 2, ...)`)

@@ -1,8 +1,9 @@
-import { readFile, readdir } from 'node:fs/promises'
+import { open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { createGunzip } from 'node:zlib'
 import { MurmurError, isMurmurError } from '../errors.js'
 import { type Dataset, type TrainTestSplit, createDataset } from './dataset.js'
+import { DEFAULT_DATA_LIMITS, formatBytes, type DataLimits } from './limits.js'
 
 /**
  * The IDX format of MNIST and Fashion-MNIST: two zero bytes, a type byte (0x08 = unsigned byte,
@@ -45,17 +46,75 @@ function isGzip (bytes: Uint8Array): boolean {
   return bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]
 }
 
-async function readIdxFile (file: string): Promise<IdxArray> {
-  const raw = new Uint8Array(await readFile(file))
-  let bytes = raw
-  // Sniff the gzip magic rather than trusting the '.gz' suffix: decompressed copies often keep the name.
-  if (isGzip(raw)) {
-    try {
-      bytes = gunzipSync(raw)
-    } catch (error) {
-      throw new MurmurError('ERR_INVALID_DATA', `${file}: gzip data is corrupt (${error instanceof Error ? error.message : String(error)}); download the file again`, { cause: error })
-    }
+/** Bytes an IDX file holds in all, from its header; null while the header is incomplete. */
+function declaredSize (head: Uint8Array): number | null {
+  if (head.length < 4) return null
+  const rank = head[3] as number
+  const headerLength = 4 + 4 * rank
+  if (head.length < headerLength) return null
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength)
+  let values = 1
+  for (let axis = 0; axis < rank; axis++) values *= view.getUint32(4 + 4 * axis, false)
+  return headerLength + values
+}
+
+/**
+ * Inflates gzip data, refusing to produce more than the limit, and no more than the IDX header at
+ * the start of the output declares (plus one byte, so that parseIdx can name the mismatch): a small
+ * file that inflates to gigabytes stops at the limit instead of filling the memory.
+ */
+async function gunzipBounded (raw: Uint8Array, file: string, maxBytes: number): Promise<Uint8Array> {
+  const gunzip = createGunzip()
+  const chunks: Buffer[] = []
+  let total = 0
+  let allowed = maxBytes
+  const refuse = (message: string): MurmurError => new MurmurError('ERR_INVALID_DATA', `${file}: ${message}`)
+  const done = new Promise<void>((resolve, reject) => {
+    gunzip.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      total += chunk.byteLength
+      if (allowed === maxBytes) {
+        const declared = declaredSize(Buffer.concat(chunks, Math.min(total, 4 + 4 * 255)))
+        if (declared !== null) {
+          if (declared > maxBytes) {
+            gunzip.destroy()
+            reject(refuse(`its header declares ${formatBytes(declared)} of data, more than the ${formatBytes(maxBytes)} a node loads from one file`))
+            return
+          }
+          allowed = declared + 1
+        }
+      }
+      if (total > allowed) {
+        gunzip.destroy()
+        reject(refuse(allowed === maxBytes
+          ? `it inflates to more than ${formatBytes(maxBytes)}, more than a node loads from one file (a gzip bomb?)`
+          : `it inflates to more data than its header declares (${formatBytes(allowed - 1)})`))
+      }
+    })
+    gunzip.on('error', error => { reject(refuse(`gzip data is corrupt (${error.message}); download the file again`)) })
+    gunzip.on('end', () => { resolve() })
+  })
+  gunzip.end(raw)
+  await done
+  return new Uint8Array(Buffer.concat(chunks, total))
+}
+
+/** Reads a whole file, refusing one larger than the limit before reading it. */
+async function readBounded (file: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r')
+  try {
+    const { size } = await handle.stat()
+    if (size > maxBytes) throw new MurmurError('ERR_INVALID_DATA', `${file} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a node loads from one file; split the data and give each node a part`)
+    return new Uint8Array(await handle.readFile())
+  } finally {
+    await handle.close()
   }
+}
+
+async function readIdxFile (file: string, limits: DataLimits): Promise<IdxArray> {
+  const raw = await readBounded(file, limits.maxFileBytes)
+  // Sniff the gzip magic rather than trusting the '.gz' suffix: decompressed copies often keep the name.
+  const bytes = isGzip(raw) ? await gunzipBounded(raw, file, limits.maxInflatedBytes) : raw
   try {
     return parseIdx(bytes)
   } catch (error) {
@@ -95,7 +154,7 @@ function toDataset (name: string, images: IdxArray, labels: IdxArray, imageFile:
  * Loads a directory holding the four MNIST-style IDX files (train and t10k images and labels).
  * Pixels are scaled to [0, 1]; classes is the largest label + 1 (at least 2).
  */
-export async function loadIdxDirectory (dir: string, name = 'idx'): Promise<TrainTestSplit> {
+export async function loadIdxDirectory (dir: string, name = 'idx', limits: DataLimits = DEFAULT_DATA_LIMITS): Promise<TrainTestSplit> {
   let entries: Set<string>
   try {
     entries = new Set(await readdir(dir))
@@ -110,7 +169,7 @@ export async function loadIdxDirectory (dir: string, name = 'idx'): Promise<Trai
     return join(dir, found)
   }
   const files = { trainImages: find('train', 'images'), trainLabels: find('train', 'labels'), testImages: find('t10k', 'images'), testLabels: find('t10k', 'labels') }
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([files.trainImages, files.trainLabels, files.testImages, files.testLabels].map(readIdxFile)) as [IdxArray, IdxArray, IdxArray, IdxArray]
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([files.trainImages, files.trainLabels, files.testImages, files.testLabels].map(async file => readIdxFile(file, limits))) as [IdxArray, IdxArray, IdxArray, IdxArray]
   const train = toDataset(name, trainImages, trainLabels, files.trainImages, files.trainLabels)
   const test = toDataset(name, testImages, testLabels, files.testImages, files.testLabels)
   if (train.inputShape.join('×') !== test.inputShape.join('×')) {

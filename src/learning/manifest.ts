@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import { MurmurError } from '../errors.js'
+import { checkManifestBounds } from './manifest-bounds.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
@@ -183,7 +184,7 @@ function mergeRule (value: unknown): string {
   }
 }
 
-/** Checks a manifest read from a file or the network, field by field, and returns a typed copy. */
+/** Checks a manifest read from a file or the network, field by field and against MANIFEST_LIMITS, and returns a typed copy. */
 export function parseManifest (value: unknown): Manifest {
   const root = record(value, 'manifest')
   if (root.version !== MANIFEST_VERSION) fail(`version must be ${MANIFEST_VERSION}, got ${JSON.stringify(root.version)}`)
@@ -217,6 +218,7 @@ export function parseManifest (value: unknown): Manifest {
     codec: formatCodec(parseCodec(root.codec)),
     ...(root.privacy === undefined ? {} : { privacy: parsePrivacy(root.privacy) })
   }
+  checkManifestBounds(manifest)
   const shapes = weightShapes(manifest.model, manifest.dataset.inputShape)
   const last = shapes[shapes.length - 1]
   if (last?.shape[0] !== classes) fail(`the model's last layer has ${last?.shape[0] ?? 0} units but the dataset has ${classes} classes`)

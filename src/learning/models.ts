@@ -66,8 +66,18 @@ export interface WeightShape {
  * computed from the description alone so that learning code and validators agree without TF.js.
  */
 export function weightShapes (spec: ModelSpec, inputShape: readonly number[]): WeightShape[] {
+  return walkLayers(spec, inputShape).weights
+}
+
+/** The shape of each layer's output for one sample, in layer order (what training holds per sample). */
+export function outputShapes (spec: ModelSpec, inputShape: readonly number[]): number[][] {
+  return walkLayers(spec, inputShape).outputs
+}
+
+function walkLayers (spec: ModelSpec, inputShape: readonly number[]): { weights: WeightShape[]; outputs: number[][] } {
   let shape = [...inputShape]
   const shapes: WeightShape[] = []
+  const outputs: number[][] = []
   for (const layer of spec.layers) {
     switch (layer.type) {
       case 'flatten':
@@ -100,6 +110,7 @@ export function weightShapes (spec: ModelSpec, inputShape: readonly number[]): W
     if (shape.some(size => size <= 0)) {
       throw new MurmurError('ERR_INVALID_MANIFEST', `the ${layer.type} layer leaves nothing of the input: its output shape would be [${shape.join(', ')}]; the input is too small for this model`)
     }
+    outputs.push([...shape])
   }
-  return shapes
+  return { weights: shapes, outputs }
 }

@@ -25,6 +25,10 @@ import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
 import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
+import { exposureWarning } from './api-guard.js'
+import { issueApiToken } from './api-token.js'
+import { CheckpointSchedule } from './checkpoint-schedule.js'
+import { WarningLog } from './warning-log.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
 import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
@@ -40,6 +44,8 @@ export interface MurmurNodeOptions {
   readonly mdns?: boolean
   /** where to serve the local API; nothing listens without it */
   readonly api?: ApiAddress
+  /** the store to use, already open (e.g. with a fault hook in tests); default: NodeStore.open(datadir). The node closes it. */
+  readonly store?: NodeStore
   readonly backend?: BackendName
   /** share of its data a node keeps aside to measure its own accuracy */
   readonly holdoutFraction?: number
@@ -178,6 +184,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private adopt: { from: string; update: ModelUpdate } | null = null
   private warmJoined: { from: string; step: number; at: string } | null = null
   private readonly startupWarnings: string[]
+  /** start-up and recent warnings, for GET /status */
+  private readonly warningLog = new WarningLog()
+  private apiToken: string | null = null
   private readonly resumedFromCheckpoint: boolean
 
   private constructor (init: {
@@ -241,6 +250,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.gate = init.gate
     this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
     this.startupWarnings = init.warnings
+    for (const message of init.warnings) this.warningLog.pin(message)
+    this.addEventListener('warning', event => { this.warningLog.add(event.detail.message) })
     this.resumedFromCheckpoint = init.resumed
   }
 
@@ -251,13 +262,13 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       swarmId,
       shapes: weightShapes(options.manifest.model, options.manifest.dataset.inputShape).map(w => w.shape),
     }
-    const store = await NodeStore.open(options.datadir)
+    const store = options.store ?? await NodeStore.open(options.datadir)
     let host: Host | undefined
     let trainer: WorkerTrainer | undefined
     try {
       const restarts = await store.recordStart()
       const { checkpoint: saved, problems } = await store.readCheckpoint()
-      const warnings = [...problems]
+      const warnings = [...store.warnings, ...problems]
       if (saved !== null && saved.swarmId !== swarmId) {
         throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${saved.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
       }
@@ -330,6 +341,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     return this.api?.address ?? null
   }
 
+  /** the file holding the local API's token (state-changing requests need it), when the API runs */
+  get apiTokenFile (): string | null {
+    return this.apiToken
+  }
+
   get backend (): string {
     return this.trainer.backend
   }
@@ -358,6 +374,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.keeper.start()
     if (this.options.api !== undefined) {
       const registry = createMetricsRegistry(() => this.status())
+      const token = await issueApiToken(this.options.datadir)
+      this.apiToken = token.file
       this.api = await startApi(this.options.api, {
         status: () => this.status(),
         metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
@@ -366,7 +384,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           get: () => this.gate.blockedPeers(),
           set: async peers => { await this.gate.set(this.host, peers) }
         }
-      })
+      }, { token: token.token, tokenSource: token.file })
+      const exposed = exposureWarning(this.options.api.host, this.api.port)
+      if (exposed !== null) {
+        this.startupWarnings.push(exposed)
+        this.warningLog.pin(exposed)
+      }
     }
     if (!this.resumedFromCheckpoint && (this.options.warmJoin ?? true)) {
       this.warmJoin().catch((error: unknown) => {
@@ -515,9 +538,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   }
 
   private async run (): Promise<void> {
-    const checkpointInterval = this.options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS
+    // A failed checkpoint write (full disk) warns and is retried with backoff; the node keeps running.
+    const checkpoints = new CheckpointSchedule({ intervalMs: this.options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS })
     const evaluationInterval = this.options.evaluationIntervalMs ?? DEFAULT_EVALUATION_INTERVAL_MS
-    let lastCheckpoint = Date.now()
     let lastEvaluation = 0
     const maxCpu = this.options.maxCpu ?? 1
     while (!this.stopping) {
@@ -568,9 +591,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         lastEvaluation = Date.now()
         this.safeDispatchEvent('evaluation', { detail: { step: this.step, accuracy: this.lastAccuracy } })
       }
-      if (Date.now() - lastCheckpoint >= checkpointInterval) {
-        await this.checkpoint()
-        lastCheckpoint = Date.now()
+      if (checkpoints.due()) {
+        const message = await checkpoints.attempt(async () => { await this.checkpoint() })
+        if (message !== null) this.safeDispatchEvent('warning', { detail: { message } })
       }
     }
   }
@@ -677,7 +700,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: lagMs(this.eventLoop.percentile(50)), lagP99Ms: lagMs(this.eventLoop.percentile(99)) },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      memory: memory()
+      memory: memory(),
+      warnings: this.warningLog.list()
     }
   }
 

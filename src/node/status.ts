@@ -1,4 +1,5 @@
 import type { PrivacyStatus } from './privacy-guard.js'
+import type { NodeWarning } from './warning-log.js'
 
 /**
  * Body of GET /status. The format is fixed in docs/schemas/node-status.schema.json; fields may be
@@ -43,4 +44,6 @@ export interface NodeStatus {
   uptimeSeconds: number
   /** resident memory of the node's process (main thread, training worker and all) */
   memory: { rssBytes: number; heapUsedBytes: number }
+  /** what the operator should know that did not stop the node: all start-up warnings, then the latest ones */
+  warnings?: NodeWarning[]
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import { MurmurError } from '../errors.js'
 import { createIdentity, decodeIdentity, encodeIdentity, type Identity } from '../p2p/identity.js'
+import { ensurePrivateDirectory, tightenFiles } from '../private-files.js'
 
 /** Counters a node keeps across restarts. */
 export interface NodeCounters {
@@ -83,6 +83,14 @@ function describe (error: unknown): string {
   return cause instanceof Error ? cause.message : String(cause)
 }
 
+export interface NodeStoreInit {
+  /**
+   * Fault injection, for tests and drills: called before every checkpoint write; an error it returns
+   * fails that write as a full or failing disk would. Default: none.
+   */
+  readonly checkpointWriteFault?: () => Error | undefined
+}
+
 /**
  * A node's state under its --datadir, in a LevelDB database: identity, a count of starts, and the
  * two latest checkpoints. A checkpoint is written in one atomic batch with a checksum, so a crash
@@ -91,22 +99,34 @@ function describe (error: unknown): string {
  */
 export class NodeStore {
   private readonly db: ClassicLevel<string, Uint8Array>
+  private readonly init: NodeStoreInit
   readonly directory: string
+  /** what opening the store changed or repaired, for the operator (the node reports them as warnings) */
+  readonly warnings: readonly string[]
 
-  private constructor (directory: string, db: ClassicLevel<string, Uint8Array>) {
+  private constructor (directory: string, db: ClassicLevel<string, Uint8Array>, init: NodeStoreInit, warnings: string[]) {
     this.directory = directory
     this.db = db
+    this.init = init
+    this.warnings = warnings
   }
 
-  static async open (directory: string): Promise<NodeStore> {
-    await mkdir(directory, { recursive: true })
+  /**
+   * Opens (or creates) the store. The directory is made private (700) because it holds the node's
+   * private key; LevelDB's files in it are made 600.
+   */
+  static async open (directory: string, init: NodeStoreInit = {}): Promise<NodeStore> {
+    const warnings: string[] = []
+    const tightened = await ensurePrivateDirectory(directory)
+    if (tightened !== null) warnings.push(tightened)
     const open = async (): Promise<ClassicLevel<string, Uint8Array>> => {
       const db = new ClassicLevel<string, Uint8Array>(directory, { valueEncoding: 'view' })
       await db.open()
       return db
     }
+    let db: ClassicLevel<string, Uint8Array>
     try {
-      return new NodeStore(directory, await open())
+      db = await open()
     } catch (error) {
       const code = levelCode(error)
       if (code === 'LEVEL_LOCKED') {
@@ -118,11 +138,15 @@ export class NodeStore {
       // LevelDB can rebuild its own index from the data files; the checkpoints' checksums then say what survived.
       try {
         await ClassicLevel.repair(directory)
-        return new NodeStore(directory, await open())
+        db = await open()
       } catch (repairError) {
         throw new MurmurError('ERR_STORE', `the node state in ${directory} is damaged and could not be repaired (${describe(repairError)}): move it aside and start with a fresh --datadir; the node will then join with a new identity and fetch the model from its peers`, { cause: repairError })
       }
+      warnings.push(`the node state in ${directory} was damaged (${describe(error)}) and LevelDB repaired it: recent writes may be lost, and a checkpoint that did not survive is reported on its own`)
     }
+    // Files LevelDB made on opening (log, manifest) are private too, not only the directory.
+    await tightenFiles(directory)
+    return new NodeStore(directory, db, init, warnings)
   }
 
   /** The node's identity; made and saved on first start so the peer id survives restarts. */
@@ -183,6 +207,8 @@ export class NodeStore {
 
   /** Saves model and counters in one atomic batch, into the slot that does not hold the latest checkpoint. */
   async writeCheckpoint (checkpoint: Checkpoint): Promise<void> {
+    const fault = this.init.checkpointWriteFault?.()
+    if (fault !== undefined) throw fault
     const { model, ...fields } = checkpoint
     const latest = await this.db.get(LATEST_KEY)
     const slot: Slot = latest !== undefined && decoder.decode(latest) === 'a' ? 'b' : 'a'
@@ -196,5 +222,8 @@ export class NodeStore {
 
   async close (): Promise<void> {
     await this.db.close()
+    // Files LevelDB made while running are protected by the directory's mode; at rest they are private too.
+    // The database is closed either way; a directory removed meanwhile has nothing left to protect.
+    await tightenFiles(this.directory).catch(() => 0)
   }
 }

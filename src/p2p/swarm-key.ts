@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { generateKey } from '@libp2p/pnet'
 import { MurmurError } from '../errors.js'
+import { checkPrivateFile } from '../private-files.js'
 
 /**
  * Pre-shared keys for private swarms (libp2p pnet): every connection is encrypted with the key before
@@ -32,6 +33,8 @@ export async function readSwarmKey (file: string): Promise<Uint8Array> {
   } catch (error) {
     throw new MurmurError('ERR_INVALID_ARGUMENT', `cannot read the swarm key ${file}: ${error instanceof Error ? error.message : String(error)}`)
   }
+  // Anyone who can read the key can join the private swarm: refuse a key file others may read.
+  await checkPrivateFile(file, 'a swarm key')
   return parseSwarmKey(content, file)
 }
 

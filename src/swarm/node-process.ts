@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import { MurmurError } from '../errors.js'
 import { compiledModule } from '../paths.js'
 import type { NodeStatus } from '../node/status.js'
+import { readApiToken } from '../node/api-token.js'
 
 export interface NodeProcessOptions {
   readonly index: number
@@ -24,6 +25,8 @@ export interface ReadyLine {
   readonly peerId: string
   readonly multiaddrs: string[]
   readonly api: string
+  /** the file holding the API token that PUT requests need */
+  readonly apiTokenFile: string
   readonly backend: string
 }
 
@@ -88,7 +91,7 @@ export class NodeProcess {
           return
         }
         if (event.event === 'ready' && node.ready === null) {
-          node.ready = { peerId: event.peerId ?? '', multiaddrs: event.multiaddrs ?? [], api: event.api ?? '', backend: event.backend ?? '' }
+          node.ready = { peerId: event.peerId ?? '', multiaddrs: event.multiaddrs ?? [], api: event.api ?? '', apiTokenFile: event.apiTokenFile ?? '', backend: event.backend ?? '' }
           signal?.removeEventListener('abort', onAbort)
           resolve()
         }
@@ -124,7 +127,9 @@ export class NodeProcess {
   /** Replaces the peers this node refuses to connect to (a partition); [] heals it. */
   async setBlockedPeers (peers: readonly string[]): Promise<void> {
     if (this.ready === null || this.child.exitCode !== null) return
-    const response = await fetch(`http://${this.ready.api}/blocked-peers`, { method: 'PUT', body: JSON.stringify(peers), signal: AbortSignal.timeout(10_000) })
+    // The node's API wants its token for any change; it is in the node's datadir (murmur start wrote it).
+    const token = await readApiToken(this.ready.apiTokenFile)
+    const response = await fetch(`http://${this.ready.api}/blocked-peers`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(peers), signal: AbortSignal.timeout(10_000) })
     if (!response.ok) throw new MurmurError('ERR_SWARM', `node ${this.index} refused the blocked peers: ${await response.text()}`)
   }
 

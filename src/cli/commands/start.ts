@@ -65,7 +65,7 @@ export function startCommand (): Command {
     .requiredOption('--datadir <dir>', 'folder for the node\'s identity, checkpoints and counters; reuse it to resume')
     .option('--listen <multiaddr>', `address to listen on, repeatable (default: ${DEFAULT_LISTEN.join(' ')})`, collect)
     .option('--bootstrap <multiaddr>', 'peer to join through (with /p2p/PEER_ID), repeatable', collect)
-    .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics, /model and GET/PUT /blocked-peers there (e.g. 127.0.0.1:9090; no authentication: keep it on loopback); off unless given').argParser(parsedWith(parseApiAddress)))
+    .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics, /model and GET/PUT /blocked-peers there (e.g. 127.0.0.1:9090; keep it on loopback: GETs need no token; PUT needs the token the node writes to DATADIR/api-token); off unless given').argParser(parsedWith(parseApiAddress)))
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
@@ -97,14 +97,14 @@ export function startCommand (): Command {
         checkpointIntervalMs: flags.checkpointInterval
       })
       const ready = node.status()
-      log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, backend: node.backend, step: ready.step, restarts: ready.restarts },
+      log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, apiTokenFile: node.apiTokenFile, backend: node.backend, step: ready.step, restarts: ready.restarts },
         [
           `murmur node ${node.peerId}`,
           `  swarm     ${node.swarmId}`,
           `  backend   ${node.backend}${ready.maxCpu < 1 ? ` (training at most ${Math.round(ready.maxCpu * 100)} % of the time)` : ''}`,
           `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
           ...ready.multiaddrs.map(address => `  listening ${address}`),
-          ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`]),
+          ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`, `  api token ${node.apiTokenFile ?? ''} (for PUT requests)`]),
           node.resumed ? `  resumed at step ${ready.step} (start ${ready.restarts + 1})` : `  no checkpoint: starting from the manifest's initial weights${flags.warmJoin ? ', and asking peers for the swarm\'s model' : ''}`
         ].join('\n'))
       for (const message of node.warnings) log('warning', { message }, `warning: ${message}`)
