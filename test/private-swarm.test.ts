@@ -22,9 +22,9 @@ describe('a private swarm', () => {
     const manifestFile = join(directory, 'manifest.json')
     await writeFile(manifestFile, JSON.stringify(createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 } })))
     const keyFile = join(directory, 'swarm.key')
-    await writeFile(keyFile, generateSwarmKey())
+    await writeFile(keyFile, generateSwarmKey(), { mode: 0o600 })
     const otherKeyFile = join(directory, 'other.key')
-    await writeFile(otherKeyFile, generateSwarmKey())
+    await writeFile(otherKeyFile, generateSwarmKey(), { mode: 0o600 })
     const start = async (index: number, bootstrap: string[], extraArgs: string[]): Promise<NodeProcess> => NodeProcess.start({
       index, manifestFile, dataSpec: `mnist:${index}/4`, datadir: join(directory, `node-${index}`), listen: '/ip4/127.0.0.1/tcp/0', bootstrap, extraArgs, log: () => {}
     })

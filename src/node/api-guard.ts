@@ -84,7 +84,7 @@ export function createApiGuard (init: ApiGuardInit): ApiGuard {
   const bound = normalise(init.host)
   const interfaces = init.interfaceAddresses ?? defaultInterfaceAddresses
   const allowed = (host: string): boolean =>
-    isLoopbackHost(host) || host === bound || (isWildcard(bound) && interfaces().some(address => normalise(address) === host))
+    isLoopbackHost(host) || (isWildcard(bound) ? interfaces().some(address => normalise(address) === host) : host === bound)
   const shownAddress = `${isIP(bound) === 6 ? `[${bound}]` : bound}:${init.port}`
   const tokenSource = init.tokenSource ?? 'the node\'s api-token file'
 
