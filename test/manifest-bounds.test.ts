@@ -6,10 +6,23 @@ import { errorOf } from './helpers.js'
 
 const MNIST_LIKE = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A manifest as JSON data, every field open to any edit. */
+interface Json {
+  model: { name: unknown; layers: Array<Record<string, unknown>> }
+  dataset: { name: unknown; inputShape: unknown[]; classes: unknown }
+  training: { batchSize: unknown; localSteps: unknown; learningRate: unknown }
+  exchange: { fanout: unknown }
+}
+
+/** The layer at an index, for an edit (the manifests edited below have it). */
+function layer (json: Json, index: number): Record<string, unknown> {
+  const found = json.model.layers[index]
+  if (found === undefined) throw new Error(`no layer ${index}`)
+  return found
+}
 
 function edited (manifest: Manifest, edit: (json: Json) => void): Json {
-  const json = JSON.parse(JSON.stringify(manifest)) as Json
+  const json = JSON.parse(JSON.stringify(manifest)) as unknown as Json
   edit(json)
   return json
 }
@@ -38,12 +51,12 @@ describe('manifest bounds', () => {
       ['dataset.inputShape[0]', edited(mlp, m => { m.dataset.inputShape = [100_000, 1, 1] })],
       ['dataset.inputShape has 5 dimensions', edited(mlp, m => { m.dataset.inputShape = [2, 2, 2, 2, 2] })],
       ['the product of dataset.inputShape', edited(mlp, m => { m.dataset.inputShape = [65_536, 65_536, 1] })],
-      ['dataset.classes', edited(mlp, m => { m.dataset.classes = 1_000_000; m.model.layers[2].units = 1_000_000 })],
-      ['model.layers[1].units', edited(mlp, m => { m.model.layers[1].units = 2 ** 31 })],
+      ['dataset.classes', edited(mlp, m => { m.dataset.classes = 1_000_000; layer(m, 2).units = 1_000_000 })],
+      ['model.layers[1].units', edited(mlp, m => { layer(m, 1).units = 2 ** 31 })],
       ['the number of model.layers', edited(mlp, m => { m.model.layers = [{ type: 'flatten' }, ...Array.from({ length: 70 }, () => ({ type: 'dense', units: 10, activation: 'relu' }))] })],
-      ['model.layers[0].filters', edited(cnn, m => { m.model.layers[0].filters = 100_000 })],
-      ['model.layers[0].kernelSize', edited(cnn, m => { m.model.layers[0].kernelSize = 1_000 })],
-      ['model.layers[1].poolSize', edited(cnn, m => { m.model.layers[1].poolSize = 1_000 })],
+      ['model.layers[0].filters', edited(cnn, m => { layer(m, 0).filters = 100_000 })],
+      ['model.layers[0].kernelSize', edited(cnn, m => { layer(m, 0).kernelSize = 1_000 })],
+      ['model.layers[1].poolSize', edited(cnn, m => { layer(m, 1).poolSize = 1_000 })],
       ['training.batchSize', edited(mlp, m => { m.training.batchSize = 10_000_000 })],
       ['training.localSteps', edited(mlp, m => { m.training.localSteps = 1e9 })],
       ['training.learningRate', edited(mlp, m => { m.training.learningRate = 1e6 })],
@@ -51,7 +64,7 @@ describe('manifest bounds', () => {
       ['model.name', edited(mlp, m => { m.model.name = 'x'.repeat(10_000) })],
       ['dataset.name', edited(mlp, m => { m.dataset.name = 'x'.repeat(10_000) })],
       // each field within its bound, together too large: 784 × 60,000 weights in one dense layer
-      ['trainable parameters', edited(mlp, m => { m.model.layers[1].units = 60_000 })],
+      ['trainable parameters', edited(mlp, m => { layer(m, 1).units = 60_000 })],
       ['for a batch of training.batchSize samples', edited(cnn, m => { m.training.batchSize = 60_000 })]
     ]
     for (const [field, json] of cases) {
