@@ -9,6 +9,8 @@ export interface ApiHandlers {
   model: () => Promise<Uint8Array | null>
   /** peers refused by the connection gater; simulations cut and heal partitions through it */
   blockedPeers: { get: () => string[]; set: (peers: string[]) => Promise<void> }
+  /** read-only pages (dashboard, model.json, weights.bin; see node-pages.ts): null for paths they do not serve */
+  pages?: (path: string) => Promise<{ status: number; contentType: string; body: string | Uint8Array } | null>
 }
 
 export interface ApiServer {
@@ -68,6 +70,8 @@ async function route (request: IncomingMessage, response: ServerResponse, handle
     return
   }
   if (request.method !== 'GET') { send(response, 405, 'text/plain', 'only GET is supported here (and PUT on /blocked-peers)\n'); return }
+  const page = await handlers.pages?.(path)
+  if (page != null) { send(response, page.status, page.contentType, page.body); return }
   switch (path) {
     case '/blocked-peers':
       send(response, 200, 'application/json', JSON.stringify(handlers.blockedPeers.get()))
@@ -87,7 +91,7 @@ async function route (request: IncomingMessage, response: ServerResponse, handle
       return
     }
     default:
-      send(response, 404, 'text/plain', 'not found: try /status, /metrics, /model or /blocked-peers\n')
+      send(response, 404, 'text/plain', 'not found: try /, /status, /metrics, /model, /model.json, /weights.bin or /blocked-peers\n')
   }
 }
 

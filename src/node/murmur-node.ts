@@ -25,6 +25,7 @@ import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
 import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
+import { nodePages } from './node-pages.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
 import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
@@ -256,6 +257,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     let trainer: WorkerTrainer | undefined
     try {
       const restarts = await store.recordStart()
+      await store.saveManifest(options.manifest)
       const { checkpoint: saved, problems } = await store.readCheckpoint()
       const warnings = [...problems]
       if (saved !== null && saved.swarmId !== swarmId) {
@@ -365,7 +367,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         blockedPeers: {
           get: () => this.gate.blockedPeers(),
           set: async peers => { await this.gate.set(this.host, peers) }
-        }
+        },
+        pages: nodePages({ manifest: this.manifest, model: async () => this.publicModel() })
       })
     }
     if (!this.resumedFromCheckpoint && (this.options.warmJoin ?? true)) {
