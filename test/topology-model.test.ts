@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -11,35 +10,9 @@ import { createManifest, parseManifest, swarmIdOf } from '../src/learning/manife
 import { loadLayersModel, modelSpecFromFile } from '../src/learning/model-files.js'
 import { SUPPORTED_LAYERS } from '../src/learning/models.js'
 import { rejectionOf, temporaryDirectory } from './helpers.js'
+import { customModel, saveModel } from './model-helpers.js'
 
 const MNIST = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
-
-/** Saves a TF.js model the way a user would (model.save), to DIR/model.json + DIR/weights.bin, through TF.js's own save handler. */
-export async function saveModel (model: tf.LayersModel, directory: string, withWeights = true): Promise<string> {
-  const file = join(directory, 'model.json')
-  if (!withWeights) {
-    await writeFile(file, model.toJSON(null, true) as string)
-    return file
-  }
-  await model.save(tf.io.withSaveHandler(async artifacts => {
-    await writeFile(join(directory, 'weights.bin'), new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)))
-    await writeFile(file, JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] }))
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
-  }))
-  return file
-}
-
-/** A network with layers beyond murmur's built-ins: batch normalization, dropout, an ELU activation. */
-export function customModel (inputShape: number[] = [28, 28, 1], classes = 10): tf.Sequential {
-  const model = tf.sequential({ name: 'custom_mlp' })
-  if (inputShape.length > 1) model.add(tf.layers.flatten({ inputShape }))
-  model.add(tf.layers.dense({ units: 64, ...(inputShape.length > 1 ? {} : { inputShape }) }))
-  model.add(tf.layers.batchNormalization())
-  model.add(tf.layers.activation({ activation: 'elu' }))
-  model.add(tf.layers.dropout({ rate: 0.2 }))
-  model.add(tf.layers.dense({ units: classes, activation: 'softmax' }))
-  return model
-}
 
 describe('a model brought as a TF.js model.json', () => {
   beforeAll(async () => { await selectBackend() })

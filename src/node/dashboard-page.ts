@@ -63,7 +63,7 @@ function chart (id, type, yTitle, extra) {
       interaction: { mode: 'nearest', intersect: false },
       scales: type === 'bar'
         ? { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: yTitle } } }
-        : { x: { type: 'linear', title: { display: true, text: 'seconds since this page opened' } }, y: { title: { display: true, text: yTitle } } },
+        : { x: { type: 'linear', title: { display: true, text: settings.mode === 'swarm' ? 'seconds since the swarm started training' : 'seconds since the node started' } }, y: { title: { display: true, text: yTitle } } },
       plugins: { legend: { position: 'bottom' } }
     }, extra || {})
   })
@@ -80,15 +80,23 @@ const charts = {
 }
 
 // One dataset per label; points appended as they come, the oldest dropped past MAX_POINTS.
-function push (target, label, index, x, y) {
-  if (typeof y !== 'number' || !Number.isFinite(y)) return
-  let dataset = target.data.datasets.find(d => d.label === label)
-  if (!dataset) {
-    dataset = { label, data: [], borderColor: color(index), backgroundColor: color(index), borderWidth: 2, pointRadius: 2, tension: 0 }
-    target.data.datasets.push(dataset)
+function dataset (target, label, index, style) {
+  let found = target.data.datasets.find(d => d.label === label)
+  if (!found) {
+    const c = typeof index === 'string' ? index : color(index)
+    found = Object.assign({ label, data: [], borderColor: c, backgroundColor: c, borderWidth: 2, pointRadius: 2, tension: 0 }, style || {})
+    target.data.datasets.push(found)
   }
-  dataset.data.push({ x, y })
-  if (dataset.data.length > MAX_POINTS) dataset.data.shift()
+  return found
+}
+
+function push (target, label, index, x, y, style) {
+  if (typeof y !== 'number' || !Number.isFinite(y)) return
+  const series = dataset(target, label, index, style)
+  const last = series.data[series.data.length - 1]
+  if (last && last.x === x) last.y = y
+  else series.data.push({ x, y })
+  if (series.data.length > MAX_POINTS) series.data.shift()
 }
 
 function setText (id, text) { document.getElementById(id).textContent = text }
@@ -121,28 +129,32 @@ function updatesByReason (nodes) {
 }
 
 function record (body) {
-  const x = Math.round((Date.now() - started) / 100) / 10
-  const nodes = settings.mode === 'swarm' ? body.nodes : [{ index: 1, status: body }]
+  const swarm = settings.mode === 'swarm'
+  // x: seconds since the swarm started training, or the node's uptime.
+  const x = swarm ? Math.round(body.elapsedSeconds * 10) / 10 : body.uptimeSeconds
+  const nodes = swarm ? body.nodes : [{ index: 1, status: body }]
   for (const n of nodes) {
     if (!n.status) continue
-    const label = settings.mode === 'swarm' ? 'node ' + n.index : 'this node'
+    const label = swarm ? 'node ' + n.index : 'this node'
     const i = n.index - 1
-    push(charts.accuracy, label + (settings.mode === 'swarm' ? '' : ' (own holdout)'), i, x, typeof n.status.lastAccuracy === 'number' ? n.status.lastAccuracy * 100 : null)
+    push(charts.accuracy, label + ' (own holdout)', i, x, typeof n.status.lastAccuracy === 'number' ? n.status.lastAccuracy * 100 : null)
     push(charts.peers, label, i, x, n.status.peers)
     push(charts.step, label, i, x, n.status.step)
-    push(charts.bytes, label + ' sent', 2 * i, x, n.status.bytes.sent / 1e6)
-    push(charts.bytes, label + ' received', 2 * i + 1, x, n.status.bytes.received / 1e6)
+    push(charts.bytes, label + ' sent', i, x, n.status.bytes.sent / 1e6)
+    push(charts.bytes, label + ' received', i, x, n.status.bytes.received / 1e6, { borderDash: [5, 4], pointRadius: 0 })
     if (n.status.privacy) push(charts.epsilon, label, i, x, n.status.privacy.epsilon)
   }
-  if (settings.mode === 'swarm') {
+  if (swarm) {
     // The launcher scores every node's model on one test split; consensus is the spread of those models.
-    const point = (body.timeline || []).at(-1)
-    if (point && point.t !== state.lastTimeline) {
-      state.lastTimeline = point.t
-      push(charts.accuracy, 'mean, test split', 10, x, typeof point.meanAccuracy === 'number' ? point.meanAccuracy * 100 : null)
-      push(charts.consensus, 'consensus distance', 3, x, point.consensusDistance)
-    }
+    // Its timeline goes back to the start, so the page shows the whole run even when opened late.
+    const timeline = body.timeline || []
+    dataset(charts.accuracy, 'mean of all nodes, test split', '#111827', { borderWidth: 3 }).data =
+      timeline.filter(p => typeof p.meanAccuracy === 'number').map(p => ({ x: p.t, y: p.meanAccuracy * 100 }))
+    dataset(charts.consensus, 'consensus distance', '#7c3aed').data =
+      timeline.filter(p => typeof p.consensusDistance === 'number').map(p => ({ x: p.t, y: p.consensusDistance }))
   }
+  const privacyOn = nodes.some(n => n.status && n.status.privacy)
+  document.getElementById('note-epsilon').hidden = privacyOn
   updatesByReason(nodes)
   tiles(nodes)
   for (const c of Object.values(charts)) c.update()
@@ -213,7 +225,7 @@ main { padding: 12px 20px; }
 <div class="card"><h2>Step</h2><div class="chart"><canvas id="chart-step"></canvas></div></div>
 <div class="card"><h2>Bytes</h2><div class="chart"><canvas id="chart-bytes"></canvas></div></div>
 <div class="card"><h2>Updates accepted and rejected, by reason</h2><div class="chart"><canvas id="chart-updates"></canvas></div></div>
-<div class="card"><h2>Differential privacy: ε spent</h2><div class="chart"><canvas id="chart-epsilon"></canvas></div></div>
+<div class="card"><h2>Differential privacy: ε spent</h2><div class="chart"><canvas id="chart-epsilon"></canvas></div><p class="note" id="note-epsilon">Differential privacy is off in this swarm's manifest: no ε is spent.</p></div>
 </section>
 </main>
 <script id="dashboard-settings" type="application/json">${scriptJson(settings)}</script>

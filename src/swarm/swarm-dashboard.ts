@@ -26,7 +26,7 @@ function send (response: ServerResponse, status: number, contentType: string, bo
  * fed with the statuses the launcher polls from every node anyway (no node needs an open API).
  */
 export async function startSwarmDashboard (address: ApiAddress, title: string): Promise<SwarmDashboard> {
-  let latest: { phase: string; nodes: SwarmProgress['nodes']; timeline: SwarmProgress['timeline'] } = { phase: 'starting', nodes: [], timeline: [] }
+  let latest: { phase: string; elapsedSeconds: number; nodes: SwarmProgress['nodes']; timeline: SwarmProgress['timeline'] } = { phase: 'starting', elapsedSeconds: 0, nodes: [], timeline: [] }
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname
     if (request.method !== 'GET') { send(response, 405, 'text/plain', 'only GET is supported\n'); return }
@@ -51,7 +51,7 @@ export async function startSwarmDashboard (address: ApiAddress, title: string): 
     update: progress => {
       // While the swarm stops, the statuses are gone: the page keeps showing the last ones it had.
       latest = progress.nodes.length > 0 && progress.nodes.some(n => n.status !== null)
-        ? { phase: progress.phase, nodes: progress.nodes, timeline: progress.timeline }
+        ? { phase: progress.phase, elapsedSeconds: progress.elapsedSeconds, nodes: progress.nodes, timeline: progress.timeline }
         : { ...latest, phase: progress.phase, timeline: progress.timeline }
     },
     close: async () => {
