@@ -32,7 +32,7 @@ describe('the murmur command line', () => {
   })
 
   it('has --help on every command', async () => {
-    for (const command of ['manifest', 'start', 'swarm']) {
+    for (const command of ['manifest', 'start', 'swarm', 'export', 'predict']) {
       const result = await murmur(command, '--help')
       expect(result.code).toBe(0)
       expect(result.stdout).toContain(`Usage: murmur ${command}`)
@@ -57,7 +57,12 @@ describe('the murmur command line', () => {
       [['start', '--manifest', manifestFile, '--datadir', directory], '--data'],
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--max-cpu', '0'], '--max-cpu'],
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--backend', 'gpu'], '--backend'],
-      [['swarm', '--profiles', 'fast:0.5,slow:0.2'], '--profiles']
+      [['swarm', '--profiles', 'fast:0.5,slow:0.2'], '--profiles'],
+      [['manifest', '--model-file', join(directory, 'missing.json')], '--model-file'],
+      [['manifest', '--model-file', manifestFile, '--model', 'cnn'], '--model-file'],
+      [['swarm', '--dashboard', 'anywhere'], '--dashboard'],
+      [['export', '--datadir', join(directory, 'no-node'), '--out', join(directory, 'out')], '--datadir'],
+      [['predict', '--model', join(directory, 'no-model'), '--data', 'mnist'], '--model']
     ]
     for (const [args, flag] of cases) {
       const result = await murmur(...args)

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
+import type { BrowserContext } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { subset, type Dataset } from '../src/data/dataset.js'
 import { parsePartition } from '../src/data/partition.js'
@@ -60,6 +62,32 @@ async function writeCsv (dataset: Dataset, file: string): Promise<void> {
   await writeFile(file, rows.join('\n') + '\n')
 }
 
+/**
+ * Loads an exported model with TF.js in Chromium, from an origin the test serves itself (the requests
+ * are answered by the test and never leave the browser), and returns the predicted classes.
+ */
+async function predictInBrowser (browser: BrowserContext, directory: string, features: Float32Array): Promise<number[]> {
+  const page = await browser.newPage()
+  const files: Record<string, { body: Buffer; contentType: string }> = {
+    '/index.html': { body: Buffer.from('<!doctype html><script src="/tf.min.js"></script>'), contentType: 'text/html' },
+    '/tf.min.js': { body: await readFile(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs')), 'tf.min.js')), contentType: 'text/javascript' },
+    '/model.json': { body: await readFile(join(directory, 'model.json')), contentType: 'application/json' },
+    '/weights.bin': { body: await readFile(join(directory, 'weights.bin')), contentType: 'application/octet-stream' }
+  }
+  await page.route('http://murmur.invalid/**', async route => {
+    const file = files[new URL(route.request().url()).pathname]
+    await (file === undefined ? route.fulfill({ status: 404 }) : route.fulfill({ status: 200, body: file.body, contentType: file.contentType }))
+  })
+  await page.goto('http://murmur.invalid/index.html')
+  const classes = await page.evaluate<number[]>(`(async () => {
+    const values = ${JSON.stringify(Array.from(features))}
+    const model = await tf.loadLayersModel('/model.json')
+    return Array.from(model.predict(tf.tensor(values, [values.length / 784, 28, 28, 1])).argMax(-1).dataSync())
+  })()`)
+  await page.close()
+  return classes
+}
+
 function reportedAccuracy (stderr: string): number {
   const match = /accuracy ([\d.]+) % on (\d+) samples/.exec(stderr)
   if (match === null) throw new Error(`no accuracy line in: ${stderr}`)
@@ -80,71 +108,82 @@ describe('a model brought in, trained by a swarm, and taken out', () => {
 
     const dashboard = await startSwarmDashboard({ host: '127.0.0.1', port: 0 }, 'murmur swarm · test')
     const browser = await launchChromium(join(work, 'chromium'))
-    const browserCheck: { pending: Promise<DashboardCheck> | null } = { pending: null }
-    const out = join(work, 'swarm')
-    let summary
     try {
-      summary = await runSwarm({
-        nodes: 3,
-        dataset: 'mnist',
-        model: spec,
-        partition: parsePartition('iid'),
-        durationMs: 20_000,
-        seed: 3,
-        out,
-        training: { localSteps: 10 },
-        onProgress: progress => {
-          dashboard.update(progress)
-          if (browserCheck.pending === null && browser !== null && progress.phase === 'training' && progress.nodes.some(n => n.status !== null)) {
-            browserCheck.pending = checkDashboard(browser, dashboard.url, join(work, 'swarm-dashboard.png'), 3)
+      const browserCheck: { pending: Promise<DashboardCheck> | null } = { pending: null }
+      const out = join(work, 'swarm')
+      let summary
+      try {
+        summary = await runSwarm({
+          nodes: 3,
+          dataset: 'mnist',
+          model: spec,
+          partition: parsePartition('iid'),
+          durationMs: 20_000,
+          seed: 3,
+          out,
+          training: { localSteps: 10 },
+          onProgress: progress => {
+            dashboard.update(progress)
+            if (browserCheck.pending === null && browser !== null && progress.phase === 'training' && progress.nodes.some(n => n.status !== null)) {
+              browserCheck.pending = checkDashboard(browser, dashboard.url, join(work, 'swarm-dashboard.png'), 10)
+            }
           }
+        })
+        if (browserCheck.pending !== null) {
+          const check = await browserCheck.pending
+          process.stdout.write(`swarm dashboard: first chart point after ${check.loadMs} ms, ${check.stepPoints} points, ${check.linePixels} line pixels; screenshot ${join(work, 'swarm-dashboard.png')}\n`)
+          expect(check.title).toMatch(/murmur/)
+          expect(check.stepPoints).toBeGreaterThanOrEqual(10)
+          expect(check.linePixels).toBeGreaterThan(50)
+          expect(check.accuracyPixels).toBeGreaterThan(20)
         }
-      })
-      if (browserCheck.pending !== null) {
-        const check = await browserCheck.pending
-        process.stdout.write(`swarm dashboard: first chart point after ${check.loadMs} ms, ${check.stepPoints} points, ${check.linePixels} line pixels; screenshot ${join(work, 'swarm-dashboard.png')}\n`)
-        expect(check.title).toMatch(/murmur/)
-        expect(check.stepPoints).toBeGreaterThanOrEqual(3)
-        expect(check.linePixels).toBeGreaterThan(50)
-        expect(check.accuracyPixels).toBeGreaterThan(20)
+      } finally {
+        await dashboard.close()
       }
+
+      expect(summary.model).toBe('custom_mlp')
+      for (const node of summary.nodes) {
+        expect(node.updatesAccepted).toBeGreaterThan(0)
+        expect(node.accuracy ?? 0).toBeGreaterThan(0.8)
+        expect(node.accuracy ?? 0).toBeGreaterThan(initialAccuracy + 0.5)
+      }
+
+      // Out: the CLI writes model.json + weights.bin, and TF.js alone loads and scores them.
+      const dest = join(work, 'exported')
+      const exported = await murmur('export', '--datadir', join(out, 'node-1'), '--out', dest)
+      expect(exported.stdout).toMatch(/wrote .*model\.json and .*weights\.bin: model custom_mlp/)
+      const model = await loadWithTf(dest)
+      expect(model.layers.map(layer => layer.getClassName())).toEqual(['Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dropout', 'Dense'])
+      const exportedAccuracy = tfAccuracy(model, test)
+      const nodeAccuracy = summary.nodes[0]?.accuracy ?? 0
+      process.stdout.write(`round trip: node 1 reported ${(nodeAccuracy * 100).toFixed(2)} %, exported model ${(exportedAccuracy * 100).toFixed(2)} % on the ${test.count}-sample test split (initial ${(initialAccuracy * 100).toFixed(2)} %)\n`)
+      expect(Math.abs(exportedAccuracy - nodeAccuracy)).toBeLessThanOrEqual(0.005)
+
+      // In a browser: TF.js's own build loads the two files over HTTP and predicts what TF.js in Node predicts.
+      if (browser !== null) {
+        const first = subset(test, Array.from({ length: 50 }, (_, i) => i))
+        const inNode = Array.from(tf.tidy(() => (model.predict(tf.tensor(first.features, [50, 28, 28, 1])) as tf.Tensor).argMax(-1).dataSync()))
+        const inBrowser = await predictInBrowser(browser, dest, first.features)
+        expect(inBrowser).toEqual(inNode)
+      }
+
+      // Use: predict on an IDX directory and a CSV file, against TF.js's own accuracy on the same samples.
+      const samples = subset(test, Array.from({ length: 500 }, (_, i) => i))
+      const expected = tfAccuracy(model, samples)
+      await writeIdxDirectory(samples, join(work, 'idx'))
+      const onIdx = await murmur('predict', '--model', dest, '--data', `idx:${join(work, 'idx')}`)
+      expect(onIdx.stdout.trim().split('\n')).toHaveLength(501)
+      expect(onIdx.stdout.split("\n")[1]).toMatch(/^0,\d,[01]\.\d{4},\d$/)
+      expect(reportedAccuracy(onIdx.stderr)).toBeCloseTo(expected, 3)
+      await writeCsv(subset(test, Array.from({ length: 200 }, (_, i) => i)), join(work, 'samples.csv'))
+      const predictions = join(work, 'predictions.csv')
+      const onCsv = await murmur('predict', '--model', join(dest, 'model.json'), '--data', `csv:${join(work, 'samples.csv')}`, '--out', predictions)
+      expect((await readFile(predictions, 'utf8')).trim().split('\n')).toHaveLength(201)
+      expect(reportedAccuracy(onCsv.stderr)).toBeCloseTo(tfAccuracy(model, subset(test, Array.from({ length: 200 }, (_, i) => i))), 2)
+      model.dispose()
     } finally {
       await browser?.close()
-      await dashboard.close()
     }
-
-    expect(summary.model).toBe('custom_mlp')
-    for (const node of summary.nodes) {
-      expect(node.updatesAccepted).toBeGreaterThan(0)
-      expect(node.accuracy ?? 0).toBeGreaterThan(0.8)
-      expect(node.accuracy ?? 0).toBeGreaterThan(initialAccuracy + 0.5)
-    }
-
-    // Out: the CLI writes model.json + weights.bin, and TF.js alone loads and scores them.
-    const dest = join(work, 'exported')
-    const exported = await murmur('export', '--datadir', join(out, 'node-1'), '--out', dest)
-    expect(exported.stdout).toMatch(/wrote .*model\.json and .*weights\.bin: model custom_mlp/)
-    const model = await loadWithTf(dest)
-    expect(model.layers.map(layer => layer.getClassName())).toEqual(['Flatten', 'Dense', 'BatchNormalization', 'Activation', 'Dropout', 'Dense'])
-    const exportedAccuracy = tfAccuracy(model, test)
-    const nodeAccuracy = summary.nodes[0]?.accuracy ?? 0
-    process.stdout.write(`round trip: node 1 reported ${(nodeAccuracy * 100).toFixed(2)} %, exported model ${(exportedAccuracy * 100).toFixed(2)} % on the ${test.count}-sample test split (initial ${(initialAccuracy * 100).toFixed(2)} %)\n`)
-    expect(Math.abs(exportedAccuracy - nodeAccuracy)).toBeLessThanOrEqual(0.005)
-
-    // Use: predict on an IDX directory and a CSV file, against TF.js's own accuracy on the same samples.
-    const samples = subset(test, Array.from({ length: 500 }, (_, i) => i))
-    const expected = tfAccuracy(model, samples)
-    await writeIdxDirectory(samples, join(work, 'idx'))
-    const onIdx = await murmur('predict', '--model', dest, '--data', `idx:${join(work, 'idx')}`)
-    expect(onIdx.stdout.trim().split('\n')).toHaveLength(501)
-    expect(onIdx.stdout.split("\n")[1]).toMatch(/^0,\d,[01]\.\d{4},\d$/)
-    expect(reportedAccuracy(onIdx.stderr)).toBeCloseTo(expected, 3)
-    await writeCsv(subset(test, Array.from({ length: 200 }, (_, i) => i)), join(work, 'samples.csv'))
-    const predictions = join(work, 'predictions.csv')
-    const onCsv = await murmur('predict', '--model', join(dest, 'model.json'), '--data', `csv:${join(work, 'samples.csv')}`, '--out', predictions)
-    expect((await readFile(predictions, 'utf8')).trim().split('\n')).toHaveLength(201)
-    expect(reportedAccuracy(onCsv.stderr)).toBeCloseTo(tfAccuracy(model, subset(test, Array.from({ length: 200 }, (_, i) => i))), 2)
-    model.dispose()
     initial.dispose()
   }, 300_000)
 

@@ -63,7 +63,10 @@ function chart (id, type, yTitle, extra) {
       interaction: { mode: 'nearest', intersect: false },
       scales: type === 'bar'
         ? { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: yTitle } } }
-        : { x: { type: 'linear', title: { display: true, text: settings.mode === 'swarm' ? 'seconds since the swarm started training' : 'seconds since the node started' } }, y: { title: { display: true, text: yTitle } } },
+        : {
+            x: { type: 'linear', min: 0, title: { display: true, text: settings.mode === 'swarm' ? 'seconds since the swarm started training' : 'seconds since the node started' } },
+            y: { beginAtZero: true, title: { display: true, text: yTitle } }
+          },
       plugins: { legend: { position: 'bottom' } }
     }, extra || {})
   })
@@ -105,7 +108,7 @@ function tiles (nodes) {
   const live = nodes.filter(n => n.status)
   const sum = pick => live.reduce((total, n) => total + (pick(n.status) || 0), 0)
   const accuracies = live.map(n => n.status.lastAccuracy).filter(a => typeof a === 'number')
-  setText('tile-nodes', settings.mode === 'swarm' ? live.length + ' / ' + nodes.length : (live[0] ? live[0].status.peerId.slice(-12) : '–'))
+  setText('tile-nodes', settings.mode === 'swarm' ? live.length + ' / ' + nodes.length : (live[0] ? '…' + live[0].status.peerId.slice(-8) : '–'))
   setText('tile-peers', live.length ? String(Math.round(sum(s => s.peers) / live.length)) : '–')
   setText('tile-step', live.length ? String(Math.max(...live.map(n => n.status.step))) : '–')
   setText('tile-accuracy', accuracies.length ? (accuracies.reduce((a, b) => a + b, 0) / accuracies.length * 100).toFixed(1) + ' %' : '–')
@@ -211,12 +214,12 @@ main { padding: 12px 20px; }
 <main>
 <section class="tiles">
 <div class="tile"><span>${options.mode === 'swarm' ? 'nodes answering' : 'peer id'}</span><b id="tile-nodes">–</b></div>
-<div class="tile"><span>peers (mean)</span><b id="tile-peers">–</b></div>
-<div class="tile"><span>step (max)</span><b id="tile-step">–</b></div>
-<div class="tile"><span>accuracy (mean, own holdout)</span><b id="tile-accuracy">–</b></div>
+<div class="tile"><span>${options.mode === 'swarm' ? 'peers (mean)' : 'peers'}</span><b id="tile-peers">–</b></div>
+<div class="tile"><span>${options.mode === 'swarm' ? 'step (max)' : 'step'}</span><b id="tile-step">–</b></div>
+<div class="tile"><span>${options.mode === 'swarm' ? 'accuracy (mean, own holdout)' : 'accuracy (own holdout)'}</span><b id="tile-accuracy">–</b></div>
 <div class="tile"><span>updates accepted / rejected</span><b id="tile-updates">–</b></div>
 <div class="tile"><span>MB sent / received</span><b id="tile-bytes">–</b></div>
-<div class="tile"><span>ε spent (max)</span><b id="tile-epsilon">–</b></div>
+<div class="tile"><span>${options.mode === 'swarm' ? 'ε spent (max)' : 'ε spent'}</span><b id="tile-epsilon">–</b></div>
 </section>
 <section class="grid">
 <div class="card"><h2>Accuracy over time</h2><div class="chart"><canvas id="chart-accuracy"></canvas></div></div>
