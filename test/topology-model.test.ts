@@ -7,10 +7,10 @@ import { selectBackend } from '../src/learning/backend.js'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, parseManifest, swarmIdOf } from '../src/learning/manifest.js'
-import { loadLayersModel, modelSpecFromFile } from '../src/learning/model-files.js'
+import { exportModel, loadLayersModel, modelSpecFromFile } from '../src/learning/model-files.js'
 import { SUPPORTED_LAYERS } from '../src/learning/models.js'
 import { rejectionOf, temporaryDirectory } from './helpers.js'
-import { customModel, saveModel } from './model-helpers.js'
+import { customModel, saveModel, tfAccuracy } from './model-helpers.js'
 
 const MNIST = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
 
@@ -130,5 +130,20 @@ describe('a model brought as a TF.js model.json', () => {
     expect(loaded.layers.length).toBe(model.layers.length)
     loaded.dispose()
     model.dispose()
+  })
+
+  it('exports built-in models as TF.js LayersModels too, scoring what the trainer scores', async () => {
+    const data = await loadNodeData(parseDataSpec('mnist:1/50'), { seed: 1 })
+    for (const name of ['logistic', 'cnn']) {
+      const manifest = createManifest({ model: name, dataset: MNIST })
+      const trainer = await LocalTrainer.create(manifest, data)
+      await trainer.train(20)
+      const exported = await exportModel(manifest, await trainer.getWeights())
+      const manifestEntry = (exported.modelJson.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0]
+      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: exported.modelJson.modelTopology as object, weightSpecs: manifestEntry?.weights ?? [], weightData: exported.weightData.slice().buffer }))
+      expect(tfAccuracy(model, data.holdout)).toBeCloseTo(trainer.accuracy(data.holdout), 6)
+      model.dispose()
+      await trainer.close()
+    }
   })
 })
