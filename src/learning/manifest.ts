@@ -80,7 +80,7 @@ export interface Manifest {
 }
 
 export interface ManifestOptions {
-  /** a built-in model's name, or a model described as data (e.g. read by readModelFile) */
+  /** a built-in model's name, or a model described as data (e.g. read from a TF.js model.json by modelSpecFromFile) */
   model: string | ModelSpec
   dataset: { name: string; inputShape: readonly number[]; classes: number }
   seed?: number
@@ -220,7 +220,7 @@ export function parseManifest (value: unknown): Manifest {
     codec: formatCodec(parseCodec(root.codec)),
     ...(root.privacy === undefined ? {} : { privacy: parsePrivacy(root.privacy) })
   }
-  // A topology model's input and output are checked against the data by TF.js (topology-model.ts).
+  // A topology model's input and output are checked against the data by TF.js when a trainer builds it (layers-model.ts).
   if (topology !== null) return manifest
   const shapes = weightShapes(manifest.model, manifest.dataset.inputShape)
   const last = shapes[shapes.length - 1]

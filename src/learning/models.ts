@@ -27,7 +27,7 @@ export interface TopologyWeight {
 
 /**
  * A network brought by the user as a tfjs-layers topology (model.json's modelTopology, the same JSON
- * Keras writes as model_config), e.g. through `murmur manifest --model-file`. See topology-model.ts.
+ * Keras writes as model_config), e.g. through `murmur manifest --model-file`. Checked by topology-spec.ts, built by layers-model.ts.
  */
 export interface TopologyModelSpec {
   readonly name: string

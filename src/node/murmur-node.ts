@@ -257,12 +257,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     let trainer: WorkerTrainer | undefined
     try {
       const restarts = await store.recordStart()
-      await store.saveManifest(options.manifest)
       const { checkpoint: saved, problems } = await store.readCheckpoint()
       const warnings = [...problems]
       if (saved !== null && saved.swarmId !== swarmId) {
         throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${saved.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
       }
+      await store.saveManifest(options.manifest)
       let checkpoint = saved
       let weights: Weights | null = null
       if (saved !== null) {
