@@ -17,7 +17,7 @@ import { compiledModule } from '../src/paths.js'
 import { runSwarm } from '../src/swarm/launcher.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
 import { startSwarmDashboard } from '../src/swarm/swarm-dashboard.js'
-import { rejectionOf, temporaryDirectory, waitFor } from './helpers.js'
+import { rejectionOf, schemaErrors, temporaryDirectory, waitFor } from './helpers.js'
 import { checkDashboard, customModel, launchChromium, saveModel, tfAccuracy, type DashboardCheck } from './model-helpers.js'
 
 const run = promisify(execFile)
@@ -142,6 +142,7 @@ describe('a model brought in, trained by a swarm, and taken out', () => {
       }
 
       expect(summary.model).toBe('custom_mlp')
+      expect(schemaErrors('swarm-summary', summary)).toEqual([])
       for (const node of summary.nodes) {
         expect(node.updatesAccepted).toBeGreaterThan(0)
         expect(node.accuracy ?? 0).toBeGreaterThan(0.8)
