@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -73,6 +74,18 @@ describe('a model brought as a TF.js model.json', () => {
     if (layer !== undefined) layer.class_name = 'GRU'
     expect(() => parseManifest(manifest)).toThrow(/unsupported layer GRU/)
     model.dispose()
+  })
+
+  it('refuses a malformed model.json and weight files outside its directory', async () => {
+    const directory = await temporaryDirectory('model-file')
+    const file = join(directory, 'model.json')
+    const topology = JSON.parse(customModel().toJSON(null, true) as string) as object
+    await writeFile(file, JSON.stringify({ modelTopology: topology, weightsManifest: [{ weights: [] }] }))
+    await expect(modelSpecFromFile(file, MNIST)).rejects.toThrow(/weightsManifest must be a list/)
+    await writeFile(file, JSON.stringify({ modelTopology: topology, weightsManifest: [{ paths: ['../../etc/passwd'], weights: [] }] }))
+    await expect(modelSpecFromFile(file, MNIST)).rejects.toThrow(/lies outside/)
+    await writeFile(file, '{ not json')
+    await expect(modelSpecFromFile(file, MNIST)).rejects.toThrow(/cannot read a TF.js model.json/)
   })
 
   it('refuses shapes that do not fit the data', async () => {

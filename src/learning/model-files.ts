@@ -53,7 +53,9 @@ export async function readModelJson (file: string): Promise<ModelArtifactsRead> 
   const topology = json.modelTopology ?? (typeof json.class_name === 'string' ? json : undefined)
   if (typeof topology !== 'object' || topology === null) throw modelFileError(file, 'no modelTopology: expected a TF.js LayersModel (model.json written by model.save() or tensorflowjs_converter --output_format tfjs_layers_model)')
   const manifest = json.weightsManifest ?? []
-  if (!Array.isArray(manifest)) throw modelFileError(file, 'weightsManifest must be a list')
+  if (!Array.isArray(manifest) || !manifest.every(group => typeof group === 'object' && group !== null && Array.isArray(group.paths) && group.paths.every(path => typeof path === 'string') && Array.isArray(group.weights))) {
+    throw modelFileError(file, 'weightsManifest must be a list of { paths: [file names], weights: [specs] }')
+  }
   const weightSpecs = manifest.flatMap(group => group.weights)
   if (manifest.length === 0) return { topology: networkOf(topology), weightSpecs, weightData: null }
   const directory = dirname(resolve(file))
