@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it, expect } from 'vitest'
 import { parseManifest, swarmIdOf } from '../src/learning/manifest.js'
+import * as tf from '@tensorflow/tfjs'
+import { selectBackend } from '../src/learning/backend.js'
 import { temporaryDirectory } from './helpers.js'
+import { customModel, saveModel } from './model-helpers.js'
 
 const cli = new URL('../dist/cli/index.js', import.meta.url).pathname
 
@@ -31,8 +34,28 @@ describe('the murmur command line', () => {
     expect(swarmIdOf(parseManifest(JSON.parse(other.stdout)))).not.toBe(swarmIdOf(manifest))
   })
 
+  it('takes a TF.js model.json as the architecture, and refuses an unsupported layer by name', async () => {
+    const directory = await temporaryDirectory('cli-model')
+    await selectBackend()
+    const model = customModel()
+    const file = await saveModel(model, directory)
+    const result = await murmur('manifest', '--model-file', file, '--dataset', 'mnist')
+    expect(result.code, result.stderr).toBe(0)
+    const manifest = parseManifest(JSON.parse(result.stdout))
+    expect(manifest.model.name).toBe('custom_mlp')
+    expect('topology' in manifest.model && manifest.model.initialWeights !== undefined).toBe(true)
+    const recurrent = tf.sequential()
+    recurrent.add(tf.layers.gru({ units: 4, inputShape: [28, 28] }))
+    recurrent.add(tf.layers.dense({ units: 10, activation: 'softmax' }))
+    const refused = await murmur('manifest', '--model-file', await saveModel(recurrent, directory), '--dataset', 'mnist')
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/--model-file: .*unsupported layer GRU/)
+    model.dispose()
+    recurrent.dispose()
+  })
+
   it('has --help on every command', async () => {
-    for (const command of ['manifest', 'start', 'swarm']) {
+    for (const command of ['manifest', 'start', 'swarm', 'export', 'predict']) {
       const result = await murmur(command, '--help')
       expect(result.code).toBe(0)
       expect(result.stdout).toContain(`Usage: murmur ${command}`)
@@ -57,7 +80,12 @@ describe('the murmur command line', () => {
       [['start', '--manifest', manifestFile, '--datadir', directory], '--data'],
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--max-cpu', '0'], '--max-cpu'],
       [['start', '--manifest', manifestFile, '--datadir', directory, '--data', 'mnist:1/8', '--backend', 'gpu'], '--backend'],
-      [['swarm', '--profiles', 'fast:0.5,slow:0.2'], '--profiles']
+      [['swarm', '--profiles', 'fast:0.5,slow:0.2'], '--profiles'],
+      [['manifest', '--model-file', join(directory, 'missing.json')], '--model-file'],
+      [['manifest', '--model-file', manifestFile, '--model', 'cnn'], '--model-file'],
+      [['swarm', '--dashboard', 'anywhere'], '--dashboard'],
+      [['export', '--datadir', join(directory, 'no-node'), '--out', join(directory, 'out')], '--datadir'],
+      [['predict', '--model', join(directory, 'no-model'), '--data', 'mnist'], '--model']
     ]
     for (const [args, flag] of cases) {
       const result = await murmur(...args)

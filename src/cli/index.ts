@@ -2,8 +2,10 @@
 import { Command, CommanderError } from 'commander'
 import { isMurmurError } from '../errors.js'
 import { benchCommand } from './commands/bench.js'
+import { exportCommand } from './commands/export.js'
 import { keygenCommand } from './commands/keygen.js'
 import { manifestCommand } from './commands/manifest.js'
+import { predictCommand } from './commands/predict.js'
 import { startCommand } from './commands/start.js'
 import { swarmCommand } from './commands/swarm.js'
 
@@ -13,7 +15,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand(), keygenCommand(), benchCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

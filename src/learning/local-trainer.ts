@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs'
 import { createRandom, type Random } from '../data/random.js'
 import type { Dataset } from '../data/dataset.js'
 import { MurmurError } from '../errors.js'
-import { hasConvolutions, type LayerSpec } from './models.js'
+import { hasConvolutions } from './models.js'
+import { buildModel } from './layers-model.js'
 import { initialWeights } from './initial-weights.js'
 import { selectBackend, type BackendName } from './backend.js'
 import { sameShapes, type Weights } from './weights.js'
@@ -21,25 +22,8 @@ export interface LocalTrainerOptions {
   readonly seed?: number
 }
 
-function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.layers.Layer {
-  const input = inputShape === undefined ? {} : { inputShape }
-  switch (layer.type) {
-    case 'flatten':
-      return tf.layers.flatten(input)
-    case 'dense':
-      return tf.layers.dense({ ...input, units: layer.units, activation: layer.activation })
-    case 'conv2d':
-      return tf.layers.conv2d({ ...input, filters: layer.filters, kernelSize: layer.kernelSize, strides: layer.strides, padding: layer.padding, activation: layer.activation })
-    case 'maxPooling2d':
-      return tf.layers.maxPooling2d({ ...input, poolSize: layer.poolSize })
-  }
-}
-
-function buildModel (manifest: Manifest): tf.Sequential {
-  const model = tf.sequential()
-  manifest.model.layers.forEach((layer, index) => {
-    model.add(buildLayer(layer, index === 0 ? [...manifest.dataset.inputShape] : undefined))
-  })
+async function compiledModel (manifest: Manifest): Promise<tf.LayersModel> {
+  const model = await buildModel(manifest)
   const { optimizer, learningRate } = manifest.training
   model.compile({
     optimizer: optimizer === 'adam' ? tf.train.adam(learningRate) : tf.train.sgd(learningRate),
@@ -53,14 +37,14 @@ const EVALUATION_CHUNK = 512
 /** Trains a manifest's model on this thread with TF.js. */
 export class LocalTrainer implements Trainer {
   readonly backend: BackendName
-  private readonly model: tf.Sequential
+  private readonly model: tf.LayersModel
   private readonly data: TrainingData
   private readonly batchSize: number
   private readonly random: Random
   private order: number[] = []
   private cursor = 0
 
-  private constructor (model: tf.Sequential, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number) {
+  private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number) {
     this.model = model
     this.data = data
     this.backend = backend
@@ -82,7 +66,7 @@ export class LocalTrainer implements Trainer {
       ...(options.backend === undefined ? {} : { preference: options.backend }),
       needsConvolutionGradients: hasConvolutions(manifest.model)
     })
-    const model = buildModel(manifest)
+    const model = await compiledModel(manifest)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
     return trainer

@@ -1,6 +1,6 @@
 import { MurmurError } from '../errors.js'
 import type { Manifest } from './manifest.js'
-import { outputShapes, weightShapes } from './models.js'
+import { isTopologySpec, outputShapes, weightShapes } from './models.js'
 
 /**
  * The largest values a manifest may hold. Every node of a swarm builds the manifest's model and
@@ -54,7 +54,8 @@ export function checkManifestBounds (manifest: Manifest): void {
   inputShape.forEach((size, index) => { atMost(size, limits.inputDimension, `dataset.inputShape[${index}]`) })
   atMost(inputShape.reduce((a, b) => a * b, 1), limits.inputValues, 'the product of dataset.inputShape (values in a sample)')
   atMost(classes, limits.classes, 'dataset.classes')
-  const layers = manifest.model.layers
+  // A topology model's layers are TF.js configurations: topology-spec.ts bounds them (layer count, parameters).
+  const layers = isTopologySpec(manifest.model) ? [] : manifest.model.layers
   atMost(layers.length, limits.layers, 'the number of model.layers')
   layers.forEach((layer, index) => {
     const path = `model.layers[${index}]`

@@ -6,6 +6,7 @@ import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
+import { parseTopologyModel } from './topology-spec.js'
 
 export const MANIFEST_VERSION = 1
 
@@ -80,7 +81,8 @@ export interface Manifest {
 }
 
 export interface ManifestOptions {
-  model: string
+  /** a built-in model's name, or a model described as data (e.g. read from a TF.js model.json by modelSpecFromFile) */
+  model: string | ModelSpec
   dataset: { name: string; inputShape: readonly number[]; classes: number }
   seed?: number
   training?: Partial<TrainingSettings>
@@ -97,7 +99,7 @@ export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningR
 export function createManifest (options: ManifestOptions): Manifest {
   return parseManifest({
     version: MANIFEST_VERSION,
-    model: modelSpec(options.model, options.dataset.classes),
+    model: typeof options.model === 'string' ? modelSpec(options.model, options.dataset.classes) : options.model,
     dataset: { name: options.dataset.name, inputShape: [...options.dataset.inputShape], classes: options.dataset.classes },
     seed: options.seed ?? DEFAULT_SEED,
     training: { ...DEFAULT_TRAINING, ...options.training },
@@ -190,8 +192,9 @@ export function parseManifest (value: unknown): Manifest {
   if (root.version !== MANIFEST_VERSION) fail(`version must be ${MANIFEST_VERSION}, got ${JSON.stringify(root.version)}`)
   const model = record(root.model, 'model')
   if (typeof model.name !== 'string' || model.name === '') fail('model.name must be a non-empty string')
-  if (!Array.isArray(model.layers) || model.layers.length === 0) fail('model.layers must be a non-empty array')
-  const layers = model.layers.map((layer, index) => parseLayer(layer, `model.layers[${index}]`))
+  const topology = model.topology === undefined ? null : parseTopologyModel(model, fail)
+  if (topology === null && (!Array.isArray(model.layers) || model.layers.length === 0)) fail('model.layers must be a non-empty array')
+  const layers = topology === null ? (model.layers as unknown[]).map((layer, index) => parseLayer(layer, `model.layers[${index}]`)) : []
   const dataset = record(root.dataset, 'dataset')
   if (typeof dataset.name !== 'string' || dataset.name === '') fail('dataset.name must be a non-empty string')
   if (!Array.isArray(dataset.inputShape) || dataset.inputShape.length === 0) fail('dataset.inputShape must be a non-empty array')
@@ -204,7 +207,7 @@ export function parseManifest (value: unknown): Manifest {
   if (typeof root.codec !== 'string' || !isCodecName(root.codec)) fail(`codec must be one of ${CODEC_NAMES_HELP}, got ${JSON.stringify(root.codec)}`)
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    model: { name: model.name, layers },
+    model: topology ?? { name: model.name, layers },
     dataset: { name: dataset.name, inputShape, classes },
     seed: root.seed as number,
     training: {
@@ -219,6 +222,8 @@ export function parseManifest (value: unknown): Manifest {
     ...(root.privacy === undefined ? {} : { privacy: parsePrivacy(root.privacy) })
   }
   checkManifestBounds(manifest)
+  // A topology model's input and output are checked against the data by TF.js when a trainer builds it (layers-model.ts).
+  if (topology !== null) return manifest
   const shapes = weightShapes(manifest.model, manifest.dataset.inputShape)
   const last = shapes[shapes.length - 1]
   if (last?.shape[0] !== classes) fail(`the model's last layer has ${last?.shape[0] ?? 0} units but the dataset has ${classes} classes`)

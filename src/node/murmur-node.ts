@@ -29,6 +29,7 @@ import { exposureWarning } from './api-guard.js'
 import { issueApiToken } from './api-token.js'
 import { CheckpointSchedule } from './checkpoint-schedule.js'
 import { WarningLog } from './warning-log.js'
+import { nodePageRoutes } from './node-pages.js'
 import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
 import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
@@ -272,6 +273,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       if (saved !== null && saved.swarmId !== swarmId) {
         throw new MurmurError('ERR_NODE_STATE', `${options.datadir} holds a node of swarm ${saved.swarmId}, not of this manifest's swarm ${swarmId}: use another --datadir`)
       }
+      await store.saveManifest(options.manifest)
       let checkpoint = saved
       let weights: Weights | null = null
       if (saved !== null) {
@@ -384,7 +386,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           get: () => this.gate.blockedPeers(),
           set: async peers => { await this.gate.set(this.host, peers) }
         }
-      }, { token: token.token, tokenSource: token.file })
+      }, { token: token.token, tokenSource: token.file, routes: nodePageRoutes({ manifest: this.manifest, model: async () => this.publicModel() }) })
       const exposed = exposureWarning(this.options.api.host, this.api.port)
       if (exposed !== null) {
         this.startupWarnings.push(exposed)

@@ -50,6 +50,8 @@ export interface CheckpointReading {
 export const CHECKPOINT_FORMAT_VERSION = 1
 
 const IDENTITY_KEY = 'identity'
+/** the manifest the node last started with, so that `murmur export` can rebuild the network from a datadir alone */
+const MANIFEST_KEY = 'manifest'
 const STARTS_KEY = 'starts'
 const LATEST_KEY = 'checkpoint/latest'
 const SLOTS = ['a', 'b'] as const
@@ -147,6 +149,39 @@ export class NodeStore {
     // Files LevelDB made on opening (log, manifest) are private too, not only the directory.
     await tightenFiles(directory)
     return new NodeStore(directory, db, init, warnings)
+  }
+
+  /**
+   * Opens an existing datadir to read it (murmur export): creates nothing, repairs nothing, writes
+   * nothing. A running node holds the datadir's lock; the error then says where else to get its model.
+   */
+  static async openExisting (directory: string): Promise<NodeStore> {
+    const db = new ClassicLevel<string, Uint8Array>(directory, { valueEncoding: 'view', createIfMissing: false })
+    try {
+      await db.open()
+    } catch (error) {
+      if (levelCode(error) === 'LEVEL_LOCKED') {
+        throw new MurmurError('ERR_STORE', `${directory} is in use by a running node, which holds its lock: stop the node first, or fetch its model from the node's local API (murmur start --api HOST:PORT): GET http://HOST:PORT/model.json and /weights.bin`, { cause: error })
+      }
+      throw new MurmurError('ERR_STORE', `cannot open the node state in ${directory}: ${describe(error)} (is it a node's --datadir?)`, { cause: error })
+    }
+    return new NodeStore(directory, db, {}, [])
+  }
+
+  /** Records the manifest the node runs (JSON text). */
+  async saveManifest (manifest: unknown): Promise<void> {
+    await this.db.put(MANIFEST_KEY, encoder.encode(JSON.stringify(manifest)))
+  }
+
+  /** The manifest the node last started with, unchecked (parse it with parseManifest), or null before one was saved. */
+  async readManifest (): Promise<unknown> {
+    const saved = await this.db.get(MANIFEST_KEY)
+    if (saved === undefined) return null
+    try {
+      return JSON.parse(decoder.decode(saved)) as unknown
+    } catch {
+      throw new MurmurError('ERR_STORE', `the manifest saved in ${this.directory} is not readable JSON`)
+    }
   }
 
   /** The node's identity; made and saved on first start so the peer id survives restarts. */

@@ -10,7 +10,7 @@ import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
 import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
-import { weightShapes } from '../learning/models.js'
+import { weightShapes, type ModelSpec } from '../learning/models.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { NodeStatus } from '../node/status.js'
 import { NodeStore, type Checkpoint } from '../node/store.js'
@@ -26,7 +26,8 @@ import type { LateJoin, NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } f
 export interface SwarmOptions {
   readonly nodes: number
   readonly dataset: BuiltinDataset
-  readonly model: string
+  /** a built-in model's name, or a model described as data (e.g. from a TF.js model.json) */
+  readonly model: string | ModelSpec
   readonly partition: Partition
   readonly durationMs: number
   readonly seed: number
@@ -405,7 +406,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       swarmId: swarmIdOf(manifest),
       dataset: options.dataset,
       partition,
-      model: options.model,
+      model: manifest.model.name,
       codec: manifest.codec,
       exchange: manifest.exchange,
       mergeRule: manifest.merge.rule,

@@ -23,6 +23,7 @@ interface ManifestFlags extends PrivacyFlags {
   exchange: 'push' | 'broadcast'
   fanout: number
   out?: string
+  modelFile?: string
 }
 
 /** What the model needs to know of a dataset: sample shape and number of classes. */
@@ -44,6 +45,7 @@ export function manifestCommand (): Command {
   return addPrivacyFlags(new Command('manifest'))
     .description('print a swarm manifest (JSON): the model, data shape, initial-weight seed, training settings and merge rule that all nodes of a swarm share; its hash is the swarm id')
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
+    .addOption(new Option('--model-file <file>', 'a TF.js LayersModel (model.json from model.save() or tensorflowjs_converter; weight files next to it give the initial weights) as the architecture instead of --model; supported layers: docs/models.md').conflicts('model'))
     .addOption(new Option('--dataset <name>', 'mnist, fashion-mnist, or a data spec (idx:DIR, csv:FILE[:label]) to read the shape from').default('mnist'))
     .addOption(new Option('--seed <n>', 'seed of the initial weights').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--optimizer <name>', 'local optimizer').choices(OPTIMIZERS).default(DEFAULT_TRAINING.optimizer))
@@ -57,8 +59,10 @@ export function manifestCommand (): Command {
     .addOption(new Option('--out <file>', 'write the manifest to this file instead of standard output'))
     .action(async (flags: ManifestFlags) => {
       const dataset = await withFlag('--dataset', describeDataset(flags.dataset))
+      // Loaded only when asked for: TF.js reads the model file.
+      const model = flags.modelFile === undefined ? flags.model : await withFlag('--model-file', import('../../learning/model-files.js').then(async files => files.modelSpecFromFile(flags.modelFile as string, dataset)))
       const manifest = createManifest({
-        model: flags.model,
+        model,
         dataset,
         seed: flags.seed,
         training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps },

@@ -30,7 +30,7 @@ interface StartFlags {
   logFormat: 'text' | 'json'
 }
 
-async function readManifest (file: string): Promise<Manifest> {
+export async function readManifest (file: string): Promise<Manifest> {
   let text: string
   try {
     text = await readFile(file, 'utf8')

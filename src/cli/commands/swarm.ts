@@ -7,7 +7,8 @@ import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js
 import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
-import { MODEL_NAMES } from '../../learning/models.js'
+import { MODEL_NAMES, type ModelSpec } from '../../learning/models.js'
+import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
@@ -34,6 +35,15 @@ interface SwarmFlags extends PrivacyFlags {
   warmJoin: boolean
   swarmKey?: string
   verbose: boolean
+  modelFile?: string
+  dashboard?: ApiAddress
+}
+
+/** A --model-file checked against a built-in dataset's shape. */
+async function modelFromFile (file: string, dataset: BuiltinDataset): Promise<ModelSpec> {
+  const [{ modelSpecFromFile }, { loadTrainTestSplit }] = await Promise.all([import('../../learning/model-files.js'), import('../../data/spec.js')])
+  const { train } = await loadTrainTestSplit(dataset)
+  return modelSpecFromFile(file, train)
 }
 
 /** A scenario's swarm defaults, checked with the same parsers as the flags they stand for. */
@@ -70,6 +80,7 @@ export function swarmCommand (): Command {
     .addOption(new Option('--nodes <n>', 'number of nodes').argParser(integer(1, 256)).default(8))
     .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
+    .addOption(new Option('--model-file <file>', 'a TF.js LayersModel (model.json) as the architecture instead of --model (see murmur manifest --model-file)').conflicts('model'))
     .addOption(new Option('--partition <kind>', 'how the data is split: iid, dirichlet:ALPHA (non-IID labels) or shards:K (K label-sorted shards each)').argParser(parsedWith(parsePartition)).default(parsePartition('iid'), 'iid'))
     .addOption(new Option('--duration <time>', 'how long the nodes train, e.g. 60s or 2m').argParser(duration).default(60_000, '60s'))
     .addOption(new Option('--seed <n>', 'seed of the initial weights, the data partition and random scenario events').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
@@ -85,6 +96,7 @@ export function swarmCommand (): Command {
     .option('--no-warm-join', 'nodes without a checkpoint start from the initial weights instead of fetching the model from a peer')
     .option('--out <dir>', 'keep the run in DIR: summary.json, report.html, manifest.json and each node\'s state')
     .option('--verbose', 'show what the nodes print on stderr', false)
+    .addOption(new Option('--dashboard <host:port>', 'serve a live page of the whole swarm there while it runs (e.g. 127.0.0.1:8080; port 0 picks a free one)').argParser(parsedWith(parseApiAddress)))
     .action(async (given: SwarmFlags) => {
       let flags = given
       let scenario
@@ -101,6 +113,7 @@ export function swarmCommand (): Command {
       const privacy = privacyFromFlags(flags)
       // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
       const { runSwarm } = await import('../../swarm/launcher.js')
+      const model = flags.modelFile === undefined ? flags.model : await withFlag('--model-file', modelFromFile(flags.modelFile, flags.dataset))
       const printer = createProgressPrinter(process.stdout.isTTY)
       const abort = new AbortController()
       // First Ctrl-C: stop the nodes properly (final checkpoints) and still report. Second: exit now
@@ -114,17 +127,19 @@ export function swarmCommand (): Command {
         abort.abort()
       }
       process.on('SIGINT', onSignal)
+      const dashboard = flags.dashboard === undefined ? null : await (await import('../../swarm/swarm-dashboard.js')).startSwarmDashboard(flags.dashboard, `murmur swarm · ${flags.nodes} nodes · ${typeof model === 'string' ? model : model.name}`)
+      if (dashboard !== null) process.stderr.write(`dashboard: ${dashboard.url}\n`)
       try {
         const summary = await runSwarm({
           nodes: flags.nodes,
           dataset: flags.dataset,
-          model: flags.model,
+          model,
           partition: flags.partition,
           durationMs: flags.duration,
           seed: flags.seed,
           signal: abort.signal,
           warmJoin: flags.warmJoin,
-          onProgress: printer.update,
+          onProgress: progress => { dashboard?.update(progress); printer.update(progress) },
           onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
@@ -145,6 +160,7 @@ export function swarmCommand (): Command {
           process.stdout.write(`summary: ${join(out, 'summary.json')}\nreport:  ${join(out, 'report.html')}\n`)
         }
       } finally {
+        await dashboard?.close()
         process.removeListener('SIGINT', onSignal)
       }
     })
