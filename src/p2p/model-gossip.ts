@@ -14,8 +14,11 @@ export function announcementTopic (swarmId: string): string {
 
 export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
 
-/** Decides on every incoming message before gossipsub delivers or forwards it. */
-export type MessageValidator<T> = (from: string, data: Uint8Array) => Verdict<T>
+/**
+ * Decides on every incoming message before gossipsub delivers or forwards it: `from` is the author
+ * (who signed it), `relayer` the neighbour that delivered it.
+ */
+export type MessageValidator<T> = (from: string, data: Uint8Array, relayer: string) => Verdict<T>
 
 export interface ModelGossipEvents<T> {
   /** a valid message from a peer */
@@ -56,7 +59,7 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
       const from = message.type === 'signed' ? message.from.toString() : peer.toString()
       let verdict: Verdict<T>
       try {
-        verdict = this.validate(from, message.data)
+        verdict = this.validate(from, message.data, peer.toString())
       } catch {
         // A validator must never throw; if it does, the message is what cannot be trusted.
         verdict = { ok: false, reason: 'validator-error' }
