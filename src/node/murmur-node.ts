@@ -78,6 +78,8 @@ export interface ExchangeDetail {
 export interface MurmurNodeEvents {
   /** the node shared its model after merging what it had received */
   exchange: CustomEvent<ExchangeDetail>
+  /** an update from a peer passed every check and will be merged (`from`: its sender, in broadcast mode its author) */
+  accepted: CustomEvent<{ readonly from: string; readonly samples: number }>
   /** an update from a peer was refused */
   rejected: CustomEvent<{ readonly from: string; readonly reason: string }>
   evaluation: CustomEvent<{ readonly step: number; readonly accuracy: number | null }>
@@ -528,6 +530,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const previous = this.inbox.get(from)
     if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
     if (this.mergeRule.robust) this.latest.set(from, { update, at: Date.now() })
+    this.safeDispatchEvent('accepted', { detail: { from, samples: update.samples } })
   }
 
   private reject (from: string, reason: string, bytes: number): void {
