@@ -23,8 +23,9 @@ export interface Outgoing {
 export interface AttackContext {
   readonly random: Random
   /**
-   * the largest norm the attacker expects receivers to accept: the limit of the older defaults,
-   * 4 × the larger of its own model's norm and the initial norm (receivers today anchor theirs)
+   * the largest norm the attacker expects receivers to accept: the bound of its own intake guard,
+   * which runs the same defaults on similar models (before its first round, 4 × the larger of its
+   * model's norm and the initial norm)
    */
   readonly normLimit: number
 }

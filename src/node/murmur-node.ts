@@ -108,8 +108,13 @@ const MAX_TRACKED_PEERS = 4096
  * one every 10 s; the node answers 2 a second in all, shared among the peers asking.
  */
 const MODEL_REQUEST_LIMITS = { burst: 2, perSecond: 0.1, nodeBurst: 8, nodePerSecond: 2, activeWindowMs: 60_000, maxSources: MAX_TRACKED_PEERS }
-/** broadcast mode: what one relaying peer may deliver, however many authors it relays for */
-const RELAY_LIMITS = { burst: 60, perSecond: 30, nodeBurst: 150, nodePerSecond: 75, activeWindowMs: 10_000, maxSources: MAX_TRACKED_PEERS }
+/**
+ * broadcast mode: what one relaying peer may deliver, however many authors it relays for; a backstop
+ * (the authors' own budget already bounds the node's work), generous enough for honest relays
+ */
+const RELAY_LIMITS = { burst: 120, perSecond: 60, nodeBurst: 400, nodePerSecond: 200, activeWindowMs: 10_000, maxSources: MAX_TRACKED_PEERS }
+/** broadcast mode: the one budget all authors that are not neighbours of this node share */
+const UNCONNECTED_AUTHORS = 'unconnected-authors'
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
@@ -476,9 +481,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** Broadcast mode: `from` is the message's author, `relayer` the neighbour that delivered it. */
   private admitBroadcast (from: string, data: Uint8Array, relayer: string): Verdict<ModelUpdate> {
     // A graylisted or blocked author stays out even when another peer relays it.
-    if (this.gate.isBlocked(from)) return { ok: false, reason: 'blocked-author' }
-    // Authors cost nothing to make: what one neighbour delivers is limited too, whoever signed it.
-    if (!this.relays.admit(relayer) || !this.intake.admit(from)) return { ok: false, reason: 'rate-limited' }
+    // Neither this nor a rate limit is the relaying peer's fault: ignored, not scored against it.
+    if (this.gate.isBlocked(from)) return { ok: false, reason: 'blocked-author', ignore: true }
+    // Authors cost nothing to make: those that are not neighbours share one budget, and what one
+    // neighbour delivers is limited too, whoever signed it.
+    const author = this.host.getConnections(peerIdFromString(from)).length > 0 ? from : UNCONNECTED_AUTHORS
+    if (!this.intake.admit(author) || !this.relays.admit(relayer)) return { ok: false, reason: 'rate-limited', ignore: true }
     const verdict = validateUpdate(data, this.expectations)
     if (verdict.ok && !this.intake.accept(from, verdict.value.weights)) return { ok: false, reason: 'implausible-norm' }
     return verdict
@@ -575,11 +583,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.inbox.clear()
       const adopt = this.adopt
       this.adopt = null
-      if (adopt !== null) {
+      if (adopt !== null && await this.adoptionHelps(adopt.weights, weights)) {
         // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
         weights = adopt.weights
         shared = weights
-        await this.trainer.setWeights(weights)
         this.warmJoined = { from: adopt.from, step: adopt.step, at: new Date().toISOString(), answers: adopt.answers, refused: adopt.refused }
         this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
       } else if (received.length > 0) {
@@ -666,8 +673,25 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** What an attacker makes of what it sends (attack.ts); an honest node sends it as it is. */
   private outgoing (kind: 'shared' | 'served', honest: Outgoing): Outgoing {
     if (this.attack === null) return honest
-    const normLimit = this.intake.limits.normFactor * Math.max(norm(honest.weights), this.initialNorm)
+    // An attacker runs the same intake guard as its victims: its own bound is its best guess of theirs.
+    const normLimit = Number.isFinite(this.intake.bound) ? this.intake.bound : this.intake.limits.normFactor * Math.max(norm(honest.weights), this.initialNorm)
     return this.attack[kind](honest, { random: this.attackRandom, normLimit })
+  }
+
+  /**
+   * Whether the warm join's model does at least as well as the node's own on the node's held-out data:
+   * a fact the node checks itself, where sample counts are only claims. It declines models that would
+   * set it back (answers older than its own training, or poisoned ones). Leaves the worker holding
+   * the model chosen.
+   */
+  private async adoptionHelps (theirs: Weights, own: Weights): Promise<boolean> {
+    const ownAccuracy = await this.trainer.evaluate('holdout')
+    await this.trainer.setWeights(theirs)
+    const theirAccuracy = await this.trainer.evaluate('holdout')
+    if (ownAccuracy === null || theirAccuracy === null || theirAccuracy >= ownAccuracy) return true
+    await this.trainer.setWeights(own)
+    this.safeDispatchEvent('warning', { detail: { message: `warm join: the swarm's model scored ${theirAccuracy.toFixed(3)} on this node's held-out data, its own ${ownAccuracy.toFixed(3)}: keeping its own` } })
+    return false
   }
 
   /** A model with NaN or ±Infinity would poison everything it touches: the node stops instead. */

@@ -12,7 +12,11 @@ export function announcementTopic (swarmId: string): string {
   return `/murmur/announce/1/${swarmId}`
 }
 
-export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+/**
+ * A validator's decision. `ignore`: the message is dropped without counting against the peer that
+ * relayed it (e.g. over a rate: an honest relay forwarding a flood did nothing invalid).
+ */
+export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly ignore?: boolean }
 
 /**
  * Decides on every incoming message before gossipsub delivers or forwards it: `from` is the author
@@ -66,7 +70,7 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
       }
       if (!verdict.ok) {
         this.safeDispatchEvent('rejected', { detail: { from, reason: verdict.reason, bytes: message.data.byteLength } })
-        return TopicValidatorResult.Reject
+        return verdict.ignore === true ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
       }
       this.validated.set(message.data, verdict.value)
       return TopicValidatorResult.Accept

@@ -9,9 +9,10 @@ function scaled (weights: Weights, factor: number): Weights {
 }
 
 /**
- * ratchet: shares its model scaled to just under the norm limit (3.9 × its own norm with the older
- * defaults), claiming ten times its samples. Where receivers' limits follow their own model, every
- * accepted push raises the next limit: norms grew 60 → 1.3e7 in 10 rounds before limits were anchored.
+ * ratchet: shares its model scaled to just under the norm limit it expects receivers to apply (3.9 ×
+ * its own norm with the older defaults), claiming ten times its samples. Where receivers' limits
+ * follow their own model, every accepted push raises the next limit: norms grew 60 → 1.3e7 in 10
+ * rounds before limits were anchored.
  */
 export const ratchetAttack: AttackBehaviour = sharedOnly('ratchet', (honest, context) => {
   const current = norm(honest.weights)
