@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describe, it, expect, beforeAll } from 'vitest'
+import { isMurmurError } from '../src/errors.js'
 import { createManifest, type Manifest } from '../src/learning/manifest.js'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import type { Attack } from '../src/node/attack.js'
@@ -311,4 +312,18 @@ describe('membership', () => {
       await Promise.all(nodes.map(async node => node.stop()))
     }
   }, 120_000)
+})
+
+describe('a diverged node', () => {
+  it('stops with ERR_MODEL_DIVERGED instead of judging others by a non-finite model', async () => {
+    const manifest = createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }, training: { optimizer: 'sgd', learningRate: 1e38 } })
+    const node = await startNode(manifest, 1)
+    try {
+      const error = await new Promise<Error>(resolve => { node.addEventListener('error', event => { resolve(event.detail) }, { once: true }) })
+      expect(isMurmurError(error, 'ERR_MODEL_DIVERGED')).toBe(true)
+      expect(error.message).toMatch(/NaN or infinite/)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
 })
