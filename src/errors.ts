@@ -14,6 +14,7 @@ export type MurmurErrorCode =
   | 'ERR_STORE'
   | 'ERR_NODE_STATE'
   | 'ERR_WORKER'
+  | 'ERR_MODEL_DIVERGED'
   | 'ERR_SWARM'
   | 'ERR_INSECURE_PERMISSIONS'
 

@@ -8,7 +8,8 @@ import { initialWeights } from '../src/learning/initial-weights.js'
 import { createManifest, swarmIdOf } from '../src/learning/manifest.js'
 import { weightShapes } from '../src/learning/models.js'
 import { norm } from '../src/learning/weights.js'
-import { poison } from '../src/node/attack.js'
+import { signFlip } from '../src/node/attack.js'
+import { addNoise } from '../src/node/attacks/model-poisoning.js'
 import { IntakeGuard } from '../src/node/intake-guard.js'
 import { decodeUpdate, encodeUpdate, REJECTION_REASONS, type UpdateExpectations } from '../src/node/update-codec.js'
 import { createHost } from '../src/p2p/host.js'
@@ -55,8 +56,8 @@ describe('the intake guard', () => {
     expect(guard.plausible(initial)).toBe(true)
     expect(guard.plausible(scaled)).toBe(false)
     const random = createRandom(1)
-    expect(guard.plausible(poison(initial, 'sign-flip', random))).toBe(true)
-    expect(guard.plausible(poison(initial, 'noise', random))).toBe(true)
+    expect(guard.plausible(signFlip(initial))).toBe(true)
+    expect(guard.plausible(addNoise(initial, random))).toBe(true)
   })
 
   it('graylists a peer once it has crossed the penalty threshold within the window', () => {

@@ -82,7 +82,7 @@ describe('swarmIdOf', () => {
     expect(id).toMatch(/^[0-9a-f]{32}$/)
     expect(swarmIdOf(createManifest(options()))).toBe(id)
     // explicit defaults describe the same swarm
-    expect(swarmIdOf(createManifest(options({ seed: 42, mergeRule: 'mean', training: { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 } })))).toBe(id)
+    expect(swarmIdOf(createManifest(options({ seed: 42, mergeRule: 'trimmed-mean:0.25', training: { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 } })))).toBe(id)
   })
 
   it('does not depend on the order of keys', () => {
@@ -135,7 +135,7 @@ describe('createManifest / parseManifest', () => {
     expect(manifest.version).toBe(1)
     expect(manifest.seed).toBe(42)
     expect(manifest.training).toEqual({ optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 })
-    expect(manifest.merge).toEqual({ rule: 'mean' })
+    expect(manifest.merge).toEqual({ rule: 'trimmed-mean:0.25' })
     expect(manifest.codec).toBe('fp32')
     expect(manifest.model).toEqual(modelSpec('mlp', 10))
     expect(manifest.dataset).toEqual({ name: 'mnist', inputShape: [28, 28, 1], classes: 10 })

@@ -35,7 +35,10 @@ describe('error-feedback links between a sender and a receiver', () => {
         outbound.commit('peer', push)
       }
       const error = distance(reconstruction ?? initial, model) / distance(initial, model)
-      expect(error).toBeLessThan(codecText === 'fp32' ? 1e-6 : 0.01)
+      // After 10 rounds of a still model, error feedback has re-sent what each lossy push left out:
+      // fp16 and int8 end at float32 precision, where sending each model once leaves their rounding
+      // error (about 1e-3 here); top-k has sent most coordinates by then.
+      expect(error).toBeLessThan(codecText === 'topk:0.1' ? 0.01 : 1e-5)
     })
   }
 

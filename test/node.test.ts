@@ -29,7 +29,6 @@ describe('one node process (murmur start)', () => {
     expect(running.peerId).toBe(first.ready?.peerId)
     expect(running.restarts).toBe(0)
     expect(running.maxCpu).toBe(0.5)
-    expect(running.eventLoop.lagP99Ms).toBeGreaterThanOrEqual(running.eventLoop.lagP50Ms)
 
     const metrics = await (await fetch(`http://${first.ready?.api ?? ''}/metrics`)).text()
     const steps = /^murmur_training_steps_total (\d+)$/m.exec(metrics)
@@ -46,7 +45,9 @@ describe('one node process (murmur start)', () => {
       expect(resumed.restarts).toBe(1)
       // The final checkpoint was taken at or after the last step seen while running.
       expect(resumed.checkpoint.step).toBeGreaterThanOrEqual(running.step)
-      expect(resumed.step).toBeGreaterThanOrEqual(resumed.checkpoint.step)
+      // Counters come back from the checkpoint too, not only the step.
+      expect(resumed.samplesProcessed).toBeGreaterThanOrEqual(running.samplesProcessed)
+      expect(resumed.exchanges).toBeGreaterThanOrEqual(running.exchanges)
       const later = await waitFor(second, status => status.step > resumed.checkpoint.step)
       expect(later.samplesProcessed).toBeGreaterThan(running.samplesProcessed)
     } finally {

@@ -15,7 +15,11 @@ describe('a node\'s differential privacy', () => {
     expect(distance(released, start)).toBeLessThan(1.6)
     expect(guard.status().releases).toBe(1)
     const first = guard.spent()
-    guard.release(start, trained)
+    // The same change released twice differs by the noise alone: two independent draws of standard
+    // deviation 0.01 per coordinate, ‖difference‖ ≈ 0.01 × √2000 ≈ 0.45. Without noise it would be 0.
+    const again = guard.release(start, trained)
+    expect(distance(again, released)).toBeGreaterThan(0.3)
+    expect(distance(again, released)).toBeLessThan(0.6)
     expect(guard.spent()).toBeGreaterThan(first)
   })
 

@@ -353,7 +353,6 @@ describe('RdpAccountant', () => {
     expect(accountant.epsilon(1e-5)).toEqual({ epsilon: 0, order: DEFAULT_RDP_ORDERS[0] })
     accountant.compose(1.5).compose(1.5, 4)
     expect(accountant.releases).toBe(5)
-    expect(accountant.orders).toBe(accountant.orders)
     expect(accountant.orders).toEqual(DEFAULT_RDP_ORDERS)
   })
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import { MurmurError } from '../errors.js'
 import { checkManifestBounds } from './manifest-bounds.js'
-import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
+import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
@@ -103,7 +103,7 @@ export function createManifest (options: ManifestOptions): Manifest {
     dataset: { name: options.dataset.name, inputShape: [...options.dataset.inputShape], classes: options.dataset.classes },
     seed: options.seed ?? DEFAULT_SEED,
     training: { ...DEFAULT_TRAINING, ...options.training },
-    merge: { rule: options.mergeRule ?? 'mean' },
+    merge: { rule: options.mergeRule ?? DEFAULT_MERGE_RULE },
     exchange: { ...DEFAULT_EXCHANGE, ...options.exchange },
     codec: options.codec ?? 'fp32',
     ...(options.privacy === undefined ? {} : { privacy: privacySettings(options.privacy) })

@@ -43,6 +43,14 @@ export type MergeRuleSpec =
 export const MERGE_RULE_KINDS = ['mean', 'trimmed-mean', 'median', 'clipped-mean'] as const
 export type MergeRuleKind = typeof MERGE_RULE_KINDS[number]
 
+/**
+ * The default for new manifests: a robust rule that no claim can buy weight in. Per parameter the
+ * highest and lowest quarter of the values are dropped (Yin et al. 2018), so up to a quarter of the
+ * merged models may be hostile; sample claims are ignored. `mean` stays available for swarms whose
+ * members trust each other (e.g. behind a swarm key).
+ */
+export const DEFAULT_MERGE_RULE = 'trimmed-mean:0.25'
+
 /** The accepted spellings, for error messages and --help. */
 export const MERGE_RULES_HELP = 'mean, trimmed-mean:BETA, median, clipped-mean:TAU'
 

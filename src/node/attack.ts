@@ -1,25 +1,52 @@
 import type { Random } from '../data/random.js'
-import { norm, parameterCount, type Weights } from '../learning/weights.js'
+import type { Weights } from '../learning/weights.js'
 
 /**
- * Simulated attackers, for studying robust merge rules (murmur swarm with an attack scenario). An
- * attacking node trains like any other but shares a poisoned model, and claims ten times the samples
- * it processed so that a sample-weighted mean trusts it more. The poison keeps the model's norm
- * plausible, so only the merge rule stands between it and the honest nodes.
+ * Simulated attackers, for studying the defences (murmur swarm with an attack scenario, or
+ * `murmur start --attack`). An attacking node trains and merges like any other; an attack decorates
+ * what it sends: the model and sample claim it shares after each round, the model it answers
+ * warm-join requests with, and in broadcast mode the identities it publishes under. One file per
+ * attack in ./attacks; docs/security.md says what stops each.
  */
-export const ATTACKS = ['sign-flip', 'noise'] as const
+export const ATTACKS = ['sign-flip', 'noise', 'takeover', 'backdoor', 'ratchet', 'liar', 'sybil'] as const
 export type Attack = typeof ATTACKS[number]
 
+/** how many times its true sample count an attacker claims, unless its attack says otherwise */
 export const ATTACK_SAMPLE_INFLATION = 10
 
-export function poison (weights: Weights, attack: Attack, random: Random): Weights {
-  switch (attack) {
-    case 'sign-flip':
-      return weights.map(tensor => ({ shape: tensor.shape, values: tensor.values.map(value => -value) }))
-    case 'noise': {
-      // Noise as large as the model itself: the result is mostly noise, yet only √2 times the norm.
-      const scale = norm(weights) / Math.sqrt(Math.max(parameterCount(weights), 1))
-      return weights.map(tensor => ({ shape: tensor.shape, values: tensor.values.map(value => value + random.normal() * scale) }))
-    }
-  }
+/** A model as a node sends it: weights and the number of samples it claims stand behind them. */
+export interface Outgoing {
+  readonly weights: Weights
+  readonly samples: number
+}
+
+export interface AttackContext {
+  readonly random: Random
+  /**
+   * the largest norm the attacker expects receivers to accept: the bound of its own intake guard,
+   * which runs the same defaults on similar models (before its first round, 4 × the larger of its
+   * model's norm and the initial norm)
+   */
+  readonly normLimit: number
+}
+
+/** What an attack does to what a node sends. Methods return new objects and leave their inputs alone. */
+export interface AttackBehaviour {
+  readonly name: Attack
+  /** what goes out after a round, to pushes or the broadcast topic */
+  shared: (honest: Outgoing, context: AttackContext) => Outgoing
+  /** what answers model requests (warm joins) */
+  served: (honest: Outgoing, context: AttackContext) => Outgoing
+  /** broadcast mode: how many fresh identities also publish each shared model */
+  readonly sybils: number
+}
+
+/** every weight negated */
+export function signFlip (weights: Weights): Weights {
+  return weights.map(tensor => ({ shape: tensor.shape, values: tensor.values.map(value => -value) }))
+}
+
+/** An attack that changes only what is shared (the default of most attacks). */
+export function sharedOnly (name: Attack, shared: AttackBehaviour['shared'], sybils = 0): AttackBehaviour {
+  return { name, shared, served: honest => honest, sybils }
 }

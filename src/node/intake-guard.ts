@@ -1,60 +1,122 @@
 import { norm, type Weights } from '../learning/weights.js'
+import { BoundedMap } from './bounded-map.js'
+import { FairShareBudget } from './fair-share.js'
 
 export interface IntakeLimits {
   /** updates a peer may send in a burst */
   readonly burst: number
   /** updates per second a peer may send on average */
   readonly perSecond: number
-  /** a received model whose norm exceeds this many times the node's own (or the initial) norm is refused */
+  /** updates per second the node takes from all peers together: each active peer gets an equal share */
+  readonly nodePerSecond: number
+  /** updates the node takes in a burst from all peers together, shared the same way */
+  readonly nodeBurst: number
+  /**
+   * a received model whose norm exceeds this many times the anchor is refused; the anchor is the
+   * larger of the initial weights' norm and the median of the latest accepted norms of the peers and
+   * the node's own model
+   */
   readonly normFactor: number
+  /** the norm bound grows by at most this factor per round, however the models it follows grow */
+  readonly normGrowthPerRound: number
   /** rejections from one peer within `penaltyWindowMs` that get it graylisted */
   readonly penaltyThreshold: number
   readonly penaltyWindowMs: number
   /** how long a graylisted peer is refused */
   readonly graylistMs: number
+  /** peers whose rate, penalties and norm the guard remembers (least recently seen dropped first) */
+  readonly maxPeers: number
 }
 
 export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
   // Far above what an honest node sends (one push per round, a few rounds a second), far below a flood.
   burst: 30,
   perSecond: 20,
+  // About 6 ms of decoding per MLP update: 50 a second keep a node's event loop well under a third busy.
+  nodePerSecond: 50,
+  nodeBurst: 100,
   normFactor: 4,
+  // Honest training grows the norm slowly (MNIST MLP: about 2× over minutes); 1 % a round allows that
+  // and bounds how fast a captured statistic can move the limit.
+  normGrowthPerRound: 1.01,
   penaltyThreshold: 20,
   penaltyWindowMs: 60_000,
-  graylistMs: 300_000
+  graylistMs: 300_000,
+  maxPeers: 4096
+}
+
+/** Peers whose latest norm enters the median: enough to outvote a few, cheap to sort each round. */
+const NORM_SAMPLES = 256
+
+function median (values: number[]): number {
+  const sorted = values.sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 /**
- * What a node lets in from each peer, beyond the format checks: a token bucket per peer (rate
- * limit), a plausibility bound on the norm of received models, and a penalty count that says when a
- * peer which keeps sending what the node refuses should be graylisted (PeerGate does the refusing).
+ * What a node lets in from each peer, beyond the format checks: fair-share token buckets (rate limit
+ * per peer and for the node as a whole), a plausibility bound on the norm of received models that
+ * one peer cannot move, and a penalty count that says when a peer which keeps sending what the node
+ * refuses should be graylisted (PeerGate does the refusing). All per-peer state is bounded and
+ * survives reconnects.
  */
 export class IntakeGuard {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>()
-  private readonly penalties = new Map<string, number[]>()
+  readonly limits: IntakeLimits
+  private readonly budget: FairShareBudget
+  private readonly penalties: BoundedMap<string, number[]>
+  private readonly peerNorms = new BoundedMap<string, number>(NORM_SAMPLES)
   private normBound = Infinity
+  private anchor = 0
 
-  constructor (private readonly limits: IntakeLimits = DEFAULT_INTAKE_LIMITS, private readonly now: () => number = Date.now) {}
-
-  /** Takes a token for one update from `peer`; false means it is over its rate. */
-  admit (peer: string): boolean {
-    const now = this.now()
-    const bucket = this.buckets.get(peer) ?? { tokens: this.limits.burst, at: now }
-    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + (now - bucket.at) / 1000 * this.limits.perSecond)
-    bucket.at = now
-    this.buckets.set(peer, bucket)
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
-    return true
+  constructor (limits: Partial<IntakeLimits> = {}, private readonly now: () => number = Date.now) {
+    this.limits = { ...DEFAULT_INTAKE_LIMITS, ...limits }
+    this.budget = new FairShareBudget({
+      burst: this.limits.burst,
+      perSecond: this.limits.perSecond,
+      nodeBurst: this.limits.nodeBurst,
+      nodePerSecond: this.limits.nodePerSecond,
+      activeWindowMs: 10_000,
+      maxSources: this.limits.maxPeers
+    }, now)
+    this.penalties = new BoundedMap(this.limits.maxPeers)
   }
 
-  /** Sets what the norm check compares with: the node's own model and the swarm's initial one. */
+  /** Takes a token for one update from `peer`; false means it is over its rate or its share of the node's. */
+  admit (peer: string): boolean {
+    return this.budget.admit(peer)
+  }
+
+  /**
+   * Once per round: sets what the norm check compares with. The bound is normFactor × the larger of
+   * the initial norm and the median of the peers' latest norms and the node's own, and grows by at
+   * most normGrowthPerRound a round; it never falls below normFactor × the initial norm.
+   */
   reference (own: Weights, initialNorm: number): void {
-    this.normBound = this.limits.normFactor * Math.max(norm(own), initialNorm)
+    this.anchor = initialNorm
+    const floor = this.limits.normFactor * initialNorm
+    const ownNorm = norm(own)
+    const norms = [...this.peerNorms.values(), ...(Number.isFinite(ownNorm) ? [ownNorm] : [])]
+    const target = this.limits.normFactor * Math.max(initialNorm, norms.length === 0 ? 0 : median(norms))
+    const grown = Number.isFinite(this.normBound) ? this.normBound * this.limits.normGrowthPerRound : floor
+    this.normBound = Math.max(floor, Math.min(target, grown))
+  }
+
+  /** the norm a received model may have now */
+  get bound (): number {
+    return this.normBound
   }
 
   plausible (weights: Weights): boolean {
     return norm(weights) <= this.normBound
+  }
+
+  /** Checks a model from `peer`; a plausible one's norm becomes that peer's entry in the median. */
+  accept (peer: string, weights: Weights): boolean {
+    const value = norm(weights)
+    if (!(value <= this.normBound)) return false
+    this.peerNorms.set(peer, value)
+    return true
   }
 
   get graylistMs (): number {
@@ -74,9 +136,13 @@ export class IntakeGuard {
     return false
   }
 
-  /** Forgets a peer that left, so the guard's state stays bounded. */
-  forget (peer: string): void {
-    this.buckets.delete(peer)
-    this.penalties.delete(peer)
+  /** peers with rate or penalty state kept, for tests and status */
+  get trackedPeers (): number {
+    return Math.max(this.budget.size, this.penalties.size)
+  }
+
+  /** the initial norm the bound is anchored to (0 before the first reference) */
+  get anchorNorm (): number {
+    return this.anchor
   }
 }

@@ -1,5 +1,6 @@
 import { decodeValues, encodeValues, type WeightCodec } from '../learning/weight-codec.js'
 import { add, allFinite, subtract, type Tensor, type Weights } from '../learning/weights.js'
+import { BoundedMap } from './bounded-map.js'
 
 /**
  * Error feedback for compressed pushes. Between two nodes, the sender keeps what the receiver holds
@@ -7,30 +8,9 @@ import { add, allFinite, subtract, type Tensor, type Weights } from '../learning
  * both sides add exactly that to their copy. What compression left out stays in the difference and
  * goes with a later push. Both sides start from the swarm's initial weights (base 1) and number the
  * reconstructions they share from 2 on; a receiver that lost its copy answers 'resync' and the
- * sender starts again from base 1.
+ * sender starts again from base 1. Links are bounded: the least recently used one is dropped (its
+ * peer will be resynced).
  */
-
-/** Links are bounded: the least recently used one is dropped (its peer will be resynced). */
-class BoundedMap<V> {
-  private readonly entries = new Map<string, V>()
-  constructor (private readonly capacity: number) {}
-
-  get (key: string): V | undefined {
-    const value = this.entries.get(key)
-    if (value !== undefined) { this.entries.delete(key); this.entries.set(key, value) }
-    return value
-  }
-
-  set (key: string, value: V): void {
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string)
-  }
-
-  delete (key: string): void {
-    this.entries.delete(key)
-  }
-}
 
 export interface PreparedPush {
   readonly base: number
@@ -42,7 +22,7 @@ export interface PreparedPush {
 
 /** The sender's side: one reference per peer. */
 export class OutboundLinks {
-  private readonly links: BoundedMap<{ base: number; reference: Weights }>
+  private readonly links: BoundedMap<string, { base: number; reference: Weights }>
 
   constructor (private readonly initial: Weights, private readonly codec: WeightCodec, capacity = 256) {
     this.links = new BoundedMap(capacity)
@@ -73,7 +53,7 @@ export class OutboundLinks {
 
 /** The receiver's side: its reconstruction of each sender's model. */
 export class InboundLinks {
-  private readonly links: BoundedMap<{ base: number; model: Weights }>
+  private readonly links: BoundedMap<string, { base: number; model: Weights }>
 
   constructor (private readonly initial: Weights, capacity = 256) {
     this.links = new BoundedMap(capacity)

@@ -10,9 +10,10 @@ import type { Trainer } from '../learning/trainer.js'
 import { parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { initialWeights } from '../learning/initial-weights.js'
 import { createRandom, type Random } from '../data/random.js'
-import { norm, type Weights } from '../learning/weights.js'
+import { allFinite, norm, type Weights } from '../learning/weights.js'
 import { WorkerTrainer } from '../learning/worker-trainer.js'
 import { createHost, DEFAULT_LISTEN, type Host } from '../p2p/host.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { announcementTopic, ModelGossip, modelTopic, type Verdict } from '../p2p/model-gossip.js'
 import { handlePushes, type PushReply } from '../p2p/model-push.js'
 import { decodeAnnouncement, encodeAnnouncement, PROTOCOL_VERSION, type AnnouncementMessage } from '../p2p/model-update.js'
@@ -23,7 +24,15 @@ import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
-import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
+import type { Attack, AttackBehaviour, Outgoing } from './attack.js'
+import { attackBehaviour } from './attacks/index.js'
+import { BoundedMap } from './bounded-map.js'
+import { FairShareBudget } from './fair-share.js'
+import { plausibleClaims } from './sample-claims.js'
+import { warmJoin, type WarmJoinResult } from './warm-join.js'
+import { publishAsAuthors } from '../p2p/forged-authors.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
 import { exposureWarning } from './api-guard.js'
 import { issueApiToken } from './api-token.js'
@@ -76,6 +85,8 @@ export interface ExchangeDetail {
 export interface MurmurNodeEvents {
   /** the node shared its model after merging what it had received */
   exchange: CustomEvent<ExchangeDetail>
+  /** an update from a peer passed every check and will be merged (`from`: its sender, in broadcast mode its author) */
+  accepted: CustomEvent<{ readonly from: string; readonly samples: number }>
   /** an update from a peer was refused */
   rejected: CustomEvent<{ readonly from: string; readonly reason: string }>
   evaluation: CustomEvent<{ readonly step: number; readonly accuracy: number | null }>
@@ -93,8 +104,24 @@ const DEFAULT_TARGET_PEERS = 32
 const PUSH_TIMEOUT_MS = 10_000
 const QUORUM_WINDOW_MS = 10_000
 const EVENT_LOOP_RESOLUTION_MS = 10
-/** pushes served at once; libp2p refuses more streams, which is the backpressure senders feel */
-const MAX_INBOUND_PUSHES = 8
+/** pushes served at once per connection; libp2p refuses more streams, which is the backpressure senders feel */
+const MAX_INBOUND_PUSHES = 2
+/** pushes served at once by the node over all connections (memory: this many × maxUpdateBytes at most) */
+const MAX_CONCURRENT_PUSHES = 16
+/** per-peer state kept for peers heard from (announcements), least recently heard dropped first */
+const MAX_TRACKED_PEERS = 4096
+/**
+ * Model requests (warm joins): an honest joiner asks each peer once. A peer may ask 2 in a burst and
+ * one every 10 s; the node answers 2 a second in all, shared among the peers asking.
+ */
+const MODEL_REQUEST_LIMITS = { burst: 2, perSecond: 0.1, nodeBurst: 8, nodePerSecond: 2, activeWindowMs: 60_000, maxSources: MAX_TRACKED_PEERS }
+/**
+ * broadcast mode: what one relaying peer may deliver, however many authors it relays for; a backstop
+ * (the authors' own budget already bounds the node's work), generous enough for honest relays
+ */
+const RELAY_LIMITS = { burst: 120, perSecond: 60, nodeBurst: 400, nodePerSecond: 200, activeWindowMs: 10_000, maxSources: MAX_TRACKED_PEERS }
+/** broadcast mode: the one budget all authors that are not neighbours of this node share */
+const UNCONNECTED_AUTHORS = 'unconnected-authors'
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
@@ -166,7 +193,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
    */
   private readonly latest = new Map<string, { update: ModelUpdate; at: number }>()
   /** the latest announcement of each peer (push mode) */
-  private readonly peerProgress = new Map<string, AnnouncementMessage>()
+  private readonly peerProgress = new BoundedMap<string, AnnouncementMessage>(MAX_TRACKED_PEERS)
   private model: Weights | null = null
   /** the model at the start of the current round of local training: what differential privacy measures changes from */
   private roundStart: Weights | null = null
@@ -174,6 +201,14 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private released: Weights | null = null
   private readonly privacy: PrivacyGuard | null
   private readonly intake = new IntakeGuard()
+  private readonly modelRequests = new FairShareBudget(MODEL_REQUEST_LIMITS)
+  private readonly relays = new FairShareBudget(RELAY_LIMITS)
+  /** refusals that are not about an update's content, counted for status */
+  private readonly refusals = { pushesBusy: 0, modelRequests: 0 }
+  /** the encoded public model of the current step, so that many requests cost one encoding */
+  private encodedCache: { step: number; released: boolean; bytes: Uint8Array } | null = null
+  private readonly attack: AttackBehaviour | null
+  private sybilKeys: PrivateKey[] = []
   private readonly initialNorm: number
   private readonly attackRandom: Random
   private stopping = false
@@ -181,9 +216,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private loop: Promise<void> = Promise.resolve()
   private readonly gate: PeerGate
   private readonly keeper: PeerKeeper
-  /** a peer's model to adopt at the next exchange, fetched by the warm join */
-  private adopt: { from: string; update: ModelUpdate } | null = null
-  private warmJoined: { from: string; step: number; at: string } | null = null
+  /** the swarm's model to adopt at the next exchange, combined by the warm join */
+  private adopt: WarmJoinResult | null = null
+  private warmJoined: { from: string; step: number; at: string; answers: number; refused: number } | null = null
   private readonly startupWarnings: string[]
   /** start-up and recent warnings, for GET /status */
   private readonly warningLog = new WarningLog()
@@ -225,8 +260,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.initialNorm = norm(initial)
     this.intake.reference(initial, this.initialNorm)
     this.attackRandom = createRandom((seedFromPeerId(this.host.peerId.toString()) ^ 0xa77ac) >>> 0)
+    this.attack = init.options.attack === undefined ? null : attackBehaviour(init.options.attack)
     if (this.manifest.exchange.mode === 'broadcast') {
-      this.broadcast = new ModelGossip(this.host, modelTopic(this.swarmId), (from, data) => this.admitBroadcast(from, data))
+      this.broadcast = new ModelGossip(this.host, modelTopic(this.swarmId), (from, data, relayer) => this.admitBroadcast(from, data, relayer))
       this.announcements = null
       this.pusher = null
     } else {
@@ -356,7 +392,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop.enable()
     // The first round's change is measured from where the node starts (initial weights or checkpoint).
     this.roundStart = await this.trainer.getWeights()
-    this.host.addEventListener('peer:disconnect', event => { this.intake.forget(event.detail.toString()) })
+    // The intake guard's state (rates, penalties) is kept across reconnects, bounded by its own LRU.
+    if (this.attack !== null && this.attack.sybils > 0 && this.broadcast !== null) {
+      this.sybilKeys = await Promise.all(Array.from({ length: this.attack.sybils }, async () => generateKeyPair('Ed25519')))
+    }
     if (this.broadcast !== null) {
       this.broadcast.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
       this.broadcast.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
@@ -368,11 +407,18 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       await handlePushes(this.host, {
         maxBytes: maxUpdateBytes(this.expectations),
         maxInboundStreams: MAX_INBOUND_PUSHES,
+        maxConcurrent: MAX_CONCURRENT_PUSHES,
+        onBusy: () => { this.refusals.pushesBusy++ },
         timeoutMs: PUSH_TIMEOUT_MS,
         onPush: (from, bytes) => this.receivePush(from, bytes)
       })
     }
-    await serveModel(this.host, { swarmId: this.swarmId, model: async () => this.publicModel() })
+    await serveModel(this.host, {
+      swarmId: this.swarmId,
+      model: async () => this.servedModel(),
+      admit: from => !this.gate.isBlocked(from) && this.modelRequests.admit(from),
+      onRefused: () => { this.refusals.modelRequests++ }
+    })
     this.keeper.start()
     if (this.options.api !== undefined) {
       const registry = createMetricsRegistry(() => this.status())
@@ -424,39 +470,26 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   }
 
   /**
-   * Without a checkpoint, ask connected peers for their model until one answers with a trained model
-   * (or the node has trained more than any of them). Training goes on meanwhile; the model found is
-   * adopted at the next exchange.
+   * Without a checkpoint, ask several connected peers for their model (warm-join.ts): implausible and
+   * outlying answers are refused, the rest combined with the manifest's rule. Training goes on
+   * meanwhile; the model found is adopted at the next exchange.
    */
   private async warmJoin (): Promise<void> {
-    const asked = new Set<string>()
-    const deadline = Date.now() + WARM_JOIN_PATIENCE_MS
-    while (!this.stopping && Date.now() < deadline) {
-      // Ask the peers that announced the most training first.
-      const samplesOf = (peer: string): number => this.peerProgress.get(peer)?.samples ?? 0
-      const peers = this.host.getPeers().filter(peer => !asked.has(peer.toString()))
-        .sort((a, b) => samplesOf(b.toString()) - samplesOf(a.toString())).slice(0, 3)
-      const answers = await Promise.all(peers.map(async peer => {
-        asked.add(peer.toString())
-        try {
-          const bytes = await requestModel(this.host, peer, {
-            swarmId: this.swarmId,
-            maxBytes: maxUpdateBytes(this.expectations),
-            signal: AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)])
-          })
-          const verdict = bytes === null ? null : validateUpdate(bytes, this.expectations)
-          return verdict?.ok === true ? { from: peer.toString(), update: verdict.value } : null
-        } catch {
-          return null
-        }
-      }))
-      const best = answers.reduce<{ from: string; update: ModelUpdate } | null>((a, b) => b !== null && (a === null || b.update.samples > a.update.samples) ? b : a, null)
-      if (best !== null && best.update.samples > 0) {
-        this.adopt = best
-        return
-      }
-      await idle(1_000, this.stopController.signal)
-    }
+    const random = createRandom((seedFromPeerId(this.host.peerId.toString()) ^ 0x70a1) >>> 0)
+    const result = await warmJoin({
+      peers: () => this.host.getPeers().map(peer => peer.toString()).filter(peer => !this.gate.isBlocked(peer)),
+      ask: async (peer, signal) => {
+        const bytes = await requestModel(this.host, peerIdFromString(peer), { swarmId: this.swarmId, maxBytes: maxUpdateBytes(this.expectations), signal })
+        const verdict = bytes === null ? null : validateUpdate(bytes, this.expectations)
+        return verdict?.ok === true ? { from: peer, step: verdict.value.step, weights: verdict.value.weights } : null
+      },
+      plausible: weights => this.intake.plausible(weights),
+      combine: (center, others) => this.mergeRule.merge({ weights: center, samples: 1 }, others.map(weights => ({ weights, samples: 1 }))),
+      random: () => random.next(),
+      signal: this.stopController.signal,
+      patienceMs: WARM_JOIN_PATIENCE_MS
+    })
+    if (result !== null) this.adopt = result
   }
 
   private validateAnnouncement (data: Uint8Array): Verdict<AnnouncementMessage> {
@@ -470,10 +503,17 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     }
   }
 
-  private admitBroadcast (from: string, data: Uint8Array): Verdict<ModelUpdate> {
-    if (!this.intake.admit(from)) return { ok: false, reason: 'rate-limited' }
+  /** Broadcast mode: `from` is the message's author, `relayer` the neighbour that delivered it. */
+  private admitBroadcast (from: string, data: Uint8Array, relayer: string): Verdict<ModelUpdate> {
+    // A graylisted or blocked author stays out even when another peer relays it.
+    // Neither this nor a rate limit is the relaying peer's fault: ignored, not scored against it.
+    if (this.gate.isBlocked(from)) return { ok: false, reason: 'blocked-author', ignore: true }
+    // Authors cost nothing to make: those that are not neighbours share one budget, and what one
+    // neighbour delivers is limited too, whoever signed it.
+    const author = this.host.getConnections(peerIdFromString(from)).length > 0 ? from : UNCONNECTED_AUTHORS
+    if (!this.intake.admit(author) || !this.relays.admit(relayer)) return { ok: false, reason: 'rate-limited', ignore: true }
     const verdict = validateUpdate(data, this.expectations)
-    if (verdict.ok && !this.intake.plausible(verdict.value.weights)) return { ok: false, reason: 'implausible-norm' }
+    if (verdict.ok && !this.intake.accept(from, verdict.value.weights)) return { ok: false, reason: 'implausible-norm' }
     return verdict
   }
 
@@ -506,7 +546,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.counters.resyncs++
       return 'resync'
     }
-    if (!this.intake.plausible(weights)) {
+    if (!this.intake.accept(from, weights)) {
       // Its reconstruction is not worth keeping either: the sender starts over from base 1.
       this.inboundLinks.forget(from)
       this.reject(from, 'implausible-norm', bytes.byteLength)
@@ -523,6 +563,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const previous = this.inbox.get(from)
     if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
     if (this.mergeRule.robust) this.latest.set(from, { update, at: Date.now() })
+    this.safeDispatchEvent('accepted', { detail: { from, samples: update.samples } })
   }
 
   private reject (from: string, reason: string, bytes: number): void {
@@ -532,7 +573,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.rejectedByReason[reason] = (this.counters.rejectedByReason[reason] ?? 0) + 1
     this.safeDispatchEvent('rejected', { detail: { from, reason } })
     // Going over the rate costs the sender that update only; invalid content counts toward graylisting.
-    if (reason !== 'rate-limited' && this.intake.penalise(from)) {
+    if (reason !== 'rate-limited' && reason !== 'blocked-author' && this.intake.penalise(from)) {
       this.counters.peersGraylisted++
       this.safeDispatchEvent('warning', { detail: { message: `graylisted ${from} for ${this.intake.graylistMs / 1000} s: it kept sending updates this node refuses` } })
       this.gate.graylist(this.host, from, this.intake.graylistMs).catch(() => {})
@@ -552,6 +593,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.step += result.steps
       this.samplesProcessed += result.samples
       let weights = await this.trainer.getWeights()
+      this.assertFinite(weights, 'after local training')
       let share = true
       if (this.privacy !== null) {
         share = !this.privacy.exhausted()
@@ -566,18 +608,20 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       this.inbox.clear()
       const adopt = this.adopt
       this.adopt = null
-      if (adopt !== null && adopt.update.samples > this.samplesProcessed) {
+      if (adopt !== null && await this.adoptionHelps(adopt.weights, weights)) {
         // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
-        weights = adopt.update.weights
+        weights = adopt.weights
         shared = weights
-        await this.trainer.setWeights(weights)
-        this.warmJoined = { from: adopt.from, step: adopt.update.step, at: new Date().toISOString() }
-        this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.update.step, samples: adopt.update.samples } })
+        this.warmJoined = { from: adopt.from, step: adopt.step, at: new Date().toISOString(), answers: adopt.answers, refused: adopt.refused }
+        this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
       } else if (received.length > 0) {
+        // Claimed sample counts weigh only as far as they are plausible (sample-claims.ts).
+        const claims = plausibleClaims(this.samplesProcessed, received.map(update => update.samples))
         weights = this.mergeRule.merge(
           { weights, samples: this.samplesProcessed },
-          received.map(update => ({ weights: update.weights, samples: update.samples }))
+          received.map((update, index) => ({ weights: update.weights, samples: claims[index] as number }))
         )
+        this.assertFinite(weights, 'after merging')
         await this.trainer.setWeights(weights)
         if (!this.mergeRule.robust) shared = weights
       }
@@ -603,9 +647,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private async share (model: Weights, merged: number): Promise<void> {
     let recipients = 0
     let bytes = 0
-    const attack = this.options.attack
-    const weights = attack === undefined ? model : poison(model, attack, this.attackRandom)
-    const samples = attack === undefined ? this.samplesProcessed : this.samplesProcessed * ATTACK_SAMPLE_INFLATION
+    const { weights, samples } = this.outgoing('shared', { weights: model, samples: this.samplesProcessed })
     if (this.pusher !== null && this.announcements !== null) {
       recipients = this.pusher.push(weights, { step: this.step, samples })
       const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, createdAt: Date.now() })
@@ -616,6 +658,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       bytes = message.byteLength
       try {
         recipients = await this.broadcast.publish(message)
+        if (this.sybilKeys.length > 0) await publishAsAuthors(this.host, this.broadcast.topic, message, this.sybilKeys)
       } catch {
         // A failed publish loses one exchange, not the node: the next one carries a fresher model anyway.
       }
@@ -634,6 +677,53 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       return this.released === null ? null : encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights: this.released, createdAt: Date.now() })
     }
     return this.model === null && !this.resumedFromCheckpoint ? null : this.encodedModel()
+  }
+
+  /** What model requests (warm joins) get: the public model, encoded once per step, or an attacker's answer. */
+  private async servedModel (): Promise<Uint8Array | null> {
+    const released = this.privacy !== null
+    if (this.encodedCache !== null && this.encodedCache.step === this.step && this.encodedCache.released === released && this.attack === null) return this.encodedCache.bytes
+    const step = this.step
+    const bytes = await this.publicModel()
+    if (bytes === null || this.attack === null) {
+      if (bytes !== null) this.encodedCache = { step, released, bytes }
+      return bytes
+    }
+    const verdict = validateUpdate(bytes, this.expectations)
+    if (!verdict.ok) return bytes
+    const { weights, samples } = this.outgoing('served', { weights: verdict.value.weights, samples: verdict.value.samples })
+    return encodeUpdate({ ...verdict.value, weights, samples })
+  }
+
+  /** What an attacker makes of what it sends (attack.ts); an honest node sends it as it is. */
+  private outgoing (kind: 'shared' | 'served', honest: Outgoing): Outgoing {
+    if (this.attack === null) return honest
+    // An attacker runs the same intake guard as its victims: its own bound is its best guess of theirs.
+    const normLimit = Number.isFinite(this.intake.bound) ? this.intake.bound : this.intake.limits.normFactor * Math.max(norm(honest.weights), this.initialNorm)
+    return this.attack[kind](honest, { random: this.attackRandom, normLimit })
+  }
+
+  /**
+   * Whether the warm join's model does at least as well as the node's own on the node's held-out data:
+   * a fact the node checks itself, where sample counts are only claims. It declines models that would
+   * set it back (answers older than its own training, or poisoned ones). Leaves the worker holding
+   * the model chosen.
+   */
+  private async adoptionHelps (theirs: Weights, own: Weights): Promise<boolean> {
+    const ownAccuracy = await this.trainer.evaluate('holdout')
+    await this.trainer.setWeights(theirs)
+    const theirAccuracy = await this.trainer.evaluate('holdout')
+    if (ownAccuracy === null || theirAccuracy === null || theirAccuracy >= ownAccuracy) return true
+    await this.trainer.setWeights(own)
+    this.safeDispatchEvent('warning', { detail: { message: `warm join: the swarm's model scored ${theirAccuracy.toFixed(3)} on this node's held-out data, its own ${ownAccuracy.toFixed(3)}: keeping its own` } })
+    return false
+  }
+
+  /** A model with NaN or ±Infinity would poison everything it touches: the node stops instead. */
+  private assertFinite (weights: Weights, when: string): void {
+    if (!allFinite(weights)) {
+      throw new MurmurError('ERR_MODEL_DIVERGED', `the node's own model holds NaN or infinite values ${when} (step ${this.step}); the node stops rather than share or judge others by it. Lower training.learningRate or restart from the last checkpoint`)
+    }
   }
 
   private async encodedModel (): Promise<Uint8Array> {
@@ -698,6 +788,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       },
       blockedPeers: this.gate.blockedPeers().length,
       graylistedPeers: this.gate.graylistedPeers().length,
+      intake: {
+        normBound: Number.isFinite(this.intake.bound) ? this.intake.bound : null,
+        trackedPeers: this.intake.trackedPeers,
+        pushesBusy: this.refusals.pushesBusy,
+        modelRequestsRefused: this.refusals.modelRequests
+      },
       role: this.options.attack === undefined ? 'honest' : 'attacker',
       data: { trainSamples: this.trainer.trainSamples, holdoutSamples: this.trainer.holdoutSamples },
       eventLoop: { lagP50Ms: lagMs(this.eventLoop.percentile(50)), lagP99Ms: lagMs(this.eventLoop.percentile(99)) },

@@ -27,8 +27,11 @@ export interface NodeStatus {
   /** application payload bytes of model updates */
   bytes: { sent: number; received: number }
   checkpoint: { step: number; savedAt: string | null }
-  /** the peer whose model this node adopted when it joined without a checkpoint */
-  warmJoin: { from: string; step: number; at: string } | null
+  /**
+   * the warm join of a node that started without a checkpoint: the peer whose answer was the most
+   * central, how many plausible answers were combined with the merge rule, how many were refused
+   */
+  warmJoin: { from: string; step: number; at: string; answers?: number; refused?: number } | null
   /** differential privacy, present when it is on: the ε spent so far at the manifest's δ */
   privacy?: PrivacyStatus
   /** how the model is shared (manifest's exchange settings) and how the pushes fare */
@@ -37,6 +40,12 @@ export interface NodeStatus {
   blockedPeers: number
   /** peers refused for a while because they kept sending updates this node refuses */
   graylistedPeers: number
+  /**
+   * the intake's state: the norm a received model may have now (null before the first round), peers
+   * with rate or penalty state kept, pushes reset unread because the node was serving its maximum,
+   * model requests refused (over the rate, or too many at once)
+   */
+  intake?: { normBound: number | null; trackedPeers: number; pushesBusy: number; modelRequestsRefused: number }
   /** 'attacker' only in simulations (murmur start --attack) */
   role: 'honest' | 'attacker'
   data: { trainSamples: number; holdoutSamples: number }

@@ -78,7 +78,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
     peerDiscovery,
     // libp2p's default allows 5 inbound connections a second per address: a local swarm, or a LAN
     // behind one NAT, starts faster than that. Validation and the intake guard limit what peers send.
-    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
+    // At most 128 connections (4 × the default 32 target peers): per-connection work stays bounded.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, maxConnections: 128 },
     ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
     ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
     services: {

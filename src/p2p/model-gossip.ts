@@ -12,10 +12,17 @@ export function announcementTopic (swarmId: string): string {
   return `/murmur/announce/1/${swarmId}`
 }
 
-export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+/**
+ * A validator's decision. `ignore`: the message is dropped without counting against the peer that
+ * relayed it (e.g. over a rate: an honest relay forwarding a flood did nothing invalid).
+ */
+export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly ignore?: boolean }
 
-/** Decides on every incoming message before gossipsub delivers or forwards it. */
-export type MessageValidator<T> = (from: string, data: Uint8Array) => Verdict<T>
+/**
+ * Decides on every incoming message before gossipsub delivers or forwards it: `from` is the author
+ * (who signed it), `relayer` the neighbour that delivered it.
+ */
+export type MessageValidator<T> = (from: string, data: Uint8Array, relayer: string) => Verdict<T>
 
 export interface ModelGossipEvents<T> {
   /** a valid message from a peer */
@@ -56,14 +63,14 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
       const from = message.type === 'signed' ? message.from.toString() : peer.toString()
       let verdict: Verdict<T>
       try {
-        verdict = this.validate(from, message.data)
+        verdict = this.validate(from, message.data, peer.toString())
       } catch {
         // A validator must never throw; if it does, the message is what cannot be trusted.
         verdict = { ok: false, reason: 'validator-error' }
       }
       if (!verdict.ok) {
         this.safeDispatchEvent('rejected', { detail: { from, reason: verdict.reason, bytes: message.data.byteLength } })
-        return TopicValidatorResult.Reject
+        return verdict.ignore === true ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
       }
       this.validated.set(message.data, verdict.value)
       return TopicValidatorResult.Accept

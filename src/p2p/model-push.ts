@@ -23,14 +23,26 @@ const REPLY_CODES: readonly PushReply[] = ['accepted', 'resync', 'rejected']
 export interface PushHandlerOptions {
   /** refuse pushes larger than this before reading them */
   readonly maxBytes: number
-  /** streams served at once; more are refused by libp2p (backpressure on senders) */
+  /** streams served at once per connection; more are refused by libp2p (backpressure on senders) */
   readonly maxInboundStreams: number
+  /** streams served at once by the node over all connections; more are reset unread (default unbounded) */
+  readonly maxConcurrent?: number
+  /** a push was reset unread because `maxConcurrent` were being served */
+  readonly onBusy?: (from: string) => void
   readonly timeoutMs: number
   readonly onPush: (from: string, bytes: Uint8Array) => PushReply | Promise<PushReply>
 }
 
 export async function handlePushes (host: Host, options: PushHandlerOptions): Promise<void> {
+  let serving = 0
   await host.handle(MODEL_PUSH_PROTOCOL, ({ stream, connection }) => {
+    if (serving >= (options.maxConcurrent ?? Infinity)) {
+      // Memory and decoding work stay bounded however many peers push at once: the sender sees a failed push.
+      options.onBusy?.(connection.remotePeer.toString())
+      stream.abort(new Error('too many pushes at once'))
+      return
+    }
+    serving++
     const signal = AbortSignal.timeout(options.timeoutMs)
     const serve = async (): Promise<void> => {
       const lp = lpStream(stream, { maxDataLength: options.maxBytes })
@@ -39,7 +51,9 @@ export async function handlePushes (host: Host, options: PushHandlerOptions): Pr
       await lp.write(Uint8Array.of(REPLY_CODES.indexOf(reply)), { signal })
       await stream.close({ signal })
     }
-    serve().catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
+    serve()
+      .catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
+      .finally(() => { serving-- })
   }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: 4 })
 }
 

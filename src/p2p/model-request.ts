@@ -20,11 +20,25 @@ export interface ModelServerOptions {
   readonly model: () => Promise<Uint8Array | null>
   /** how long a request may take before the stream is dropped */
   readonly timeoutMs?: number
+  /** whether `from` may have an answer now (a rate limit); a refused request's stream is reset unanswered */
+  readonly admit?: (from: string) => boolean
+  /** requests answered at once over all connections; more are reset (default 4) */
+  readonly maxConcurrent?: number
+  /** a request was refused: over its rate, or too many at once */
+  readonly onRefused?: (from: string) => void
 }
 
 /** Answers model requests for one swarm. */
 export async function serveModel (host: Host, options: ModelServerOptions): Promise<void> {
-  await host.handle(MODEL_REQUEST_PROTOCOL, ({ stream }) => {
+  let serving = 0
+  await host.handle(MODEL_REQUEST_PROTOCOL, ({ stream, connection }) => {
+    const from = connection.remotePeer.toString()
+    if (serving >= (options.maxConcurrent ?? 4) || !(options.admit?.(from) ?? true)) {
+      options.onRefused?.(from)
+      stream.abort(new Error('model request refused: over the rate'))
+      return
+    }
+    serving++
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000)
     const answer = async (): Promise<void> => {
       const lp = lpStream(stream, { maxDataLength: MAX_SWARM_ID_BYTES })
@@ -33,8 +47,10 @@ export async function serveModel (host: Host, options: ModelServerOptions): Prom
       await lp.write(model ?? new Uint8Array(0), { signal })
       await stream.close({ signal })
     }
-    answer().catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
-  }, { runOnLimitedConnection: false })
+    answer()
+      .catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
+      .finally(() => { serving-- })
+  }, { runOnLimitedConnection: false, maxInboundStreams: 2 })
 }
 
 export interface ModelRequestOptions {

@@ -26,7 +26,10 @@ export class PeerGate {
 
   /** Refuses a misbehaving peer for `ms` and closes its connections. */
   async graylist (host: Host, peer: string, ms: number): Promise<void> {
-    this.graylisted.set(peer, Date.now() + ms)
+    // Expired entries go first, so the map holds only peers refused now.
+    const now = Date.now()
+    for (const [id, until] of this.graylisted) if (until <= now) this.graylisted.delete(id)
+    this.graylisted.set(peer, now + ms)
     await this.closeBlocked(host)
   }
 

@@ -46,7 +46,11 @@ export class PeerKeeper {
       if (connected.size >= this.options.targetPeers) return
       const now = Date.now()
       const candidates: PeerId[] = []
-      for (const peer of await this.host.peerStore.all()) {
+      const known = await this.host.peerStore.all()
+      // Backoff state only for peers the peer store still knows: the map stays as bounded as the store.
+      const knownIds = new Set(known.map(peer => peer.id.toString()))
+      for (const id of this.nextAttempt.keys()) if (!knownIds.has(id)) this.nextAttempt.delete(id)
+      for (const peer of known) {
         const id = peer.id.toString()
         if (connected.has(id) || peer.addresses.length === 0 || this.gate.isBlocked(id)) continue
         if ((this.nextAttempt.get(id)?.at ?? 0) > now) continue

@@ -23,6 +23,8 @@ export interface ScenarioFile {
     readonly codec?: string
     readonly merge?: string
     readonly fanout?: number
+    /** push or broadcast */
+    readonly exchange?: string
   }
   readonly events: readonly ScenarioEventSpec[]
 }

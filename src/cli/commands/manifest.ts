@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
 import { createManifest, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
-import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
+import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { DEFAULT_EXCHANGE, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { MANIFEST_LIMITS } from '../../learning/manifest-bounds.js'
@@ -52,7 +52,7 @@ export function manifestCommand (): Command {
     .addOption(new Option('--learning-rate <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_TRAINING.learningRate))
     .addOption(new Option('--batch-size <n>', 'samples per batch').argParser(integer(1, MANIFEST_LIMITS.batchSize)).default(DEFAULT_TRAINING.batchSize))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges').argParser(integer(1, MANIFEST_LIMITS.localSteps)).default(DEFAULT_TRAINING.localSteps))
-    .addOption(new Option('--merge <rule>', `how a node merges the models it receives: ${MERGE_RULES_HELP}`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))).default('mean'))
+    .addOption(new Option('--merge <rule>', `how a node merges the models it receives: ${MERGE_RULES_HELP}`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))).default(DEFAULT_MERGE_RULE))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP}`).argParser(parsedWith(text => formatCodec(parseCodec(text)))).default('fp32'))
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams; broadcast: whole models on gossipsub').choices(EXCHANGE_MODES).default(DEFAULT_EXCHANGE.mode))
     .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round').argParser(integer(1, MANIFEST_LIMITS.fanout)).default(DEFAULT_EXCHANGE.fanout))

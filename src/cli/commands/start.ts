@@ -71,7 +71,7 @@ export function startCommand (): Command {
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
     .option('--swarm-key <file>', 'join a private swarm: only peers with the same key (murmur keygen) can connect')
     .option('--allow-peers <file>', 'connect only to the peer ids listed in this file (one per line)')
-    .addOption(new Option('--attack <kind>', 'simulation only: share poisoned models (to study robust merge rules)').choices(ATTACKS))
+    .addOption(new Option('--attack <kind>', 'simulation only: act as an attacker of this kind (docs/security.md, section 5)').choices(ATTACKS))
     .option('--no-warm-join', 'without a checkpoint, start from the manifest\'s initial weights instead of fetching the model from a peer')
     .addOption(new Option('--checkpoint-interval <time>', 'how often to save a checkpoint').argParser(duration).default(10_000, '10s'))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))

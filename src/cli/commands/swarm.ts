@@ -6,7 +6,7 @@ import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
 import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
-import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
+import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES, type ModelSpec } from '../../learning/models.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
@@ -68,7 +68,8 @@ function scenarioDefaults (file: ScenarioFile, source: string): Partial<SwarmFla
     localSteps: value('localSteps', swarm.localSteps, integer(1, 1_000_000)),
     codec: value('codec', swarm.codec, text => formatCodec(parseCodec(text))),
     merge: value('merge', swarm.merge, text => formatMergeRule(parseMergeRule(text))),
-    fanout: value('fanout', swarm.fanout, integer(1, 1024))
+    fanout: value('fanout', swarm.fanout, integer(1, 1024)),
+    exchange: value('exchange', swarm.exchange, oneOf(EXCHANGE_MODES))
   }
   return Object.fromEntries(Object.entries(defaults).filter(([, v]) => v !== undefined))
 }
@@ -89,7 +90,7 @@ export function swarmCommand (): Command {
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
-    .addOption(new Option('--merge <rule>', `how nodes merge the models they receive: ${MERGE_RULES_HELP} (default mean)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
+    .addOption(new Option('--merge <rule>', `how nodes merge the models they receive: ${MERGE_RULES_HELP} (default ${DEFAULT_MERGE_RULE}; mean only among trusted peers)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
     .addOption(new Option('--fanout <n>', `peers a node pushes its model to after each round (default ${DEFAULT_EXCHANGE.fanout})`).argParser(integer(1, 1024)))
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams (default); broadcast: whole models on gossipsub to everyone').choices(EXCHANGE_MODES))
     .option('--swarm-key <file>', 'make the swarm private: every node gets this key (murmur keygen)')
