@@ -4,6 +4,7 @@ import { MurmurError } from '../errors.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from './local-algorithm.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
 
 export const MANIFEST_VERSION = 1
@@ -57,6 +58,11 @@ export interface TrainingSettings {
   readonly batchSize: number
   /** local training steps (batches) a node takes between two exchanges */
   readonly localSteps: number
+  /**
+   * what local steps do for a swarm with skewed data: dsgd, fedprox:MU or qgm:BETA (local-algorithm.ts).
+   * The one setting outside the swarm id: it changes nothing on the wire, so a node may override it.
+   */
+  readonly algorithm: string
 }
 
 /**
@@ -91,7 +97,7 @@ export interface ManifestOptions {
 
 export const DEFAULT_SEED = 42
 
-export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 }
+export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'dsgd' }
 
 export function createManifest (options: ManifestOptions): Manifest {
   return parseManifest({
@@ -107,9 +113,14 @@ export function createManifest (options: ManifestOptions): Manifest {
   })
 }
 
-/** The swarm id: hex SHA-256 of the manifest in canonical JSON (RFC 8785), first 128 bits. */
+/**
+ * The swarm id: hex SHA-256 of the manifest in canonical JSON (RFC 8785), first 128 bits, without
+ * training.algorithm (a node's local choice that changes nothing others see).
+ */
 export function swarmIdOf (manifest: Manifest): string {
-  const text = canonicalize(manifest)
+  const shared: Partial<Record<keyof TrainingSettings, unknown>> = { ...manifest.training }
+  delete shared.algorithm
+  const text = canonicalize({ ...manifest, training: shared })
   if (text === undefined) throw new MurmurError('ERR_INVALID_MANIFEST', 'manifest cannot be serialised')
   return createHash('sha256').update(text).digest('hex').slice(0, 32)
 }
@@ -183,6 +194,17 @@ function mergeRule (value: unknown): string {
   }
 }
 
+/** A manifest without training.algorithm (older ones) trains with dsgd. */
+function localAlgorithm (value: unknown): string {
+  if (value === undefined) return DEFAULT_TRAINING.algorithm
+  try {
+    if (typeof value !== 'string') throw new Error('not a string')
+    return formatLocalAlgorithm(parseLocalAlgorithm(value))
+  } catch {
+    return fail(`training.algorithm must be one of ${LOCAL_ALGORITHMS_HELP}, got ${JSON.stringify(value)}`)
+  }
+}
+
 /** Checks a manifest read from a file or the network, field by field, and returns a typed copy. */
 export function parseManifest (value: unknown): Manifest {
   const root = record(value, 'manifest')
@@ -210,7 +232,8 @@ export function parseManifest (value: unknown): Manifest {
       optimizer: oneOf(training.optimizer, OPTIMIZERS, 'training.optimizer'),
       learningRate: positiveNumber(training.learningRate, 'training.learningRate'),
       batchSize: positiveInteger(training.batchSize, 'training.batchSize'),
-      localSteps: positiveInteger(training.localSteps, 'training.localSteps')
+      localSteps: positiveInteger(training.localSteps, 'training.localSteps'),
+      algorithm: localAlgorithm(training.algorithm)
     },
     merge: { rule: mergeRule(merge.rule) },
     exchange: { mode: oneOf(exchange.mode, EXCHANGE_MODES, 'exchange.mode'), fanout: positiveInteger(exchange.fanout, 'exchange.fanout') },

@@ -23,6 +23,7 @@ import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
+import { PeerWindow } from './peer-window.js'
 import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
 import { startApi, type ApiAddress, type ApiServer } from './api.js'
 import { createMetricsRegistry } from './metrics.js'
@@ -84,7 +85,6 @@ export interface MurmurNodeEvents {
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_TARGET_PEERS = 32
 const PUSH_TIMEOUT_MS = 10_000
-const QUORUM_WINDOW_MS = 10_000
 const EVENT_LOOP_RESOLUTION_MS = 10
 /** pushes served at once; libp2p refuses more streams, which is the backpressure senders feel */
 const MAX_INBOUND_PUSHES = 8
@@ -151,13 +151,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private lastAccuracy: number | null = null
   private checkpointStep: number
   private checkpointSavedAt: string | null
-  /** the freshest valid update from each peer since the last merge */
-  private readonly inbox = new Map<string, ModelUpdate>()
   /**
-   * Robust merge rules need a quorum, not just what arrived since the last round: they also see the
-   * latest model of every peer heard from recently (dropped when it goes quiet or disconnects).
+   * The latest accepted model of every peer heard from recently (bounded, expiring, staleness-weighted),
+   * merged every round: under skew a node must see its whole neighbourhood, not only what arrived since
+   * its last round, and a robust rule needs a quorum.
    */
-  private readonly latest = new Map<string, { update: ModelUpdate; at: number }>()
+  private readonly window = new PeerWindow<ModelUpdate>()
   /** the latest announcement of each peer (push mode) */
   private readonly peerProgress = new Map<string, AnnouncementMessage>()
   private model: Weights | null = null
@@ -338,7 +337,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop.enable()
     // The first round's change is measured from where the node starts (initial weights or checkpoint).
     this.roundStart = await this.trainer.getWeights()
-    this.host.addEventListener('peer:disconnect', event => { this.intake.forget(event.detail.toString()) })
+    this.host.addEventListener('peer:disconnect', event => {
+      this.intake.forget(event.detail.toString())
+      this.window.delete(event.detail.toString())
+    })
     if (this.broadcast !== null) {
       this.broadcast.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
       this.broadcast.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
@@ -381,16 +383,6 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** whether the node resumed from a checkpoint */
   get resumed (): boolean {
     return this.resumedFromCheckpoint
-  }
-
-  /** The latest model of every peer heard from within the last QUORUM_WINDOW_MS and still connected. */
-  private quorum (): ModelUpdate[] {
-    const now = Date.now()
-    const connected = new Set(this.host.getPeers().map(peer => peer.toString()))
-    for (const [peer, entry] of this.latest) {
-      if (now - entry.at > QUORUM_WINDOW_MS || !connected.has(peer)) this.latest.delete(peer)
-    }
-    return [...this.latest.values()].map(entry => entry.update)
   }
 
   /** Problems found at start-up that did not stop the node (e.g. a damaged checkpoint skipped). */
@@ -495,9 +487,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.updatesReceived++
     this.counters.updatesAccepted++
     this.counters.bytesReceived += bytes
-    const previous = this.inbox.get(from)
-    if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
-    if (this.mergeRule.robust) this.latest.set(from, { update, at: Date.now() })
+    this.window.set(from, update)
   }
 
   private reject (from: string, reason: string, bytes: number): void {
@@ -535,10 +525,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           await this.trainer.setWeights(weights)
         }
       }
-      // Under a robust rule a node shares what it trained; under the mean, what it merged (MergeRule.robust).
+      // A node shares what it trained and keeps what it merged (decentralized SGD: every peer's window
+      // then averages trained models, so each local step counts in full, and a coordinate-wise robust
+      // rule does not see many copies of one merged model).
       let shared = weights
-      const received = this.mergeRule.robust ? this.quorum() : [...this.inbox.values()]
-      this.inbox.clear()
+      const received = this.window.current()
       const adopt = this.adopt
       this.adopt = null
       if (adopt !== null && adopt.update.samples > this.samplesProcessed) {
@@ -549,12 +540,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         this.warmJoined = { from: adopt.from, step: adopt.update.step, at: new Date().toISOString() }
         this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.update.step, samples: adopt.update.samples } })
       } else if (received.length > 0) {
+        // A stale model counts less (staleness weight 2^(−age / half-life) on its sample count).
         weights = this.mergeRule.merge(
           { weights, samples: this.samplesProcessed },
-          received.map(update => ({ weights: update.weights, samples: update.samples }))
+          received.map(entry => ({ weights: entry.value.weights, samples: entry.value.samples * entry.weight }))
         )
         await this.trainer.setWeights(weights)
-        if (!this.mergeRule.robust) shared = weights
       }
       this.model = weights
       this.roundStart = weights
