@@ -32,16 +32,16 @@ describe('training algorithms as data', () => {
     }
   })
 
-  it('is a manifest field outside the swarm id, older manifests reading as dsgd', () => {
+  it('is a manifest field outside the swarm id, older manifests reading as the default', () => {
     const dataset = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
     const plain = createManifest({ model: 'logistic', dataset })
     const prox = createManifest({ model: 'logistic', dataset, training: { algorithm: 'fedprox:1' } })
-    expect(plain.training.algorithm).toBe('dsgd')
+    expect(plain.training.algorithm).toBe('qgm:0.9')
     expect(prox.training.algorithm).toBe('fedprox:1')
     expect(swarmIdOf(prox)).toBe(swarmIdOf(plain))
     const older = JSON.parse(JSON.stringify(plain)) as { training: Record<string, unknown> }
     delete older.training.algorithm
-    expect(parseManifest(older).training.algorithm).toBe('dsgd')
+    expect(parseManifest(older).training.algorithm).toBe('qgm:0.9')
     expect(() => parseManifest({ ...plain, training: { ...plain.training, algorithm: 'qgm:2' } })).toThrow(/training.algorithm/)
   })
 })

@@ -97,7 +97,7 @@ export interface ManifestOptions {
 
 export const DEFAULT_SEED = 42
 
-export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'dsgd' }
+export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' }
 
 export function createManifest (options: ManifestOptions): Manifest {
   return parseManifest({
@@ -194,7 +194,7 @@ function mergeRule (value: unknown): string {
   }
 }
 
-/** A manifest without training.algorithm (older ones) trains with dsgd. */
+/** A manifest without training.algorithm (written before it existed) trains with the default. */
 function localAlgorithm (value: unknown): string {
   if (value === undefined) return DEFAULT_TRAINING.algorithm
   try {
