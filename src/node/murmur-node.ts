@@ -337,10 +337,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop.enable()
     // The first round's change is measured from where the node starts (initial weights or checkpoint).
     this.roundStart = await this.trainer.getWeights()
-    this.host.addEventListener('peer:disconnect', event => {
-      this.intake.forget(event.detail.toString())
-      this.window.delete(event.detail.toString())
-    })
+    // A peer's model stays in the window when it disconnects (until it expires): when a swarm stops,
+    // or a link flaps, the last round of a node must not fall back to its own shard's lean.
+    this.host.addEventListener('peer:disconnect', event => { this.intake.forget(event.detail.toString()) })
     if (this.broadcast !== null) {
       this.broadcast.addEventListener('message', event => { this.receive(event.detail.from, event.detail.value, event.detail.bytes) })
       this.broadcast.addEventListener('rejected', event => { this.reject(event.detail.from, event.detail.reason, event.detail.bytes) })
@@ -366,7 +365,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         model: async () => this.publicModel(),
         blockedPeers: {
           get: () => this.gate.blockedPeers(),
-          set: async peers => { await this.gate.set(this.host, peers) }
+          set: async peers => {
+            for (const peer of peers) this.window.delete(peer)
+            await this.gate.set(this.host, peers)
+          }
         }
       })
     }
@@ -500,6 +502,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     if (reason !== 'rate-limited' && this.intake.penalise(from)) {
       this.counters.peersGraylisted++
       this.safeDispatchEvent('warning', { detail: { message: `graylisted ${from} for ${this.intake.graylistMs / 1000} s: it kept sending updates this node refuses` } })
+      this.window.delete(from)
       this.gate.graylist(this.host, from, this.intake.graylistMs).catch(() => {})
     }
   }
