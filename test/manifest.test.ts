@@ -134,7 +134,7 @@ describe('createManifest / parseManifest', () => {
     const manifest = createManifest(options())
     expect(manifest.version).toBe(1)
     expect(manifest.seed).toBe(42)
-    expect(manifest.training).toEqual({ optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 })
+    expect(manifest.training).toEqual({ optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' })
     expect(manifest.merge).toEqual({ rule: 'trimmed-mean:0.25' })
     expect(manifest.codec).toBe('fp32')
     expect(manifest.model).toEqual(modelSpec('mlp', 10))

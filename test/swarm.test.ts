@@ -40,18 +40,24 @@ describe('a swarm of three real nodes on 127.0.0.1', () => {
     const aloneAccuracy = alone.accuracy(test)
     await alone.close()
 
+    // The control: a third of the digits cannot teach a node the rest.
     expect(aloneAccuracy).toBeLessThan(0.5)
+    // Both baselines trained on as many samples as the nodes processed, so a busy machine (fewer
+    // samples in 25 s) lowers them together with the nodes: the assertions are about the gap between
+    // a node alone on its shard and the model trained on everyone's data.
+    const central = summary.centralized.accuracy
+    expect(central).toBeGreaterThan(aloneAccuracy + 0.2)
+    const gap = central - aloneAccuracy
     for (const node of summary.nodes) {
       expect(node.updatesAccepted).toBeGreaterThan(0)
       expect(node.updatesRejected).toBe(0)
       expect(node.bytesSent).toBeGreaterThan(0)
       expect(node.accuracy).not.toBeNull()
-      // Each node's last model still leans towards its own shard after its last local round: a clear
-      // gain for every node, and a large one on average.
-      expect(node.accuracy ?? 0).toBeGreaterThan(aloneAccuracy + 0.1)
+      // Every node stands for the merged model (its window of peers' models), not its last local
+      // steps on its own shard: each closes most of the gap.
+      expect(node.accuracy ?? 0).toBeGreaterThan(aloneAccuracy + 0.5 * gap)
     }
-    expect(summary.accuracy.mean).toBeGreaterThan(aloneAccuracy + 0.2)
-    expect(summary.centralized.accuracy).toBeGreaterThan(0.8)
+    expect(summary.accuracy.mean).toBeGreaterThan(aloneAccuracy + 0.6 * gap)
     expect(new Set(summary.nodes.map(node => node.peerId)).size).toBe(3)
   }, 240_000)
 })

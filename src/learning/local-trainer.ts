@@ -9,6 +9,7 @@ import { selectBackend, type BackendName } from './backend.js'
 import { sameShapes, type Weights } from './weights.js'
 import type { Manifest } from './manifest.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
 
 export interface TrainingData {
   readonly train: Dataset
@@ -20,6 +21,11 @@ export interface LocalTrainerOptions {
   readonly backend?: BackendName
   /** seeds the order in which this trainer visits its samples */
   readonly seed?: number
+  /**
+   * what the local steps do besides the optimizer's update (manifest training.algorithm, see
+   * local-algorithm.ts); default dsgd: nothing, as for the launcher's centralized baseline
+   */
+  readonly algorithm?: string
 }
 
 async function compiledModel (manifest: Manifest): Promise<tf.LayersModel> {
@@ -43,9 +49,11 @@ export class LocalTrainer implements Trainer {
   private readonly random: Random
   private order: number[] = []
   private cursor = 0
+  private readonly algorithm: LocalAlgorithm
 
-  private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number) {
+  private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number, algorithm: string) {
     this.model = model
+    this.algorithm = createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
     this.data = data
     this.backend = backend
     this.batchSize = manifest.training.batchSize
@@ -66,8 +74,11 @@ export class LocalTrainer implements Trainer {
       ...(options.backend === undefined ? {} : { preference: options.backend }),
       needsConvolutionGradients: hasConvolutions(manifest.model)
     })
+    const algorithm = options.algorithm ?? 'dsgd'
+    // Checked before the model is built, so a bad name leaks no tensors.
+    createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
     const model = await compiledModel(manifest)
-    const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed)
+    const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
     return trainer
   }
@@ -97,6 +108,8 @@ export class LocalTrainer implements Trainer {
 
   async train (steps: number): Promise<TrainResult> {
     let lossTotal = 0
+    const algorithm = this.algorithm.perStep ? this.algorithm : null
+    if (algorithm !== null) algorithm.beginRound(await this.getWeights(), steps)
     for (let step = 0; step < steps; step++) {
       const { x, y } = this.batchTensors(this.data.train, this.nextBatch())
       try {
@@ -106,6 +119,7 @@ export class LocalTrainer implements Trainer {
         x.dispose()
         y.dispose()
       }
+      if (algorithm !== null) await this.setWeights(algorithm.afterStep(await this.getWeights()))
     }
     return { steps, samples: steps * this.batchSize, loss: steps > 0 ? lossTotal / steps : 0 }
   }

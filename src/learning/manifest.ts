@@ -5,6 +5,7 @@ import { checkManifestBounds } from './manifest-bounds.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from './local-algorithm.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
 import { parseTopologyModel } from './topology-spec.js'
 
@@ -59,6 +60,11 @@ export interface TrainingSettings {
   readonly batchSize: number
   /** local training steps (batches) a node takes between two exchanges */
   readonly localSteps: number
+  /**
+   * what local steps do for a swarm with skewed data: dsgd, fedprox:MU or qgm:BETA (local-algorithm.ts).
+   * The one setting outside the swarm id: it changes nothing on the wire, so a node may override it.
+   */
+  readonly algorithm: string
 }
 
 /**
@@ -94,7 +100,7 @@ export interface ManifestOptions {
 
 export const DEFAULT_SEED = 42
 
-export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 }
+export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' }
 
 export function createManifest (options: ManifestOptions): Manifest {
   return parseManifest({
@@ -110,9 +116,14 @@ export function createManifest (options: ManifestOptions): Manifest {
   })
 }
 
-/** The swarm id: hex SHA-256 of the manifest in canonical JSON (RFC 8785), first 128 bits. */
+/**
+ * The swarm id: hex SHA-256 of the manifest in canonical JSON (RFC 8785), first 128 bits, without
+ * training.algorithm (a node's local choice that changes nothing others see).
+ */
 export function swarmIdOf (manifest: Manifest): string {
-  const text = canonicalize(manifest)
+  const shared: Partial<Record<keyof TrainingSettings, unknown>> = { ...manifest.training }
+  delete shared.algorithm
+  const text = canonicalize({ ...manifest, training: shared })
   if (text === undefined) throw new MurmurError('ERR_INVALID_MANIFEST', 'manifest cannot be serialised')
   return createHash('sha256').update(text).digest('hex').slice(0, 32)
 }
@@ -186,6 +197,17 @@ function mergeRule (value: unknown): string {
   }
 }
 
+/** A manifest without training.algorithm (written before it existed) trains with the default. */
+function localAlgorithm (value: unknown): string {
+  if (value === undefined) return DEFAULT_TRAINING.algorithm
+  try {
+    if (typeof value !== 'string') throw new Error('not a string')
+    return formatLocalAlgorithm(parseLocalAlgorithm(value))
+  } catch {
+    return fail(`training.algorithm must be one of ${LOCAL_ALGORITHMS_HELP}, got ${JSON.stringify(value)}`)
+  }
+}
+
 /** Checks a manifest read from a file or the network, field by field and against MANIFEST_LIMITS, and returns a typed copy. */
 export function parseManifest (value: unknown): Manifest {
   const root = record(value, 'manifest')
@@ -214,7 +236,8 @@ export function parseManifest (value: unknown): Manifest {
       optimizer: oneOf(training.optimizer, OPTIMIZERS, 'training.optimizer'),
       learningRate: positiveNumber(training.learningRate, 'training.learningRate'),
       batchSize: positiveInteger(training.batchSize, 'training.batchSize'),
-      localSteps: positiveInteger(training.localSteps, 'training.localSteps')
+      localSteps: positiveInteger(training.localSteps, 'training.localSteps'),
+      algorithm: localAlgorithm(training.algorithm)
     },
     merge: { rule: mergeRule(merge.rule) },
     exchange: { mode: oneOf(exchange.mode, EXCHANGE_MODES, 'exchange.mode'), fanout: positiveInteger(exchange.fanout, 'exchange.fanout') },

@@ -32,7 +32,7 @@ async function main (): Promise<void> {
   try {
     data = await loadNodeData(parseDataSpec(init.dataSpec), { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) })
     releaseBuiltinDatasets()
-    trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, ...(init.backend === undefined ? {} : { backend: init.backend }) })
+    trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, algorithm: init.manifest.training.algorithm, ...(init.backend === undefined ? {} : { backend: init.backend }) })
   } catch (error) {
     send({ type: 'failed', error: describe(error) })
     return

@@ -24,6 +24,7 @@ import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
+import { PeerWindow } from './peer-window.js'
 import type { Attack, AttackBehaviour, Outgoing } from './attack.js'
 import { attackBehaviour } from './attacks/index.js'
 import { BoundedMap } from './bounded-map.js'
@@ -102,7 +103,6 @@ export interface MurmurNodeEvents {
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 const DEFAULT_TARGET_PEERS = 32
 const PUSH_TIMEOUT_MS = 10_000
-const QUORUM_WINDOW_MS = 10_000
 const EVENT_LOOP_RESOLUTION_MS = 10
 /** pushes served at once per connection; libp2p refuses more streams, which is the backpressure senders feel */
 const MAX_INBOUND_PUSHES = 2
@@ -185,13 +185,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private lastAccuracy: number | null = null
   private checkpointStep: number
   private checkpointSavedAt: string | null
-  /** the freshest valid update from each peer since the last merge */
-  private readonly inbox = new Map<string, ModelUpdate>()
   /**
-   * Robust merge rules need a quorum, not just what arrived since the last round: they also see the
-   * latest model of every peer heard from recently (dropped when it goes quiet or disconnects).
+   * The latest accepted model of every peer heard from recently (bounded, expiring, staleness-weighted),
+   * merged every round: under skew a node must see its whole neighbourhood, not only what arrived since
+   * its last round, and a robust rule needs a quorum.
    */
-  private readonly latest = new Map<string, { update: ModelUpdate; at: number }>()
+  private readonly window = new PeerWindow<ModelUpdate>()
   /** the latest announcement of each peer (push mode) */
   private readonly peerProgress = new BoundedMap<string, AnnouncementMessage>(MAX_TRACKED_PEERS)
   private model: Weights | null = null
@@ -392,6 +391,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop.enable()
     // The first round's change is measured from where the node starts (initial weights or checkpoint).
     this.roundStart = await this.trainer.getWeights()
+    // A peer's model stays in the window when it disconnects (until it expires): when a swarm stops,
+    // or a link flaps, the last round of a node must not fall back to its own shard's lean.
     // The intake guard's state (rates, penalties) is kept across reconnects, bounded by its own LRU.
     if (this.attack !== null && this.attack.sybils > 0 && this.broadcast !== null) {
       this.sybilKeys = await Promise.all(Array.from({ length: this.attack.sybils }, async () => generateKeyPair('Ed25519')))
@@ -430,7 +431,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         model: async () => this.publicModel(),
         blockedPeers: {
           get: () => this.gate.blockedPeers(),
-          set: async peers => { await this.gate.set(this.host, peers) }
+          set: async peers => {
+            for (const peer of peers) this.window.delete(peer)
+            await this.gate.set(this.host, peers)
+          }
         }
       }, { token: token.token, tokenSource: token.file, routes: nodePageRoutes({ manifest: this.manifest, model: async () => this.publicModel() }) })
       const exposed = exposureWarning(this.options.api.host, this.api.port)
@@ -452,16 +456,6 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** whether the node resumed from a checkpoint */
   get resumed (): boolean {
     return this.resumedFromCheckpoint
-  }
-
-  /** The latest model of every peer heard from within the last QUORUM_WINDOW_MS and still connected. */
-  private quorum (): ModelUpdate[] {
-    const now = Date.now()
-    const connected = new Set(this.host.getPeers().map(peer => peer.toString()))
-    for (const [peer, entry] of this.latest) {
-      if (now - entry.at > QUORUM_WINDOW_MS || !connected.has(peer)) this.latest.delete(peer)
-    }
-    return [...this.latest.values()].map(entry => entry.update)
   }
 
   /** Problems found at start-up that did not stop the node (e.g. a damaged checkpoint skipped). */
@@ -560,9 +554,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.updatesReceived++
     this.counters.updatesAccepted++
     this.counters.bytesReceived += bytes
-    const previous = this.inbox.get(from)
-    if (previous === undefined || previous.step <= update.step) this.inbox.set(from, update)
-    if (this.mergeRule.robust) this.latest.set(from, { update, at: Date.now() })
+    this.window.set(from, update)
     this.safeDispatchEvent('accepted', { detail: { from, samples: update.samples } })
   }
 
@@ -576,6 +568,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     if (reason !== 'rate-limited' && reason !== 'blocked-author' && this.intake.penalise(from)) {
       this.counters.peersGraylisted++
       this.safeDispatchEvent('warning', { detail: { message: `graylisted ${from} for ${this.intake.graylistMs / 1000} s: it kept sending updates this node refuses` } })
+      this.window.delete(from)
       this.gate.graylist(this.host, from, this.intake.graylistMs).catch(() => {})
     }
   }
@@ -602,10 +595,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
           await this.trainer.setWeights(weights)
         }
       }
-      // Under a robust rule a node shares what it trained; under the mean, what it merged (MergeRule.robust).
+      // A node shares what it trained and keeps what it merged (decentralized SGD: every peer's window
+      // then averages trained models, so each local step counts in full, and a coordinate-wise robust
+      // rule does not see many copies of one merged model).
       let shared = weights
-      const received = this.mergeRule.robust ? this.quorum() : [...this.inbox.values()]
-      this.inbox.clear()
+      const received = this.window.current()
       const adopt = this.adopt
       this.adopt = null
       if (adopt !== null && await this.adoptionHelps(adopt.weights, weights)) {
@@ -615,15 +609,15 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         this.warmJoined = { from: adopt.from, step: adopt.step, at: new Date().toISOString(), answers: adopt.answers, refused: adopt.refused }
         this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
       } else if (received.length > 0) {
-        // Claimed sample counts weigh only as far as they are plausible (sample-claims.ts).
-        const claims = plausibleClaims(this.samplesProcessed, received.map(update => update.samples))
+        // Claimed sample counts weigh only as far as they are plausible (sample-claims.ts), and a stale
+        // model counts less (staleness weight 2^(−age / half-life) on its sample count).
+        const claims = plausibleClaims(this.samplesProcessed, received.map(entry => entry.value.samples))
         weights = this.mergeRule.merge(
           { weights, samples: this.samplesProcessed },
-          received.map((update, index) => ({ weights: update.weights, samples: claims[index] as number }))
+          received.map((entry, index) => ({ weights: entry.value.weights, samples: (claims[index] as number) * entry.weight }))
         )
         this.assertFinite(weights, 'after merging')
         await this.trainer.setWeights(weights)
-        if (!this.mergeRule.robust) shared = weights
       }
       this.model = weights
       this.roundStart = weights

@@ -20,6 +20,7 @@ export interface ScenarioFile {
     readonly seed?: number
     readonly profiles?: string
     readonly localSteps?: number
+    readonly algorithm?: string
     readonly codec?: string
     readonly merge?: string
     readonly fanout?: number

@@ -9,6 +9,11 @@ import { join } from 'node:path'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from '../../swarm/dissemination-cases.js'
 import { duration, integer, parsedWith, positiveNumber } from '../parsers.js'
+import { formatPartition, parsePartition } from '../../data/partition.js'
+import type { BuiltinDataset } from '../../data/spec.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
+import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
+import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, skewCases, type SkewResult } from '../../swarm/skew-bench.js'
 
 interface TrainFlags {
   json: boolean
@@ -147,10 +152,85 @@ function crashCommand (): Command {
     })
 }
 
+interface SkewFlags {
+  json: boolean
+  setups?: Array<{ dataset: BuiltinDataset; model: string }>
+  partitions?: string[]
+  algorithms?: string[]
+  nodes: number
+  duration: number
+  seed: number
+  merge?: string
+  localSteps?: number
+}
+
+/** A comma-separated list, each item checked by one of murmur's parsers. */
+function itemsOf<T> (parse: (text: string) => T): (value: string) => T[] {
+  return value => value.split(',').map(item => parsedWith(parse)(item.trim()))
+}
+
+/** dataset:model, e.g. fashion-mnist:cnn */
+function setupOf (text: string): { dataset: BuiltinDataset; model: string } {
+  const [dataset, model, ...rest] = text.split(':')
+  if (rest.length > 0 || (dataset !== 'mnist' && dataset !== 'fashion-mnist') || !(MODEL_NAMES as readonly string[]).includes(model ?? '')) {
+    throw new InvalidArgumentError(`Expected DATASET:MODEL with DATASET mnist or fashion-mnist and MODEL one of ${MODEL_NAMES.join(', ')}, e.g. fashion-mnist:cnn.`)
+  }
+  return { dataset, model: model as string }
+}
+
+const percent = (value: number): string => `${(value * 100).toFixed(1)}`
+const points = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}`
+
+/** One row per swarm: mean and lowest node accuracy against the centralized model, bytes sent per node. */
+export function skewTable (results: readonly SkewResult[]): string {
+  const table = new Table({ head: ['dataset', 'model', 'partition', 'algorithm', 'merge', 'mean %', 'min %', 'central %', 'mean − central', 'min − central', 'MB / node', 'samples / node'], style: { head: [], border: [] } })
+  for (const result of results) {
+    table.push([result.dataset, result.model, result.partition, result.algorithm, result.mergeRule, percent(result.meanAccuracy), percent(result.minAccuracy), percent(result.centralizedAccuracy),
+      points(result.meanAccuracy - result.centralizedAccuracy), points(result.minAccuracy - result.centralizedAccuracy), (result.bytesSentPerNode / 1e6).toFixed(1), result.samplesPerNode])
+  }
+  return table.toString()
+}
+
+function skewCommand (): Command {
+  return new Command('skew')
+    .description('run local swarms on skewed data (label partitions) with each training algorithm: mean and lowest node accuracy against a centralized model trained on as many samples, bytes sent per node; choose a subset to run it piecewise')
+    .option('--json', 'print one JSON line per swarm', false)
+    .addOption(new Option('--setups <list>', `dataset:model pairs, comma-separated (default ${DEFAULT_SKEW_SETUPS.map(setup => `${setup.dataset}:${setup.model}`).join(',')})`).argParser(value => value.split(',').map(item => setupOf(item.trim()))))
+    .addOption(new Option('--partitions <list>', `partitions, comma-separated (default ${DEFAULT_SKEW_PARTITIONS.join(',')})`).argParser(itemsOf(text => formatPartition(parsePartition(text)))))
+    .addOption(new Option('--algorithms <list>', `training algorithms, comma-separated: ${LOCAL_ALGORITHMS_HELP} (default ${DEFAULT_SKEW_ALGORITHMS.join(',')})`).argParser(itemsOf(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
+    .addOption(new Option('--nodes <n>', 'nodes per swarm').argParser(integer(2, 256)).default(8))
+    .addOption(new Option('--duration <time>', 'training time of each swarm').argParser(duration).default(120_000, '120s'))
+    .addOption(new Option('--seed <n>', 'seed of every swarm').argParser(integer(0, 0xffffffff)).default(42))
+    .addOption(new Option('--merge <rule>', `merge rule of every swarm: ${MERGE_RULES_HELP} (default: the manifest's)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
+    .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (default: the manifest\'s)').argParser(integer(1, 1_000_000)))
+    .action(async (flags: SkewFlags) => {
+      const { benchmarkSkew } = await import('../../swarm/skew-bench.js')
+      const cases = skewCases({
+        ...(flags.setups === undefined ? {} : { setups: flags.setups }),
+        ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
+        ...(flags.algorithms === undefined ? {} : { algorithms: flags.algorithms })
+      })
+      const results = await benchmarkSkew({
+        cases,
+        nodes: flags.nodes,
+        durationMs: flags.duration,
+        seed: flags.seed,
+        ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
+        ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }),
+        onProgress: line => { process.stderr.write(`${line}\n`) },
+        onResult: result => {
+          if (flags.json) process.stdout.write(JSON.stringify(result) + '\n')
+          else process.stderr.write(`  mean ${percent(result.meanAccuracy)} %, min ${percent(result.minAccuracy)} %, centralized ${percent(result.centralizedAccuracy)} %\n`)
+        }
+      })
+      if (!flags.json) process.stdout.write(skewTable(results) + '\n')
+    })
+}
+
 export function benchCommand (): Command {
-  const bench = new Command('bench').description('benchmarks of this machine: training speed, dissemination, crash safety')
+  const bench = new Command('bench').description('benchmarks of this machine: training speed, dissemination, learning on skewed data, crash safety')
   // `npm run bench` with no subcommand runs the dissemination benchmark.
   bench.addCommand(gossipCommand().showHelpAfterError('(add --help for usage)').exitOverride(), { isDefault: true })
-  for (const command of [trainCommand(), crashCommand()]) bench.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
+  for (const command of [trainCommand(), skewCommand(), crashCommand()]) bench.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
   return bench
 }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
 import { createManifest, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { DEFAULT_EXCHANGE, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { MANIFEST_LIMITS } from '../../learning/manifest-bounds.js'
@@ -18,6 +19,7 @@ interface ManifestFlags extends PrivacyFlags {
   learningRate: number
   batchSize: number
   localSteps: number
+  algorithm: string
   merge: string
   codec: string
   exchange: 'push' | 'broadcast'
@@ -52,6 +54,7 @@ export function manifestCommand (): Command {
     .addOption(new Option('--learning-rate <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_TRAINING.learningRate))
     .addOption(new Option('--batch-size <n>', 'samples per batch').argParser(integer(1, MANIFEST_LIMITS.batchSize)).default(DEFAULT_TRAINING.batchSize))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges').argParser(integer(1, MANIFEST_LIMITS.localSteps)).default(DEFAULT_TRAINING.localSteps))
+    .addOption(new Option('--algorithm <name>', `what local steps do for a swarm with skewed data: ${LOCAL_ALGORITHMS_HELP} (docs/architecture.md)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))).default(DEFAULT_TRAINING.algorithm))
     .addOption(new Option('--merge <rule>', `how a node merges the models it receives: ${MERGE_RULES_HELP}`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))).default(DEFAULT_MERGE_RULE))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP}`).argParser(parsedWith(text => formatCodec(parseCodec(text)))).default('fp32'))
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams; broadcast: whole models on gossipsub').choices(EXCHANGE_MODES).default(DEFAULT_EXCHANGE.mode))
@@ -65,7 +68,7 @@ export function manifestCommand (): Command {
         model,
         dataset,
         seed: flags.seed,
-        training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps },
+        training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps, algorithm: flags.algorithm },
         mergeRule: flags.merge,
         codec: flags.codec,
         exchange: { mode: flags.exchange, fanout: flags.fanout },

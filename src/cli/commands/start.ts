@@ -5,6 +5,7 @@ import { formatDataSpec, parseDataSpec } from '../../data/spec.js'
 import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
 import { parseManifest, type Manifest } from '../../learning/manifest.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { MurmurNode } from '../../node/murmur-node.js'
 import { ATTACKS, type Attack } from '../../node/attack.js'
@@ -27,6 +28,7 @@ interface StartFlags {
   swarmKey?: string
   allowPeers?: string
   attack?: Attack
+  algorithm?: string
   logFormat: 'text' | 'json'
 }
 
@@ -73,11 +75,14 @@ export function startCommand (): Command {
     .option('--allow-peers <file>', 'connect only to the peer ids listed in this file (one per line)')
     .addOption(new Option('--attack <kind>', 'simulation only: act as an attacker of this kind (docs/security.md, section 5)').choices(ATTACKS))
     .option('--no-warm-join', 'without a checkpoint, start from the manifest\'s initial weights instead of fetching the model from a peer')
+    .addOption(new Option('--algorithm <name>', `this node's training algorithm for skewed data instead of the manifest's training.algorithm: ${LOCAL_ALGORITHMS_HELP} (not part of the swarm id)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
     .addOption(new Option('--checkpoint-interval <time>', 'how often to save a checkpoint').argParser(duration).default(10_000, '10s'))
     .addOption(new Option('--log-format <format>', 'text for people, json for programs (one object per line)').choices(['text', 'json']).default('text'))
     .action(async (flags: StartFlags) => {
       const log = createLogger(flags.logFormat)
-      const manifest = await withFlag('--manifest', readManifest(flags.manifest))
+      const shared = await withFlag('--manifest', readManifest(flags.manifest))
+      // training.algorithm is a local choice outside the swarm id: overriding it keeps the node in its swarm.
+      const manifest = flags.algorithm === undefined ? shared : { ...shared, training: { ...shared.training, algorithm: flags.algorithm } }
       const swarmKey = flags.swarmKey === undefined ? undefined : await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const allowPeers = flags.allowPeers === undefined ? undefined : await withFlag('--allow-peers', readPeerList(flags.allowPeers))
       const node = await MurmurNode.start({

@@ -9,6 +9,7 @@ import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES, type ModelSpec } from '../../learning/models.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
+import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
@@ -27,6 +28,7 @@ interface SwarmFlags extends PrivacyFlags {
   backend?: BackendName
   profiles?: ProfileShare[]
   localSteps?: number
+  algorithm?: string
   scenario?: string
   codec?: string
   merge?: string
@@ -66,6 +68,7 @@ function scenarioDefaults (file: ScenarioFile, source: string): Partial<SwarmFla
     seed: value('seed', swarm.seed, integer(0, 0xffffffff)),
     profiles: value('profiles', swarm.profiles, parsedWith(parseProfiles)),
     localSteps: value('localSteps', swarm.localSteps, integer(1, 1_000_000)),
+    algorithm: value('algorithm', swarm.algorithm, text => formatLocalAlgorithm(parseLocalAlgorithm(text))),
     codec: value('codec', swarm.codec, text => formatCodec(parseCodec(text))),
     merge: value('merge', swarm.merge, text => formatMergeRule(parseMergeRule(text))),
     fanout: value('fanout', swarm.fanout, integer(1, 1024)),
@@ -87,6 +90,7 @@ export function swarmCommand (): Command {
     .addOption(new Option('--seed <n>', 'seed of the initial weights, the data partition and random scenario events').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--scenario <file>', 'scenario file (see simulations/): its swarm settings are defaults that flags override'))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
+    .addOption(new Option('--algorithm <name>', `what local steps do for skewed data: ${LOCAL_ALGORITHMS_HELP} (manifest default if not given)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
@@ -144,7 +148,7 @@ export function swarmCommand (): Command {
           onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
-          ...(flags.localSteps === undefined ? {} : { training: { localSteps: flags.localSteps } }),
+          ...(flags.localSteps === undefined && flags.algorithm === undefined ? {} : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.algorithm === undefined ? {} : { algorithm: flags.algorithm }) } }),
           ...(flags.codec === undefined ? {} : { codec: flags.codec }),
           ...(privacy === undefined ? {} : { privacy }),
           ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),

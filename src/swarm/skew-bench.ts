@@ -1,0 +1,109 @@
+import { formatPartition, parsePartition } from '../data/partition.js'
+import type { BuiltinDataset } from '../data/spec.js'
+import { DEFAULT_TRAINING } from '../learning/manifest.js'
+import { runSwarm } from './launcher.js'
+
+/** One swarm of the skew benchmark: which data and model, how the data is split, which algorithm. */
+export interface SkewCase {
+  readonly dataset: BuiltinDataset
+  readonly model: string
+  /** a partition as `--partition` takes it: iid, dirichlet:ALPHA, shards:K */
+  readonly partition: string
+  /** a training algorithm as `--algorithm` takes it (local-algorithm.ts) */
+  readonly algorithm: string
+}
+
+export interface SkewResult extends SkewCase {
+  readonly nodes: number
+  readonly mergeRule: string
+  readonly durationSeconds: number
+  /** mean and lowest test accuracy of the nodes' final models */
+  readonly meanAccuracy: number
+  readonly minAccuracy: number
+  /** the same model trained on the pooled data of all nodes for as many samples as a node processed */
+  readonly centralizedAccuracy: number
+  readonly bytesSentPerNode: number
+  readonly samplesPerNode: number
+}
+
+/** The data and model pairs the issue asks for: MNIST with the MLP, Fashion-MNIST with the MLP and the CNN. */
+export const DEFAULT_SKEW_SETUPS: ReadonlyArray<{ readonly dataset: BuiltinDataset; readonly model: string }> = [
+  { dataset: 'mnist', model: 'mlp' },
+  { dataset: 'fashion-mnist', model: 'mlp' },
+  { dataset: 'fashion-mnist', model: 'cnn' }
+]
+
+export const DEFAULT_SKEW_PARTITIONS: readonly string[] = ['iid', 'dirichlet:0.5', 'dirichlet:0.1', 'shards:2']
+
+/** the manifest's default first, then the algorithms built for non-IID data */
+export const DEFAULT_SKEW_ALGORITHMS: readonly string[] = [DEFAULT_TRAINING.algorithm, 'dsgd', 'fedprox:10', 'qgm:0.9']
+  .filter((algorithm, index, all) => all.indexOf(algorithm) === index)
+
+export interface SkewCaseChoice {
+  /** dataset:model pairs, e.g. fashion-mnist:cnn (default DEFAULT_SKEW_SETUPS) */
+  readonly setups?: ReadonlyArray<{ readonly dataset: BuiltinDataset; readonly model: string }>
+  readonly partitions?: readonly string[]
+  readonly algorithms?: readonly string[]
+}
+
+/** Every combination of the chosen setups, partitions and algorithms, in that nesting order. */
+export function skewCases (choice: SkewCaseChoice = {}): SkewCase[] {
+  const cases: SkewCase[] = []
+  for (const { dataset, model } of choice.setups ?? DEFAULT_SKEW_SETUPS) {
+    for (const partition of choice.partitions ?? DEFAULT_SKEW_PARTITIONS) {
+      for (const algorithm of choice.algorithms ?? DEFAULT_SKEW_ALGORITHMS) {
+        cases.push({ dataset, model, partition: formatPartition(parsePartition(partition)), algorithm })
+      }
+    }
+  }
+  return cases
+}
+
+export interface SkewBenchOptions {
+  readonly cases: readonly SkewCase[]
+  /** nodes per swarm (default 8) */
+  readonly nodes?: number
+  readonly durationMs: number
+  readonly seed?: number
+  /** the merge rule of every swarm (default: the manifest's) */
+  readonly mergeRule?: string
+  readonly localSteps?: number
+  readonly onResult?: (result: SkewResult) => void
+  readonly onProgress?: (line: string) => void
+  readonly signal?: AbortSignal
+}
+
+/** Runs one local swarm per case and scores its nodes against a centralized model on as many samples. */
+export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewResult[]> {
+  const results: SkewResult[] = []
+  const nodes = options.nodes ?? 8
+  for (const [index, benchCase] of options.cases.entries()) {
+    if (options.signal?.aborted === true) break
+    options.onProgress?.(`[${index + 1}/${options.cases.length}] ${benchCase.dataset} ${benchCase.model}, ${benchCase.partition}, ${benchCase.algorithm}…`)
+    const summary = await runSwarm({
+      nodes,
+      dataset: benchCase.dataset,
+      model: benchCase.model,
+      partition: parsePartition(benchCase.partition),
+      durationMs: options.durationMs,
+      seed: options.seed ?? 42,
+      training: { algorithm: benchCase.algorithm, ...(options.localSteps === undefined ? {} : { localSteps: options.localSteps }) },
+      ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
+      ...(options.signal === undefined ? {} : { signal: options.signal })
+    })
+    const result: SkewResult = {
+      ...benchCase,
+      nodes,
+      mergeRule: summary.mergeRule,
+      durationSeconds: summary.durationSeconds,
+      meanAccuracy: summary.accuracy.mean,
+      minAccuracy: summary.accuracy.min,
+      centralizedAccuracy: summary.centralized.accuracy,
+      bytesSentPerNode: summary.bytesSentPerNode,
+      samplesPerNode: Math.round(summary.nodes.reduce((total, node) => total + node.samplesProcessed, 0) / Math.max(summary.nodes.length, 1))
+    }
+    results.push(result)
+    options.onResult?.(result)
+  }
+  return results
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { benchCommand, skewTable } from '../src/cli/commands/bench.js'
+import { DEFAULT_SKEW_ALGORITHMS, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
+import { DEFAULT_TRAINING } from '../src/learning/manifest.js'
+import { rejectionOf } from './helpers.js'
+
+describe('murmur bench skew cases', () => {
+  it('covers MNIST MLP and Fashion-MNIST MLP and CNN × four partitions × every algorithm by default', () => {
+    const cases = skewCases()
+    expect(cases).toHaveLength(3 * 4 * DEFAULT_SKEW_ALGORITHMS.length)
+    expect(new Set(cases.map(c => `${c.dataset}:${c.model}`))).toEqual(new Set(['mnist:mlp', 'fashion-mnist:mlp', 'fashion-mnist:cnn']))
+    expect(new Set(cases.map(c => c.partition))).toEqual(new Set(['iid', 'dirichlet:0.5', 'dirichlet:0.1', 'shards:2']))
+    // the manifest's default is always compared, and at least two algorithms built for non-IID data
+    expect(DEFAULT_SKEW_ALGORITHMS[0]).toBe(DEFAULT_TRAINING.algorithm)
+    expect(DEFAULT_SKEW_ALGORITHMS.filter(name => name.startsWith('fedprox:') || name.startsWith('qgm:'))).toHaveLength(2)
+  })
+
+  it('runs a chosen subset, partitions written canonically', () => {
+    const cases = skewCases({ setups: [{ dataset: 'mnist', model: 'mlp' }], partitions: ['dirichlet:0.10', 'iid'], algorithms: ['dsgd'] })
+    expect(cases).toEqual([
+      { dataset: 'mnist', model: 'mlp', partition: 'dirichlet:0.1', algorithm: 'dsgd' },
+      { dataset: 'mnist', model: 'mlp', partition: 'iid', algorithm: 'dsgd' }
+    ])
+  })
+
+  it('prints one row per swarm with both gaps to the centralized model', () => {
+    const result: SkewResult = {
+      dataset: 'mnist', model: 'mlp', partition: 'dirichlet:0.1', algorithm: 'qgm:0.9', nodes: 8, mergeRule: 'mean', durationSeconds: 120,
+      meanAccuracy: 0.9, minAccuracy: 0.85, centralizedAccuracy: 0.95, bytesSentPerNode: 12_345_678, samplesPerNode: 60_000
+    }
+    const table = skewTable([result])
+    expect(table).toContain('qgm:0.9')
+    expect(table).toContain('-5.0')
+    expect(table).toContain('-10.0')
+    expect(table).toContain('12.3')
+  })
+})
+
+describe('murmur bench skew flags', () => {
+  async function parseError (...args: string[]): Promise<string> {
+    const command = benchCommand()
+    const skew = command.commands.find(sub => sub.name() === 'skew')
+    let output = ''
+    for (const target of [command, skew]) target?.exitOverride().configureOutput({ writeErr: text => { output += text }, writeOut: () => undefined })
+    await rejectionOf(async () => await command.parseAsync(['skew', ...args], { from: 'user' }))
+    return output
+  }
+
+  it.each([
+    [['--setups', 'cifar:mlp'], '--setups'],
+    [['--setups', 'mnist:transformer'], '--setups'],
+    [['--partitions', 'dirichlet:0'], '--partitions'],
+    [['--algorithms', 'dsgd,adamw'], '--algorithms'],
+    [['--algorithms', 'qgm:1'], '--algorithms'],
+    [['--nodes', '1'], '--nodes'],
+    [['--duration', 'soon'], '--duration']
+  ])('rejects %j naming %s', async (args, flag) => {
+    expect(await parseError(...args)).toContain(flag)
+  })
+})
