@@ -27,6 +27,10 @@ run poisoning-clean swarm --nodes 8 --duration 90s --out "$out/poisoning-clean"
 run poisoning-mean swarm --scenario simulations/poisoning.json --merge mean --out "$out/poisoning-mean"
 run poisoning-median swarm --scenario simulations/poisoning.json --merge median --out "$out/poisoning-median"
 run poisoning-trimmed swarm --scenario simulations/poisoning.json --merge trimmed-mean:0.25 --out "$out/poisoning-trimmed"
+for attack in takeover-one takeover backdoor ratchet liar sybil; do
+  run "attack-$attack" swarm --scenario "simulations/$attack.json" --out "$out/attack-$attack"
+done
+echo "== hostile-load: scripts/hostile-load.mjs 32 60"; node scripts/hostile-load.mjs 32 60 > "$out/hostile-load.log" 2>&1
 for noise in 0.001 0.01 0.1; do
   run "dp-$noise" swarm --nodes 8 --duration 60s --dp-clip 1 --dp-noise "$noise" --out "$out/dp-$noise"
 done

@@ -6,6 +6,7 @@ import { isMurmurError } from '../src/errors.js'
 import { createManifest, type Manifest } from '../src/learning/manifest.js'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import type { Attack } from '../src/node/attack.js'
+import { DEFAULT_INTAKE_LIMITS } from '../src/node/intake-guard.js'
 import { MurmurNode } from '../src/node/murmur-node.js'
 import { encodeUpdate } from '../src/node/update-codec.js'
 import { createHost, type Host } from '../src/p2p/host.js'
@@ -197,7 +198,7 @@ describe('attacks against nodes with the default manifest', () => {
     }
   }, 240_000)
 
-  it('sybil (broadcast mode): models signed by 16 fresh authors per round arrive, and change nothing', async () => {
+  it('sybil (broadcast mode): models signed by 16 fresh authors per round arrive, and are dropped unread', async () => {
     const solo = await soloAccuracy(1)
     const manifest = manifestWith({ exchange: 'broadcast' })
     const first = await startNode(manifest, 1)
@@ -210,17 +211,19 @@ describe('attacks against nodes with the default manifest', () => {
       nodes.push(attacker)
       const ids = new Set(nodes.map(node => node.peerId))
       const sybils = new Set<string>()
-      let relayedAndRefused = 0
+      let merged = 0
       for (const node of honest) {
-        node.addEventListener('accepted', event => { if (!ids.has(event.detail.from)) sybils.add(event.detail.from) })
-        node.addEventListener('rejected', event => { if (event.detail.reason === 'rate-limited') relayedAndRefused++ })
+        node.addEventListener('rejected', event => { if (!ids.has(event.detail.from) && event.detail.reason === 'not-a-neighbour') sybils.add(event.detail.from) })
+        node.addEventListener('accepted', event => { if (!ids.has(event.detail.from)) merged++ })
       }
       await until(() => honest.every(node => node.status().step >= STEPS) && sybils.size >= 8, 'sybil authors to arrive')
       const accuracies = await Promise.all(honest.map(nextEvaluation))
-      // Control: many fresh authors' models were accepted as updates, and the relay's flood was rate-limited.
+      // Control: models signed by many fresh authors reached the honest nodes; none was taken in.
       expect(sybils.size).toBeGreaterThanOrEqual(8)
-      expect(relayedAndRefused).toBeGreaterThan(0)
-      for (const accuracy of accuracies) expect(accuracy).toBeGreaterThan(solo - MARGIN)
+      expect(merged).toBe(0)
+      // 16 merged negated models against 4 would take the nodes to chance. (A 4-node broadcast swarm
+      // with one attacker sits about 0.1 below the solo node at this step count: docs/security.md §8.)
+      for (const accuracy of accuracies) expect(accuracy).toBeGreaterThan(solo - 2 * MARGIN)
     } finally {
       await Promise.all(nodes.map(async node => node.stop()))
     }
@@ -266,6 +269,7 @@ describe('hostile load', () => {
       const floods = hosts.flatMap(host => [flood(host, 'push'), flood(host, 'push'), flood(host, 'request')])
       await sleep(3_000)
       const honestBefore = honestAccepted
+      const rssDuring = process.memoryUsage().rss
       await sleep(12_000)
       const honestDuring = honestAccepted - honestBefore
       const hostileDuring = hostileAccepted
@@ -277,12 +281,15 @@ describe('hostile load', () => {
       expect(requests).toBeGreaterThan(100)
       expect((status.updates.rejectedByReason['rate-limited'] ?? 0) + (status.intake?.pushesBusy ?? 0)).toBeGreaterThan(pushes / 2)
       expect(status.intake?.modelRequestsRefused).toBeGreaterThan(requests / 2)
-      // The node as a whole took at most its budget (50 a second, bursts of 100) from everyone.
-      expect(hostileDuring).toBeLessThanOrEqual(50 * 16 + 100 + 32 * 4)
+      // The node as a whole took at most its budget (per second, plus a burst) from everyone.
+      expect(hostileDuring).toBeLessThanOrEqual(DEFAULT_INTAKE_LIMITS.nodePerSecond * 16 + DEFAULT_INTAKE_LIMITS.nodeBurst + 33)
       // The honest peer's updates kept being accepted during the flood.
       expect(honestDuring).toBeGreaterThan(0)
       expect(status.intake?.trackedPeers).toBeLessThanOrEqual(4096)
-      expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20)
+      // Memory is bounded: after the first seconds of the flood (buffers, 32 hosts in this process) it
+      // stops growing.
+      expect(process.memoryUsage().rss - rssDuring).toBeLessThan(100 * 2 ** 20)
+      expect(rssDuring - before).toBeLessThan(500 * 2 ** 20)
     } finally {
       controller.abort()
       await Promise.all(hosts.map(async host => host.stop()))

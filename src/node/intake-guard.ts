@@ -32,9 +32,10 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
   // Far above what an honest node sends (one push per round, a few rounds a second), far below a flood.
   burst: 30,
   perSecond: 20,
-  // About 6 ms of decoding per MLP update: 50 a second keep a node's event loop well under a third busy.
-  nodePerSecond: 50,
-  nodeBurst: 100,
+  // About 6 ms of decoding per MLP update: 20 a second keep a node's event loop about 12 % busy with
+  // it, and are still 4× what an honest node receives in an 8-node swarm (fanout 3, 2–3 rounds a second).
+  nodePerSecond: 20,
+  nodeBurst: 40,
   normFactor: 4,
   // Honest training grows the norm slowly (MNIST MLP: about 2× over minutes); 1 % a round allows that
   // and bounds how fast a captured statistic can move the limit.

@@ -107,7 +107,7 @@ const EVENT_LOOP_RESOLUTION_MS = 10
 /** pushes served at once per connection; libp2p refuses more streams, which is the backpressure senders feel */
 const MAX_INBOUND_PUSHES = 2
 /** pushes served at once by the node over all connections (memory: this many × maxUpdateBytes at most) */
-const MAX_CONCURRENT_PUSHES = 16
+const MAX_CONCURRENT_PUSHES = 8
 /** per-peer state kept for peers heard from (announcements), least recently heard dropped first */
 const MAX_TRACKED_PEERS = 4096
 /**
@@ -502,9 +502,12 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     // A graylisted or blocked author stays out even when another peer relays it.
     // Neither this nor a rate limit is the relaying peer's fault: ignored, not scored against it.
     if (this.gate.isBlocked(from)) return { ok: false, reason: 'blocked-author', ignore: true }
-    // Authors cost nothing to make: those that are not neighbours share one budget, and what one
-    // neighbour delivers is limited too, whoever signed it.
-    const author = this.host.getConnections(peerIdFromString(from)).length > 0 ? from : UNCONNECTED_AUTHORS
+    // Authors cost nothing to make. A robust rule merges only neighbours' models (the quorum), so a
+    // non-neighbour's model is of no use here: it is dropped unread and not forwarded (the author's
+    // own neighbours relay it among themselves). Under the mean, non-neighbours share one budget.
+    const neighbour = this.host.getConnections(peerIdFromString(from)).length > 0
+    if (!neighbour && this.mergeRule.robust) return { ok: false, reason: 'not-a-neighbour', ignore: true }
+    const author = neighbour ? from : UNCONNECTED_AUTHORS
     if (!this.intake.admit(author) || !this.relays.admit(relayer)) return { ok: false, reason: 'rate-limited', ignore: true }
     const verdict = validateUpdate(data, this.expectations)
     if (verdict.ok && !this.intake.accept(from, verdict.value.weights)) return { ok: false, reason: 'implausible-norm' }
@@ -565,7 +568,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.counters.rejectedByReason[reason] = (this.counters.rejectedByReason[reason] ?? 0) + 1
     this.safeDispatchEvent('rejected', { detail: { from, reason } })
     // Going over the rate costs the sender that update only; invalid content counts toward graylisting.
-    if (reason !== 'rate-limited' && reason !== 'blocked-author' && this.intake.penalise(from)) {
+    if (reason !== 'rate-limited' && reason !== 'blocked-author' && reason !== 'not-a-neighbour' && this.intake.penalise(from)) {
       this.counters.peersGraylisted++
       this.safeDispatchEvent('warning', { detail: { message: `graylisted ${from} for ${this.intake.graylistMs / 1000} s: it kept sending updates this node refuses` } })
       this.window.delete(from)

@@ -27,7 +27,9 @@ export interface DecodedUpdate {
 export const REJECTION_REASONS = [
   'too-large', 'malformed', 'protocol-version', 'wrong-swarm', 'unknown-codec', 'shape-mismatch', 'non-finite',
   // decided by the node's intake guard rather than the format
-  'rate-limited', 'implausible-norm'
+  'rate-limited', 'implausible-norm',
+  // broadcast mode: decided by who signed the message (docs/protocol.md, section 10.1, step 0)
+  'blocked-author', 'not-a-neighbour'
 ] as const
 export type RejectionReason = typeof REJECTION_REASONS[number]
 
