@@ -2,7 +2,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { WeightCodec } from '../learning/weight-codec.js'
 import type { Weights } from '../learning/weights.js'
 import type { Host } from '../p2p/host.js'
-import { pushModel } from '../p2p/model-push.js'
+import { pushModelOver } from '../p2p/model-push.js'
+import { RelayAllowance } from '../p2p/relay-allowance.js'
 import { OutboundLinks } from './model-links.js'
 import { encodeUpdateMessage } from './update-codec.js'
 
@@ -24,6 +25,14 @@ export interface ModelPusherOptions {
   readonly onResync: () => void
 }
 
+/** How pushes took the path they did (see relay-allowance.ts). */
+export interface RelayCounts {
+  /** pushes sent over a relayed (limited) connection because they fit in its data limit */
+  sendsRelayed: number
+  /** pushes not sent: the peer was reachable only through a relay and the model did not fit */
+  sendsSkippedRelayed: number
+}
+
 /**
  * Epidemic dissemination: after each round, the model goes to `fanout` peers sampled at random,
  * each over a stream of its own. Sends never block the caller: at most one transfer is in flight per
@@ -33,9 +42,12 @@ export class ModelPusher {
   private readonly links: OutboundLinks
   private readonly inFlight = new Set<string>()
   private readonly stopController = new AbortController()
+  private readonly allowance = new RelayAllowance()
+  readonly relayCounts: RelayCounts = { sendsRelayed: 0, sendsSkippedRelayed: 0 }
 
   constructor (private readonly host: Host, private readonly options: ModelPusherOptions) {
     this.links = new OutboundLinks(options.initial, options.codec)
+    host.addEventListener('connection:close', event => { this.allowance.forget(event.detail.id) })
   }
 
   /** Samples peers and starts the transfers; returns how many were started. */
@@ -72,8 +84,19 @@ export class ModelPusher {
       data: prepared.data,
       shapes: weights.map(tensor => tensor.shape)
     }, this.options.codec)
+    const path = this.allowance.choose(this.host.getConnections(peerIdFromString(peer)), bytes.byteLength)
+    if (path.kind === 'none') {
+      // Models go over direct connections; a relay carries only what fits in its limit.
+      if (path.reason === 'too-large-for-relay') this.relayCounts.sendsSkippedRelayed++
+      else this.options.onFailed()
+      return
+    }
     try {
-      const reply = await pushModel(this.host, peerIdFromString(peer), bytes, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.options.timeoutMs)]))
+      if (path.kind === 'relayed') {
+        this.allowance.spend(path.connection, bytes.byteLength)
+        this.relayCounts.sendsRelayed++
+      }
+      const reply = await pushModelOver(path.connection, bytes, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.options.timeoutMs)]))
       this.options.onSent(bytes.byteLength)
       if (reply === 'accepted') this.links.commit(peer, prepared)
       else {

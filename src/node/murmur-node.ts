@@ -21,6 +21,7 @@ import { ModelPusher } from './model-pusher.js'
 import { requestModel, serveModel } from '../p2p/model-request.js'
 import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
+import { ConnectionList } from '../p2p/connection-list.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
 import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
@@ -38,6 +39,10 @@ export interface MurmurNodeOptions {
   readonly listen?: readonly string[]
   readonly bootstrap?: readonly string[]
   readonly mdns?: boolean
+  /** addresses peers can dial this node at, besides what it listens on (see docs/deployment.md) */
+  readonly announce?: readonly string[]
+  /** offer the circuit relay service (default: when the node expects to be publicly reachable) */
+  readonly relayService?: boolean
   /** where to serve the local API; nothing listens without it */
   readonly api?: ApiAddress
   readonly backend?: BackendName
@@ -174,6 +179,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private loop: Promise<void> = Promise.resolve()
   private readonly gate: PeerGate
   private readonly keeper: PeerKeeper
+  private readonly connections: ConnectionList
   /** a peer's model to adopt at the next exchange, fetched by the warm join */
   private adopt: { from: string; update: ModelUpdate } | null = null
   private warmJoined: { from: string; step: number; at: string } | null = null
@@ -240,6 +246,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS })
     this.gate = init.gate
     this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
+    this.connections = new ConnectionList(this.host)
     this.startupWarnings = init.warnings
     this.resumedFromCheckpoint = init.resumed
   }
@@ -282,7 +289,11 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         bootstrap: options.bootstrap ?? [],
         mdns: options.mdns ?? true,
         maxMessageBytes: maxUpdateBytes(expectations) * 2,
-        targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS
+        targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS,
+        swarmId,
+        ...(options.announce === undefined ? {} : { announce: options.announce }),
+        ...(options.relayService === undefined ? {} : { relayService: options.relayService }),
+        gossipOnLimitedConnections: options.manifest.exchange.mode === 'push'
       })
       trainer = await WorkerTrainer.start({
         manifest: options.manifest,
@@ -648,6 +659,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       step: this.step,
       samplesProcessed: this.samplesProcessed,
       peers: this.host.getPeers().length,
+      connections: this.connections.list(),
+      reachability: this.host.services.reachability.reachability(),
       swarmPeers: (this.announcements ?? this.broadcast)?.subscribers().length ?? 0,
       lastAccuracy: this.lastAccuracy,
       exchanges: this.counters.exchanges,
@@ -669,7 +682,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         inFlight: this.pusher?.pending ?? 0,
         sendsDropped: this.counters.sendsDropped,
         sendsFailed: this.counters.sendsFailed,
-        resyncs: this.counters.resyncs
+        resyncs: this.counters.resyncs,
+        sendsRelayed: this.pusher?.relayCounts.sendsRelayed ?? 0,
+        sendsSkippedRelayed: this.pusher?.relayCounts.sendsSkippedRelayed ?? 0
       },
       blockedPeers: this.gate.blockedPeers().length,
       graylistedPeers: this.gate.graylistedPeers().length,
