@@ -15,6 +15,8 @@ export type MurmurErrorCode =
   | 'ERR_NODE_STATE'
   | 'ERR_WORKER'
   | 'ERR_SWARM'
+  /** murmur testbed: not root, a tool missing, or a namespace command failed */
+  | 'ERR_TESTBED'
 
 export class MurmurError extends Error {
   readonly code: MurmurErrorCode
