@@ -50,16 +50,20 @@ export class ModelPusher {
     host.addEventListener('connection:close', event => { this.allowance.forget(event.detail.id) })
   }
 
-  /** Samples peers and starts the transfers; returns how many were started. */
+  /**
+   * Samples peers and starts the transfers; returns how many were started. Peers with a direct
+   * connection come first: peers reached only through a relay fill the fanout when there are too few
+   * (and get the model only if it fits in the relay's limit).
+   */
   push (weights: Weights, progress: { step: number; samples: number }): number {
-    const candidates = this.options.candidates()
-    // Partial Fisher-Yates: the first `fanout` entries become a uniform sample without replacement.
-    for (let i = 0; i < Math.min(this.options.fanout, candidates.length); i++) {
-      const j = i + Math.floor(this.options.random() * (candidates.length - i))
-      const chosen = candidates[j] as string
-      candidates[j] = candidates[i] as string
-      candidates[i] = chosen
+    const direct: string[] = []
+    const relayed: string[] = []
+    for (const peer of this.options.candidates()) {
+      const connections = this.host.getConnections(peerIdFromString(peer))
+      if (connections.some(connection => connection.limits === undefined)) direct.push(peer)
+      else relayed.push(peer)
     }
+    const candidates = [...this.sample(direct, this.options.fanout), ...this.sample(relayed, this.options.fanout)]
     let started = 0
     for (const peer of candidates.slice(0, this.options.fanout)) {
       if (this.inFlight.has(peer)) {
@@ -71,6 +75,17 @@ export class ModelPusher {
       this.send(peer, weights, progress).finally(() => { this.inFlight.delete(peer) }).catch(() => {})
     }
     return started
+  }
+
+  /** Partial Fisher-Yates: the first `count` entries become a uniform sample without replacement. */
+  private sample (peers: string[], count: number): string[] {
+    for (let i = 0; i < Math.min(count, peers.length); i++) {
+      const j = i + Math.floor(this.options.random() * (peers.length - i))
+      const chosen = peers[j] as string
+      peers[j] = peers[i] as string
+      peers[i] = chosen
+    }
+    return peers.slice(0, count)
   }
 
   private async send (peer: string, weights: Weights, progress: { step: number; samples: number }): Promise<void> {

@@ -21,7 +21,7 @@ import { ModelPusher } from './model-pusher.js'
 import { requestModel, serveModel } from '../p2p/model-request.js'
 import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
-import { ConnectionList } from '../p2p/connection-list.js'
+import { ConnectionList, relayedOnlyPeers } from '../p2p/connection-list.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
 import { ATTACK_SAMPLE_INFLATION, poison, type Attack } from './attack.js'
@@ -292,8 +292,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS,
         swarmId,
         ...(options.announce === undefined ? {} : { announce: options.announce }),
-        ...(options.relayService === undefined ? {} : { relayService: options.relayService }),
-        gossipOnLimitedConnections: options.manifest.exchange.mode === 'push'
+        ...(options.relayService === undefined ? {} : { relayService: options.relayService })
       })
       trainer = await WorkerTrainer.start({
         manifest: options.manifest,
@@ -465,8 +464,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
 
   /** Connected peers of this swarm that a push may go to. */
   private swarmNeighbours (): string[] {
-    const members = this.announcements?.subscribers() ?? []
-    return members.filter(peer => !this.gate.isBlocked(peer))
+    // Gossip does not run over relays (it would use up their data limit): peers reached only through
+    // one (found through the swarm's DHT) are candidates too; the pusher sends them only what fits.
+    const members = new Set([...(this.announcements?.subscribers() ?? []), ...relayedOnlyPeers(this.host)])
+    return [...members].filter(peer => !this.gate.isBlocked(peer))
   }
 
   /** A model pushed to this node: full weights, or a difference from a copy both sides hold. */

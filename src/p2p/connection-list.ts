@@ -33,6 +33,19 @@ export function isRelayed (connection: Pick<Connection, 'remoteAddr' | 'limits'>
   return connection.limits !== undefined || connection.remoteAddr.toString().includes('/p2p-circuit')
 }
 
+/** Peers this host reaches only through relays now. */
+export function relayedOnlyPeers (host: Libp2p): string[] {
+  const direct = new Set<string>()
+  const relayed = new Set<string>()
+  for (const connection of host.getConnections()) {
+    if (connection.status !== 'open') continue
+    const peer = connection.remotePeer.toString()
+    if (isRelayed(connection)) relayed.add(peer)
+    else direct.add(peer)
+  }
+  return [...relayed].filter(peer => !direct.has(peer))
+}
+
 /**
  * Lists a host's open connections with the agent each peer gave in identify. Agents are kept only
  * for connected peers (a peer's agent string is its own text: cut to a bounded length).

@@ -69,11 +69,6 @@ export interface HostOptions {
    * can reach it through a relay (default 2; 0 for none)
    */
   readonly relayReservations?: number
-  /**
-   * let gossip run over relayed (limited) connections: right for small announcements, wrong for whole
-   * models on the topic, which would use up a relay's data limit (default false)
-   */
-  readonly gossipOnLimitedConnections?: boolean
 }
 
 function toHex (bytes: Uint8Array | undefined): string {
@@ -162,7 +157,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         fallbackToFloodsub: false,
-        runOnLimitedConnection: options.gossipOnLimitedConnections ?? false,
+        // Not over relayed (limited) connections: gossip traffic would use up a relay's data limit.
+        runOnLimitedConnection: false,
         // In broadcast mode models are large: publish to the mesh only and keep the mesh small, so each
         // model crosses fewer links twice. (Push mode sends models over direct streams instead.)
         floodPublish: false,
