@@ -2,7 +2,7 @@ import type { Connection } from '@libp2p/interface'
 
 /**
  * Share of a relayed connection's data limit a node spends on its own transfers: the rest is left to
- * everything else that crosses the same connection (gossip, identify, stream framing), so a model
+ * everything else that crosses the same connection (identify, stream framing, what the peer sends), so a model
  * never runs the relay's limit out and takes the connection down with it.
  */
 export const RELAY_DATA_SHARE = 0.5
