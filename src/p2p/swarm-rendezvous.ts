@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ContentRouting, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { ContentRouting, Libp2pEvents, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
@@ -39,6 +39,7 @@ export interface SwarmRendezvousComponents {
   contentRouting: ContentRouting
   peerStore: PeerStore
   connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
 }
 
 export class SwarmRendezvous implements Startable {
@@ -48,13 +49,24 @@ export class SwarmRendezvous implements Startable {
   private provideTimer: NodeJS.Timeout | undefined
   private finding = false
   private providing = false
+  /** whether this node's provider record is stored with its current addresses */
+  private provided = false
+  private readonly onAddressChange = (): void => { this.provided = false }
+
   constructor (private readonly components: SwarmRendezvousComponents, private readonly init: SwarmRendezvousInit) {
     this.key = rendezvousKey(init.swarmId)
   }
 
   start (): void {
     this.controller = new AbortController()
-    this.findTimer = setInterval(() => { void this.find() }, this.init.findIntervalMs ?? 5_000)
+    // Until a provider record with the node's current addresses is stored (the first attempts fail
+    // while the DHT has no server to store it on; a new relay reservation changes the addresses),
+    // announcing is retried at every lookup, not only every provideIntervalMs.
+    this.components.events.addEventListener('self:peer:update', this.onAddressChange)
+    this.findTimer = setInterval(() => {
+      if (!this.provided) void this.provide()
+      void this.find()
+    }, this.init.findIntervalMs ?? 5_000)
     this.provideTimer = setInterval(() => { void this.provide() }, this.init.provideIntervalMs ?? 30_000)
     this.findTimer.unref()
     this.provideTimer.unref()
@@ -64,6 +76,7 @@ export class SwarmRendezvous implements Startable {
   }
 
   stop (): void {
+    this.components.events.removeEventListener('self:peer:update', this.onAddressChange)
     this.controller.abort()
     clearInterval(this.findTimer)
     clearInterval(this.provideTimer)
@@ -77,8 +90,10 @@ export class SwarmRendezvous implements Startable {
     if (this.providing || this.peerCount() === 0) return
     this.providing = true
     try {
+      this.provided = true
       await this.components.contentRouting.provide(this.key, { signal: this.signal() })
     } catch {
+      this.provided = false
       // No DHT server reachable yet: the next interval tries again.
     } finally {
       this.providing = false
