@@ -17,6 +17,7 @@ import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/int
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MurmurError } from '../errors.js'
+import { dialOrder } from './address-order.js'
 import type { Identity } from './identity.js'
 import type { PeerGate } from './peer-gate.js'
 import { expectsPublicAddress } from './public-address.js'
@@ -124,7 +125,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
     peerDiscovery,
     // libp2p's default allows 5 inbound connections a second per address: a local swarm, or a LAN
     // behind one NAT, starts faster than that. Validation and the intake guard limit what peers send.
-    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
+    // dialOrder: relay addresses before WebSockets ones, which can be slow to fail (address-order.ts).
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, addressSorter: dialOrder },
     ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
     ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
     services: {
