@@ -2,6 +2,7 @@ import type { Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, it, expect } from 'vitest'
+import { dialOrder } from '../src/p2p/address-order.js'
 import { isRelayed, transportOf } from '../src/p2p/connection-list.js'
 import { RELAY_DATA_SHARE, RelayAllowance } from '../src/p2p/relay-allowance.js'
 import { connectivityOf } from '../src/testbed/connectivity.js'
@@ -44,6 +45,21 @@ describe('the path a push takes', () => {
     expect(transportOf(connection('c', `/ip4/1.2.3.4/tcp/4002/ws/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`))).toBe('websockets')
     expect(isRelayed(relayed)).toBe(true)
     expect(isRelayed(direct)).toBe(false)
+  })
+})
+
+describe('the order a dial tries addresses in', () => {
+  it('puts TCP first, relays before WebSockets (slow to fail when unreachable), loopback last', () => {
+    const addresses = [
+      `/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`,
+      `/ip4/192.168.2.10/tcp/4002/ws/p2p/${PEER}`,
+      `/ip4/10.77.0.10/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`,
+      `/ip4/192.168.2.10/tcp/4001/p2p/${PEER}`,
+      `/ip4/8.8.4.4/tcp/4001/p2p/${PEER}`
+    ].map(text => ({ multiaddr: multiaddr(text), isCertified: false }))
+    expect(addresses.sort(dialOrder).map(address => address.multiaddr.toString().split('/p2p/')[0])).toEqual([
+      '/ip4/8.8.4.4/tcp/4001', '/ip4/192.168.2.10/tcp/4001', '/ip4/10.77.0.10/tcp/4001', '/ip4/192.168.2.10/tcp/4002/ws', '/ip4/127.0.0.1/tcp/4001'
+    ])
   })
 })
 
