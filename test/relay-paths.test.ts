@@ -49,7 +49,7 @@ describe('the path a push takes', () => {
 })
 
 describe('the order a dial tries addresses in', () => {
-  it('puts TCP first, relays before WebSockets (slow to fail when unreachable), loopback last', () => {
+  it('puts TCP first (loopback after the others), relays before WebSockets (slow to fail when unreachable)', () => {
     const addresses = [
       `/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`,
       `/ip4/192.168.2.10/tcp/4002/ws/p2p/${PEER}`,
@@ -58,7 +58,7 @@ describe('the order a dial tries addresses in', () => {
       `/ip4/8.8.4.4/tcp/4001/p2p/${PEER}`
     ].map(text => ({ multiaddr: multiaddr(text), isCertified: false }))
     expect(addresses.sort(dialOrder).map(address => address.multiaddr.toString().split('/p2p/')[0])).toEqual([
-      '/ip4/8.8.4.4/tcp/4001', '/ip4/192.168.2.10/tcp/4001', '/ip4/10.77.0.10/tcp/4001', '/ip4/192.168.2.10/tcp/4002/ws', '/ip4/127.0.0.1/tcp/4001'
+      '/ip4/8.8.4.4/tcp/4001', '/ip4/192.168.2.10/tcp/4001', '/ip4/127.0.0.1/tcp/4001', '/ip4/10.77.0.10/tcp/4001', '/ip4/192.168.2.10/tcp/4002/ws'
     ])
   })
 })

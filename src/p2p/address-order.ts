@@ -5,17 +5,18 @@ import { isPrivate } from '@libp2p/utils/multiaddr/is-private'
 /**
  * The order a dial tries a peer's addresses in. libp2p tries them one after another within one
  * deadline, so an address that is slow to fail starves the ones after it. A TCP dial to a private
- * address of another network fails at once (no route) or succeeds (same LAN); a WebSockets dial
- * there can take seconds to fail. So: TCP first, then relay (circuit) addresses, which reach a node
- * behind NAT, then WebSockets and the rest, loopback last. Within a rank, public before private.
+ * address of another network fails at once (no route) or succeeds (same LAN or host); a WebSockets
+ * dial there can take seconds to fail. So: TCP first (loopback after the others), then relay
+ * (circuit) addresses, which reach a node behind NAT, then WebSockets and the rest. Within a rank,
+ * public before private.
  */
 function rank (address: Address): number {
   const text = address.multiaddr.toString()
-  if (isLoopback(address.multiaddr)) return 3
-  if (text.includes('/p2p-circuit')) return 1
+  if (text.includes('/p2p-circuit')) return 2
   const parts = text.split('/')
-  if (parts.includes('tcp') && !parts.includes('ws') && !parts.includes('wss') && !parts.includes('tls')) return 0
-  return 2
+  const loopback = isLoopback(address.multiaddr) ? 1 : 0
+  if (parts.includes('tcp') && !parts.includes('ws') && !parts.includes('wss') && !parts.includes('tls')) return loopback
+  return 3 + loopback
 }
 
 export function dialOrder (a: Address, b: Address): -1 | 0 | 1 {
