@@ -17,6 +17,8 @@ export type MurmurErrorCode =
   | 'ERR_MODEL_DIVERGED'
   | 'ERR_SWARM'
   | 'ERR_INSECURE_PERMISSIONS'
+  /** murmur testbed: not root, a tool missing, or a namespace command failed */
+  | 'ERR_TESTBED'
 
 export class MurmurError extends Error {
   readonly code: MurmurErrorCode

@@ -323,7 +323,10 @@ describe('membership', () => {
 
 describe('a diverged node', () => {
   it('stops with ERR_MODEL_DIVERGED instead of judging others by a non-finite model', async () => {
-    const manifest = createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }, training: { optimizer: 'sgd', learningRate: 1e38 } })
+    // No manifest a node accepts from a file or flags has such a learning rate (MANIFEST_LIMITS): this
+    // one is made in code, to drive the model to ±Infinity within a step.
+    const bounded = createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }, training: { optimizer: 'sgd', learningRate: 1 } })
+    const manifest = { ...bounded, training: { ...bounded.training, learningRate: 1e38 } }
     const node = await startNode(manifest, 1)
     try {
       const error = await new Promise<Error>(resolve => { node.addEventListener('error', event => { resolve(event.detail) }, { once: true }) })

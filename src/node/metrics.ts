@@ -51,6 +51,28 @@ export function createMetricsRegistry (readStatus: () => NodeStatus): Registry {
     }
   }))
   gauge('murmur_peers', 'Peers connected now', s => s.peers)
+  counter('murmur_sends_relayed_total', 'Model pushes sent over a relayed connection (they fit in its data limit)', s => s.exchange.sendsRelayed)
+  counter('murmur_sends_skipped_relayed_total', 'Model pushes not sent: the peer was reachable only through a relay and the model did not fit', s => s.exchange.sendsSkippedRelayed)
+  registry.registerMetric(new Gauge({
+    name: 'murmur_connections',
+    help: 'Open connections, by transport and whether a relay carries them',
+    labelNames: ['transport', 'relayed'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const connection of status().connections) this.inc({ transport: connection.transport, relayed: String(connection.relayed) })
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'murmur_reachability',
+    help: 'Whether peers can dial this node directly: 1 for the current state (public, private or unknown)',
+    labelNames: ['state'],
+    registers: [],
+    collect () {
+      const current = status().reachability
+      for (const state of ['public', 'private', 'unknown']) this.set({ state }, state === current ? 1 : 0)
+    }
+  }))
   gauge('murmur_accuracy', 'Last accuracy on the node\'s held-out data', s => s.lastAccuracy)
   gauge('murmur_event_loop_lag_p50_seconds', 'Median event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP50Ms / 1000)
   gauge('murmur_event_loop_lag_p99_seconds', '99th percentile event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP99Ms / 1000)

@@ -22,6 +22,7 @@ import { ModelPusher } from './model-pusher.js'
 import { requestModel, serveModel } from '../p2p/model-request.js'
 import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
+import { ConnectionList, relayedOnlyPeers } from '../p2p/connection-list.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { IntakeGuard } from './intake-guard.js'
 import { PeerWindow } from './peer-window.js'
@@ -53,6 +54,10 @@ export interface MurmurNodeOptions {
   readonly listen?: readonly string[]
   readonly bootstrap?: readonly string[]
   readonly mdns?: boolean
+  /** addresses peers can dial this node at, besides what it listens on (see docs/deployment.md) */
+  readonly announce?: readonly string[]
+  /** offer the circuit relay service (default: when the node expects to be publicly reachable) */
+  readonly relayService?: boolean
   /** where to serve the local API; nothing listens without it */
   readonly api?: ApiAddress
   /** the store to use, already open (e.g. with a fault hook in tests); default: NodeStore.open(datadir). The node closes it. */
@@ -215,6 +220,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private loop: Promise<void> = Promise.resolve()
   private readonly gate: PeerGate
   private readonly keeper: PeerKeeper
+  private readonly connections: ConnectionList
   /** the swarm's model to adopt at the next exchange, combined by the warm join */
   private adopt: WarmJoinResult | null = null
   private warmJoined: { from: string; step: number; at: string; answers: number; refused: number } | null = null
@@ -285,6 +291,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS })
     this.gate = init.gate
     this.keeper = new PeerKeeper(this.host, this.gate, { targetPeers: init.options.targetPeers ?? DEFAULT_TARGET_PEERS })
+    this.connections = new ConnectionList(this.host)
     this.startupWarnings = init.warnings
     for (const message of init.warnings) this.warningLog.pin(message)
     this.addEventListener('warning', event => { this.warningLog.add(event.detail.message) })
@@ -330,7 +337,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         bootstrap: options.bootstrap ?? [],
         mdns: options.mdns ?? true,
         maxMessageBytes: maxUpdateBytes(expectations) * 2,
-        targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS
+        targetPeers: options.targetPeers ?? DEFAULT_TARGET_PEERS,
+        swarmId,
+        ...(options.announce === undefined ? {} : { announce: options.announce }),
+        ...(options.relayService === undefined ? {} : { relayService: options.relayService })
       })
       trainer = await WorkerTrainer.start({
         manifest: options.manifest,
@@ -516,8 +526,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
 
   /** Connected peers of this swarm that a push may go to. */
   private swarmNeighbours (): string[] {
-    const members = this.announcements?.subscribers() ?? []
-    return members.filter(peer => !this.gate.isBlocked(peer))
+    // Gossip does not run over relays (it would use up their data limit): peers reached only through
+    // one (found through the swarm's DHT) are candidates too; the pusher sends them only what fits.
+    const members = new Set([...(this.announcements?.subscribers() ?? []), ...relayedOnlyPeers(this.host)])
+    return [...members].filter(peer => !this.gate.isBlocked(peer))
   }
 
   /** A model pushed to this node: full weights, or a difference from a copy both sides hold. */
@@ -760,6 +772,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       step: this.step,
       samplesProcessed: this.samplesProcessed,
       peers: this.host.getPeers().length,
+      connections: this.connections.list(),
+      reachability: this.host.services.reachability.reachability(),
       swarmPeers: (this.announcements ?? this.broadcast)?.subscribers().length ?? 0,
       lastAccuracy: this.lastAccuracy,
       exchanges: this.counters.exchanges,
@@ -781,7 +795,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         inFlight: this.pusher?.pending ?? 0,
         sendsDropped: this.counters.sendsDropped,
         sendsFailed: this.counters.sendsFailed,
-        resyncs: this.counters.resyncs
+        resyncs: this.counters.resyncs,
+        sendsRelayed: this.pusher?.relayCounts.sendsRelayed ?? 0,
+        sendsSkippedRelayed: this.pusher?.relayCounts.sendsSkippedRelayed ?? 0
       },
       blockedPeers: this.gate.blockedPeers().length,
       graylistedPeers: this.gate.graylistedPeers().length,

@@ -1,3 +1,5 @@
+import type { ConnectionInfo } from '../p2p/connection-list.js'
+import type { Reachability } from '../p2p/reachability.js'
 import type { PrivacyStatus } from './privacy-guard.js'
 import type { NodeWarning } from './warning-log.js'
 
@@ -17,6 +19,10 @@ export interface NodeStatus {
   samplesProcessed: number
   /** peers connected now */
   peers: number
+  /** open connections: what each peer is reached through (direct or relayed) */
+  connections: ConnectionInfo[]
+  /** whether peers can dial this node directly (announced, or confirmed by AutoNAT), see reachability.ts */
+  reachability: Reachability
   /** peers known to be in this swarm's gossip topic */
   swarmPeers: number
   /** last accuracy on the node's own held-out split */
@@ -35,7 +41,13 @@ export interface NodeStatus {
   /** differential privacy, present when it is on: the ε spent so far at the manifest's δ */
   privacy?: PrivacyStatus
   /** how the model is shared (manifest's exchange settings) and how the pushes fare */
-  exchange: { mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number }
+  exchange: {
+    mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number
+    /** pushes sent over a relayed connection (they fit in its data limit) */
+    sendsRelayed: number
+    /** pushes not sent because the peer was reachable only through a relay and the model did not fit */
+    sendsSkippedRelayed: number
+  }
   /** peers this node refuses to connect to (a simulated partition) */
   blockedPeers: number
   /** peers refused for a while because they kept sending updates this node refuses */

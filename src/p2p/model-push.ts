@@ -1,4 +1,4 @@
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { Host } from './host.js'
 
@@ -54,12 +54,28 @@ export async function handlePushes (host: Host, options: PushHandlerOptions): Pr
     serve()
       .catch((error: unknown) => { stream.abort(error instanceof Error ? error : new Error(String(error))) })
       .finally(() => { serving-- })
-  }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: 4 })
+  }, {
+    maxInboundStreams: options.maxInboundStreams,
+    maxOutboundStreams: 4,
+    // Senders push over a relay only what fits in its data limit (relay-allowance.ts); maxBytes still applies.
+    runOnLimitedConnection: true
+  })
 }
 
 /** Sends one update to a peer and resolves to its answer; rejects on timeout or a broken stream. */
 export async function pushModel (host: Host, peer: PeerId, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
-  const stream = await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal })
+  return exchange(await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal }), bytes, signal)
+}
+
+/**
+ * Sends one update over a given connection, relayed (limited) ones included: the caller has checked
+ * that it fits in what the relay allows (see relay-allowance.ts).
+ */
+export async function pushModelOver (connection: Connection, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
+  return exchange(await connection.newStream(MODEL_PUSH_PROTOCOL, { signal, runOnLimitedConnection: true }), bytes, signal)
+}
+
+async function exchange (stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
   try {
     const lp = lpStream(stream, { maxDataLength: 1 })
     await lp.write(bytes, { signal })

@@ -93,7 +93,7 @@ async function freePort (taken: Set<number>): Promise<number> {
   throw new MurmurError('ERR_SWARM', 'could not find a free port on 127.0.0.1 between 20000 and 32000')
 }
 
-function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise(resolve => {
     if (signal?.aborted === true) { resolve(); return }
     const timer = setTimeout(resolve, Math.max(0, ms))
@@ -101,12 +101,12 @@ function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-function round (value: number, digits = 1): number {
+export function round (value: number, digits = 1): number {
   return Math.round(value * 10 ** digits) / 10 ** digits
 }
 
 /** Scores models on one test split, in the launcher's own process. */
-class Evaluator {
+export class Evaluator {
   private constructor (private readonly trainer: LocalTrainer, private readonly test: Dataset, private readonly expectations: UpdateExpectations) {}
 
   static async create (manifest: Manifest, test: Dataset, backend?: BackendName): Promise<Evaluator> {
@@ -133,7 +133,7 @@ class Evaluator {
   }
 }
 
-function summarise (values: number[]): { mean: number; min: number; max: number } {
+export function summarise (values: number[]): { mean: number; min: number; max: number } {
   if (values.length === 0) return { mean: 0, min: 0, max: 0 }
   return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) }
 }
@@ -476,7 +476,7 @@ function lateJoins (nodes: readonly SwarmNode[], timeline: readonly TimelinePoin
   })
 }
 
-async function readFinalState (datadir: string): Promise<Checkpoint | null> {
+export async function readFinalState (datadir: string): Promise<Checkpoint | null> {
   const store = await NodeStore.open(datadir)
   try {
     return (await store.readCheckpoint()).checkpoint
@@ -485,7 +485,7 @@ async function readFinalState (datadir: string): Promise<Checkpoint | null> {
   }
 }
 
-async function sampleTimeline (running: readonly SwarmNode[], evaluator: Evaluator, test: Dataset, t: number): Promise<TimelinePoint> {
+export async function sampleTimeline (running: ReadonlyArray<{ readonly index: number; readonly process: { model: () => Promise<Uint8Array | null> } | null }>, evaluator: Evaluator, test: Dataset, t: number): Promise<TimelinePoint> {
   const models = await Promise.all(running.map(async n => ({ index: n.index, weights: evaluator.decode(await n.process?.model() ?? null) })))
   const answered = models.filter((m): m is { index: number; weights: Weights } => m.weights !== null)
   const nodeAccuracy: Record<string, number | null> = {}
@@ -503,7 +503,7 @@ async function sampleTimeline (running: readonly SwarmNode[], evaluator: Evaluat
 }
 
 /** The same model trained on the pooled data of all nodes for as many samples as a node processed on average. */
-async function centralizedBaseline (manifest: Manifest, dataSpecs: readonly string[], test: Dataset, samples: number, backend?: BackendName): Promise<{ accuracy: number; samplesProcessed: number }> {
+export async function centralizedBaseline (manifest: Manifest, dataSpecs: readonly string[], test: Dataset, samples: number, backend?: BackendName): Promise<{ accuracy: number; samplesProcessed: number }> {
   const parts = await Promise.all(dataSpecs.map(async spec => loadNodeData(parseDataSpec(spec), { seed: manifest.seed })))
   const trainer = await LocalTrainer.create(manifest, { train: concatenate(parts.map(part => part.train)), test }, backend === undefined ? {} : { backend })
   try {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import { MurmurError } from '../errors.js'
 import { compiledModule } from '../paths.js'
@@ -19,6 +20,12 @@ export interface NodeProcessOptions {
   readonly extraArgs?: readonly string[]
   /** where the node's own output goes, line by line */
   readonly log: (line: string) => void
+  /** run the node through this command, e.g. ['ip', 'netns', 'exec', NAME] (testbed) */
+  readonly commandPrefix?: readonly string[]
+  /** --api of the node (default 127.0.0.1:0) */
+  readonly api?: string
+  /** reach the node's API through this Unix socket (a bridge into its network namespace) instead of TCP */
+  readonly apiSocket?: string
 }
 
 export interface ReadyLine {
@@ -45,10 +52,12 @@ export class NodeProcess {
   readonly child: ChildProcess
   private readonly exited: Promise<number | null>
   ready: ReadyLine | null = null
+  private readonly apiSocket: string | undefined
 
-  private constructor (index: number, child: ChildProcess) {
+  private constructor (index: number, child: ChildProcess, apiSocket?: string) {
     this.index = index
     this.child = child
+    this.apiSocket = apiSocket
     this.exited = new Promise(resolve => { child.once('exit', code => { resolve(code) }) })
   }
 
@@ -59,7 +68,7 @@ export class NodeProcess {
       '--data', options.dataSpec,
       '--datadir', options.datadir,
       '--listen', options.listen,
-      '--api', '127.0.0.1:0',
+      '--api', options.api ?? '127.0.0.1:0',
       '--no-mdns',
       '--log-format', 'json',
       ...(options.backend === undefined ? [] : ['--backend', options.backend]),
@@ -70,10 +79,11 @@ export class NodeProcess {
     ]
     // Its own process group: a Ctrl-C meant for the launcher must not reach the nodes before the
     // launcher stops them properly (final checkpoints).
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const [command, ...prefix] = [...(options.commandPrefix ?? []), process.execPath]
+    const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     running.add(child)
     child.once('exit', () => { running.delete(child) })
-    const node = new NodeProcess(options.index, child)
+    const node = new NodeProcess(options.index, child, options.apiSocket)
     const errors: string[] = []
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', line => { errors.push(line); options.log(line) })
     await new Promise<void>((resolve, reject) => {
@@ -105,6 +115,7 @@ export class NodeProcess {
 
   private async fetch (path: string, signal?: AbortSignal): Promise<Response | null> {
     if (this.ready === null) return null
+    if (this.apiSocket !== undefined) return fetchOverSocket(this.apiSocket, this.ready.api, path, signal ?? AbortSignal.timeout(5_000))
     try {
       const response = await fetch(`http://${this.ready.api}${path}`, { signal: signal ?? AbortSignal.timeout(5_000) })
       return response.ok ? response : null
@@ -127,6 +138,7 @@ export class NodeProcess {
   /** Replaces the peers this node refuses to connect to (a partition); [] heals it. */
   async setBlockedPeers (peers: readonly string[]): Promise<void> {
     if (this.ready === null || this.child.exitCode !== null) return
+    if (this.apiSocket !== undefined) throw new MurmurError('ERR_SWARM', 'blocked peers are set over TCP APIs only')
     // The node's API wants its token for any change; it is in the node's datadir (murmur start wrote it).
     const token = await readApiToken(this.ready.apiTokenFile)
     const response = await fetch(`http://${this.ready.api}/blocked-peers`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(peers), signal: AbortSignal.timeout(10_000) })
@@ -149,4 +161,18 @@ export class NodeProcess {
     clearTimeout(timer)
     return code
   }
+}
+
+/** GET over a Unix socket (with the Host header the API expects), answered as a fetch Response (null when it fails or is not 200). */
+function fetchOverSocket (socketPath: string, host: string, path: string, signal: AbortSignal): Promise<Response | null> {
+  return new Promise(resolve => {
+    const call = request({ socketPath, path, method: 'GET', headers: { host }, signal }, answer => {
+      const chunks: Buffer[] = []
+      answer.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+      answer.on('end', () => { resolve(answer.statusCode === 200 ? new Response(Buffer.concat(chunks), { status: 200 }) : null) })
+      answer.on('error', () => { resolve(null) })
+    })
+    call.on('error', () => { resolve(null) })
+    call.end()
+  })
 }

@@ -19,6 +19,8 @@ interface StartFlags {
   datadir: string
   listen?: string[]
   bootstrap?: string[]
+  announce?: string[]
+  relayService: boolean
   api?: ApiAddress
   mdns: boolean
   backend?: BackendName
@@ -67,6 +69,8 @@ export function startCommand (): Command {
     .requiredOption('--datadir <dir>', 'folder for the node\'s identity, checkpoints and counters; reuse it to resume')
     .option('--listen <multiaddr>', `address to listen on, repeatable (default: ${DEFAULT_LISTEN.join(' ')})`, collect)
     .option('--bootstrap <multiaddr>', 'peer to join through (with /p2p/PEER_ID), repeatable', collect)
+    .option('--announce <multiaddr>', 'address peers can dial this node at, e.g. a router\'s public address and forwarded port, repeatable; makes the node a relay and DHT server (see docs/deployment.md)', collect)
+    .option('--no-relay-service', 'do not relay for peers behind NAT, even when publicly reachable')
     .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics, /model and GET/PUT /blocked-peers there (e.g. 127.0.0.1:9090; keep it on loopback: GETs need no token; PUT needs the token the node writes to DATADIR/api-token); off unless given').argParser(parsedWith(parseApiAddress)))
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
@@ -92,6 +96,8 @@ export function startCommand (): Command {
         mdns: flags.mdns,
         ...(flags.listen === undefined ? {} : { listen: flags.listen }),
         ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
+        ...(flags.announce === undefined ? {} : { announce: flags.announce }),
+        ...(flags.relayService ? {} : { relayService: false }),
         ...(flags.api === undefined ? {} : { api: flags.api }),
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
         ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu }),

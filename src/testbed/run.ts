@@ -1,0 +1,248 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { subset } from '../data/dataset.js'
+import { formatPartition, type Partition } from '../data/partition.js'
+import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
+import type { BackendName } from '../learning/backend-names.js'
+import { createManifest, swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
+import { consensusDistance, type Weights } from '../learning/weights.js'
+import { centralizedBaseline, Evaluator, readFinalState, round, sampleTimeline, sleep, summarise } from '../swarm/launcher.js'
+import { writeReport } from '../swarm/report.js'
+import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
+import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
+import { Testbed } from './testbed.js'
+import type { TestbedAction, Topology } from './topology.js'
+
+export interface TestbedRunOptions {
+  readonly topology: Topology
+  readonly dataset: BuiltinDataset
+  readonly model: string
+  readonly partition: Partition
+  readonly durationMs: number
+  readonly seed: number
+  /** where summary.json, report.html, the manifest and the nodes' state go; a temporary folder if not set */
+  readonly out?: string
+  readonly backend?: BackendName
+  readonly training?: Partial<TrainingSettings>
+  readonly exchange?: Partial<ExchangeSettings>
+  readonly codec?: string
+  readonly timelineIntervalMs?: number
+  readonly onEvent?: (event: SwarmEvent) => void
+  readonly onTimeline?: (point: TimelinePoint, connectivity: Connectivity) => void
+  readonly onNodeLog?: (index: number, line: string) => void
+  readonly signal?: AbortSignal
+}
+
+/** What a testbed run adds to the usual swarm summary. */
+export interface TestbedSummary extends SwarmSummary {
+  testbed: {
+    topology: string
+    publicNodes: number
+    homes: ReadonlyArray<{ nodes: number; uplink: string | null; downlink: string | null }>
+    /** which home each node is in (null: public), by node number */
+    placement: Record<string, number | null>
+    connectivity: Connectivity[]
+  }
+}
+
+const TIMELINE_TEST_SAMPLES = 500
+
+/**
+ * `murmur testbed`: builds the topology's network, starts the nodes in it, performs its events on
+ * time, samples accuracy, consensus and connectivity, then scores the final models like `murmur
+ * swarm` and writes the same summary and report, with the network's connectivity added.
+ */
+export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSummary> {
+  const started = Date.now()
+  const workdir = resolve(options.out ?? await mkdtemp(join(tmpdir(), 'murmur-testbed-')))
+  const { train, test } = await loadTrainTestSplit(options.dataset)
+  const manifest = createManifest({
+    model: options.model,
+    dataset: { name: options.dataset, inputShape: train.inputShape, classes: train.classes },
+    seed: options.seed,
+    ...(options.training === undefined ? {} : { training: options.training }),
+    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
+    ...(options.codec === undefined ? {} : { codec: options.codec })
+  })
+  const partition = formatPartition(options.partition)
+  const { topology } = options
+  const testbed = await Testbed.create({
+    topology,
+    manifest,
+    workdir,
+    dataSpec: index => `${options.dataset}:${index}/${topology.nodeCount}:${partition}`,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(options.onNodeLog === undefined ? {} : { onNodeLog: options.onNodeLog })
+  })
+  const events: SwarmEvent[] = []
+  let trainingStarted = Date.now()
+  const record = (event: Omit<SwarmEvent, 't'>): void => {
+    const full = { t: round((Date.now() - trainingStarted) / 1000), ...event }
+    events.push(full)
+    options.onEvent?.(full)
+  }
+  const perform = async (action: TestbedAction): Promise<void> => {
+    switch (action.kind) {
+      case 'kill':
+        await Promise.all(action.nodes.map(async index => testbed.kill(index)))
+        record({ kind: 'kill', nodes: [...action.nodes] })
+        return
+      case 'join':
+      case 'restart':
+        await Promise.all(action.nodes.map(async index => testbed.start(index, options.signal)))
+        record({ kind: action.kind, nodes: [...action.nodes] })
+        return
+      case 'cut':
+      case 'restore':
+        if (action.kind === 'cut') testbed.network.cut(action.home)
+        else testbed.network.restore(action.home)
+        record({ kind: `${action.kind} home ${action.home}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
+        return
+      case 'cap':
+        testbed.network.cap(action.home, action.rate)
+        record({ kind: action.rate === null ? `uncap home ${action.home}` : `cap home ${action.home} at ${action.rate}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
+    }
+  }
+  let evaluator: Evaluator | undefined
+  const scenarioAbort = new AbortController()
+  let scenarioRun: Promise<void> = Promise.resolve()
+  try {
+    // The bootstrap nodes first: the others dial them as they start.
+    for (const index of topology.bootstrap) await testbed.start(index, options.signal)
+    const others = testbed.nodes.filter(n => !topology.bootstrap.includes(n.index) && !topology.lateJoiners.has(n.index))
+    const results = await Promise.allSettled(others.map(async n => testbed.start(n.index, options.signal)))
+    const failed = results.find(result => result.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+
+    evaluator = await Evaluator.create(manifest, test, options.backend)
+    const scorer = evaluator
+    trainingStarted = Date.now()
+    const deadline = trainingStarted + options.durationMs
+    scenarioRun = (async () => {
+      for (const action of topology.actions) {
+        await sleep(trainingStarted + action.atMs - Date.now(), scenarioAbort.signal)
+        if (scenarioAbort.signal.aborted || Date.now() >= deadline) return
+        await perform(action)
+      }
+    })()
+    const timeline: TimelinePoint[] = []
+    const connectivity: Connectivity[] = []
+    const timelineTest = subset(test, Array.from({ length: Math.min(TIMELINE_TEST_SAMPLES, test.count) }, (_, i) => i))
+    const interval = options.timelineIntervalMs ?? 5_000
+    const peakRss = new Map<number, number>()
+    const lagP99 = new Map<number, number>()
+    let nextSample = 0
+    while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
+      const elapsed = Date.now() - trainingStarted
+      if (elapsed >= nextSample) {
+        nextSample += interval
+        const statuses = await testbed.statuses()
+        const placed: PlacedStatus[] = []
+        for (const [index, status] of statuses) {
+          if (status === null) continue
+          placed.push({ index, home: testbed.node(index).home, status })
+          peakRss.set(index, Math.max(peakRss.get(index) ?? 0, status.memory.rssBytes))
+          lagP99.set(index, status.eventLoop.lagP99Ms)
+        }
+        const point = await sampleTimeline(testbed.live(), scorer, timelineTest, elapsed / 1000)
+        const links = connectivityOf(placed, round(elapsed / 1000))
+        timeline.push(point)
+        connectivity.push(links)
+        options.onTimeline?.(point, links)
+      }
+      await sleep(Math.max(0, Math.min(500, deadline - Date.now())), options.signal)
+    }
+    scenarioAbort.abort()
+    await scenarioRun
+    const trainingSeconds = (Date.now() - trainingStarted) / 1000
+    const aliveAtEnd = new Set(testbed.live().map(n => n.index))
+    await testbed.close()
+
+    const finals = await Promise.all(testbed.nodes.map(async n => n.state === 'pending' ? null : readFinalState(n.datadir)))
+    const weights = finals.map(state => scorer.decode(state?.model ?? null))
+    const nodeSummaries: NodeSummary[] = []
+    for (const [i, n] of testbed.nodes.entries()) {
+      const state = finals[i] ?? null
+      const model = weights[i] ?? null
+      nodeSummaries.push({
+        index: n.index,
+        peerId: n.peerId,
+        role: 'honest',
+        alive: aliveAtEnd.has(n.index),
+        dataSpec: n.dataSpec,
+        profile: n.home === null ? 'public' : `home ${n.home}`,
+        maxCpu: 1,
+        accuracy: model === null ? null : await scorer.accuracy(model),
+        samplesProcessed: state?.samplesProcessed ?? 0,
+        step: state?.step ?? 0,
+        exchanges: state?.counters.exchanges ?? 0,
+        updatesReceived: state?.counters.updatesReceived ?? 0,
+        updatesAccepted: state?.counters.updatesAccepted ?? 0,
+        updatesRejected: state?.counters.updatesRejected ?? 0,
+        rejectedByReason: state?.counters.rejectedByReason ?? {},
+        bytesSent: state?.counters.bytesSent ?? 0,
+        bytesReceived: state?.counters.bytesReceived ?? 0,
+        restarts: state?.counters.restarts ?? 0,
+        peakRssBytes: peakRss.get(n.index) ?? null,
+        privacyEpsilon: null,
+        eventLoopLagP99Ms: lagP99.get(n.index) ?? null
+      })
+    }
+    const counted = nodeSummaries.filter(n => n.alive)
+    const countedModels = testbed.nodes.map((n, i) => aliveAtEnd.has(n.index) ? weights[i] ?? null : null).filter((w): w is Weights => w !== null)
+    const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
+    const finalScores = summarise(accuracies)
+    timeline.push({
+      t: round(trainingSeconds),
+      meanAccuracy: accuracies.length > 0 ? finalScores.mean : null,
+      minAccuracy: accuracies.length > 0 ? finalScores.min : null,
+      consensusDistance: consensusDistance(countedModels),
+      liveNodes: countedModels.length,
+      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
+    })
+    const meanSamples = Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
+    const centralized = await centralizedBaseline(manifest, testbed.nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
+    const summary: TestbedSummary = {
+      swarmId: swarmIdOf(manifest),
+      dataset: options.dataset,
+      partition,
+      model: options.model,
+      codec: manifest.codec,
+      exchange: manifest.exchange,
+      mergeRule: manifest.merge.rule,
+      scenario: topology.name,
+      nodeCount: topology.nodeCount,
+      durationSeconds: round(trainingSeconds),
+      wallSeconds: round((Date.now() - started) / 1000),
+      backend: testbed.nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
+      centralized,
+      accuracy: finalScores,
+      consensusDistance: consensusDistance(countedModels) ?? 0,
+      bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
+      bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
+      peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
+      nodes: nodeSummaries,
+      timeline,
+      events,
+      lateJoins: [],
+      testbed: {
+        topology: topology.name,
+        publicNodes: topology.publicNodes,
+        homes: topology.homes,
+        placement: Object.fromEntries(testbed.nodes.map(n => [String(n.index), n.home])),
+        connectivity
+      }
+    }
+    if (options.out !== undefined) {
+      await writeFile(join(workdir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+      await writeReport(summary, join(workdir, 'report.html'))
+    }
+    return summary
+  } finally {
+    scenarioAbort.abort()
+    await scenarioRun.catch(() => {})
+    await testbed.close()
+    await evaluator?.close()
+  }
+}
