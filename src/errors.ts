@@ -15,6 +15,7 @@ export type MurmurErrorCode =
   | 'ERR_NODE_STATE'
   | 'ERR_WORKER'
   | 'ERR_SWARM'
+  | 'ERR_PRIVACY_BUDGET'
 
 export class MurmurError extends Error {
   readonly code: MurmurErrorCode

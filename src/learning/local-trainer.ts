@@ -6,7 +6,9 @@ import { hasConvolutions, type LayerSpec } from './models.js'
 import { initialWeights } from './initial-weights.js'
 import { selectBackend, type BackendName } from './backend.js'
 import { sameShapes, type Weights } from './weights.js'
-import type { Manifest } from './manifest.js'
+import type { Manifest, RecordPrivacySettings } from './manifest.js'
+import { DpSgd } from './dp-sgd.js'
+import { planDpSgd, type DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
 
 export interface TrainingData {
@@ -19,6 +21,11 @@ export interface LocalTrainerOptions {
   readonly backend?: BackendName
   /** seeds the order in which this trainer visits its samples */
   readonly seed?: number
+  /**
+   * record-level DP-SGD settings: with them every step is a DP-SGD step. Not taken from the manifest
+   * here, so that evaluators and baselines built from a private swarm's manifest train plainly.
+   */
+  readonly recordPrivacy?: RecordPrivacySettings
 }
 
 function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.layers.Layer {
@@ -59,6 +66,8 @@ export class LocalTrainer implements Trainer {
   private readonly random: Random
   private order: number[] = []
   private cursor = 0
+  /** record-level DP-SGD, which replaces plain training steps when on */
+  private dpSgd: DpSgd | null = null
 
   private constructor (model: tf.Sequential, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number) {
     this.model = model
@@ -85,6 +94,10 @@ export class LocalTrainer implements Trainer {
     const model = buildModel(manifest)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
+    if (options.recordPrivacy !== undefined) {
+      const plan = planDpSgd(options.recordPrivacy, data.train.count, manifest.training.batchSize)
+      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan })
+    }
     return trainer
   }
 
@@ -111,7 +124,13 @@ export class LocalTrainer implements Trainer {
     return { x: tf.tensor(features, [indices.length, ...this.model.inputs[0]?.shape.slice(1) as number[]]), y: tf.tensor1d(labels) }
   }
 
+  /** the DP-SGD plan this trainer runs with; null without record-level privacy */
+  get dpSgdPlan (): DpSgdPlan | null {
+    return this.dpSgd?.plan ?? null
+  }
+
   async train (steps: number): Promise<TrainResult> {
+    if (this.dpSgd !== null) return this.dpSgd.train(steps)
     let lossTotal = 0
     for (let step = 0; step < steps; step++) {
       const { x, y } = this.batchTensors(this.data.train, this.nextBatch())

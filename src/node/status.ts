@@ -1,4 +1,5 @@
 import type { PrivacyStatus } from './privacy-guard.js'
+import type { RecordPrivacyStatus } from './record-privacy.js'
 
 /**
  * Body of GET /status. The format is fixed in docs/schemas/node-status.schema.json; fields may be
@@ -28,8 +29,8 @@ export interface NodeStatus {
   checkpoint: { step: number; savedAt: string | null }
   /** the peer whose model this node adopted when it joined without a checkpoint */
   warmJoin: { from: string; step: number; at: string } | null
-  /** differential privacy, present when it is on: the ε spent so far at the manifest's δ */
-  privacy?: PrivacyStatus
+  /** differential privacy, present when it is on: the ε spent so far at the manifest's δ (record-level: over all runs) */
+  privacy?: PrivacyStatus | RecordPrivacyStatus
   /** how the model is shared (manifest's exchange settings) and how the pushes fare */
   exchange: { mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number }
   /** peers this node refuses to connect to (a simulated partition) */
