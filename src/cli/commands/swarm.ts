@@ -13,7 +13,7 @@ import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/p
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
 import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
-import { duration, integer, oneOf, parsedWith, withFlag } from '../parsers.js'
+import { duration, integer, oneOf, parsedWith, positiveNumber, withFlag } from '../parsers.js'
 
 interface SwarmFlags extends PrivacyFlags {
   nodes: number
@@ -26,6 +26,8 @@ interface SwarmFlags extends PrivacyFlags {
   backend?: BackendName
   profiles?: ProfileShare[]
   localSteps?: number
+  batchSize?: number
+  learningRate?: number
   scenario?: string
   codec?: string
   merge?: string
@@ -75,6 +77,8 @@ export function swarmCommand (): Command {
     .addOption(new Option('--seed <n>', 'seed of the initial weights, the data partition and random scenario events').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--scenario <file>', 'scenario file (see simulations/): its swarm settings are defaults that flags override'))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
+    .addOption(new Option('--batch-size <n>', 'samples per batch (manifest default if not given; DP-SGD: the expected batch size)').argParser(integer(1, 65536)))
+    .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
@@ -128,7 +132,9 @@ export function swarmCommand (): Command {
           onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
-          ...(flags.localSteps === undefined ? {} : { training: { localSteps: flags.localSteps } }),
+          ...(flags.localSteps === undefined && flags.batchSize === undefined && flags.learningRate === undefined
+            ? {}
+            : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }), ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }) } }),
           ...(flags.codec === undefined ? {} : { codec: flags.codec }),
           ...(privacy === undefined ? {} : { privacy }),
           ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
