@@ -96,6 +96,8 @@ const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
 /** with its privacy budget spent, how often a node still merges and shares */
 const EXHAUSTED_ROUND_MS = 1_000
+/** rounds of steps a privacy ledger reserves at least (see checkpoint()) */
+const LEDGER_RESERVE_ROUNDS = 10
 
 /** This node's record-level privacy settings: its own (murmur start flags), else the manifest's. */
 function recordPrivacySettings (options: MurmurNodeOptions): { recordPrivacy?: RecordPrivacySettings } {
@@ -659,8 +661,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** Saves the current model, step and counters atomically. */
   async checkpoint (): Promise<void> {
     const savedAt = new Date().toISOString()
-    // The privacy ledger reserves about one checkpoint interval of steps; none when stopping.
-    const reserve = this.stopping ? 0 : Math.max(this.manifest.training.localSteps, this.stepsSinceCheckpoint)
+    // The privacy ledger reserves about two checkpoint intervals of steps (at least ten rounds, so a
+    // forced checkpoint comes at most every ten rounds); none when stopping.
+    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.manifest.training.localSteps, 2 * this.stepsSinceCheckpoint)
     this.stepsSinceCheckpoint = 0
     await this.store.writeCheckpoint({
       swarmId: this.swarmId,

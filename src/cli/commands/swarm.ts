@@ -4,7 +4,7 @@ import { parsePartition, type Partition } from '../../data/partition.js'
 import type { BuiltinDataset } from '../../data/spec.js'
 import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
-import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES } from '../../learning/manifest.js'
+import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES, OPTIMIZERS, type OptimizerName } from '../../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES } from '../../learning/models.js'
@@ -28,6 +28,7 @@ interface SwarmFlags extends PrivacyFlags {
   localSteps?: number
   batchSize?: number
   learningRate?: number
+  optimizer?: OptimizerName
   scenario?: string
   codec?: string
   merge?: string
@@ -79,6 +80,7 @@ export function swarmCommand (): Command {
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--batch-size <n>', 'samples per batch (manifest default if not given; DP-SGD: the expected batch size)').argParser(integer(1, 65536)))
     .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))
+    .addOption(new Option('--optimizer <name>', 'local optimizer (manifest default if not given)').choices(OPTIMIZERS))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
@@ -132,9 +134,9 @@ export function swarmCommand (): Command {
           onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
-          ...(flags.localSteps === undefined && flags.batchSize === undefined && flags.learningRate === undefined
+          ...(flags.localSteps === undefined && flags.batchSize === undefined && flags.learningRate === undefined && flags.optimizer === undefined
             ? {}
-            : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }), ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }) } }),
+            : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }), ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }), ...(flags.optimizer === undefined ? {} : { optimizer: flags.optimizer }) } }),
           ...(flags.codec === undefined ? {} : { codec: flags.codec }),
           ...(privacy === undefined ? {} : { privacy }),
           ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
