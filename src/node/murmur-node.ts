@@ -551,9 +551,9 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       const result = steps > 0 ? await this.trainer.train(steps) : { steps: 0, samples: 0, loss: 0 }
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
+      if (maxCpu < 1) await idle(dutyCycleIdleMs(performance.now() - trainingStarted, maxCpu), this.stopController.signal)
       // Budget spent: the node goes on merging and sharing (which spends nothing) at an easy pace.
       if (steps === 0) await idle(EXHAUSTED_ROUND_MS, this.stopController.signal)
-      if (maxCpu < 1) await idle(dutyCycleIdleMs(performance.now() - trainingStarted, maxCpu), this.stopController.signal)
       this.step += result.steps
       this.samplesProcessed += result.samples
       let weights = await this.trainer.getWeights()
