@@ -19,6 +19,7 @@ export type MurmurErrorCode =
   | 'ERR_INSECURE_PERMISSIONS'
   /** murmur testbed: not root, a tool missing, or a namespace command failed */
   | 'ERR_TESTBED'
+  | 'ERR_PRIVACY_BUDGET'
 
 export class MurmurError extends Error {
   readonly code: MurmurErrorCode

@@ -8,7 +8,7 @@ const trained: Weights = [{ shape: [1000], values: new Float32Array(1000).fill(1
 
 describe('a node\'s differential privacy', () => {
   it('releases the start plus a clipped, noised change, and counts each release', () => {
-    const guard = new PrivacyGuard({ clip: 1, noiseMultiplier: 0.01, delta: 1e-5 })
+    const guard = new PrivacyGuard({ level: 'node', clip: 1, noiseMultiplier: 0.01, delta: 1e-5 })
     const released = guard.release(start, trained)
     // The change is clipped to norm 1; the noise adds about 0.01 × √1000 ≈ 0.32.
     expect(distance(released, start)).toBeGreaterThan(0.8)
@@ -26,7 +26,7 @@ describe('a node\'s differential privacy', () => {
   it('with a budget, says when another release would exceed it', () => {
     const manifest = createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }, privacy: { clip: 1, epsilon: 2, delta: 1e-5, releases: 5 } })
     const settings = manifest.privacy
-    if (settings === undefined) throw new Error('expected privacy settings in the manifest')
+    if (settings?.level !== 'node') throw new Error('expected node-level privacy settings in the manifest')
     expect(settings.epsilonBudget).toBe(2)
     const guard = new PrivacyGuard(settings)
     let releases = 0

@@ -316,6 +316,20 @@ describe('RdpAccountant', () => {
     expect(improved).toBeGreaterThan(2.4)
   })
 
+  it('reproduces Opacus\' RDP accountant figures (DP-SGD: z = 1.5, q = 0.04, 90 epochs, δ = 1e-5)', () => {
+    // pytorch/opacus opacus/tests/accountants_test.py: test_rdp_accountant asserts ε = 7.32911117143 for
+    // int(90 / 0.04) = 2250 steps (orders 1.1…10.9 by 0.1 and 12…63, as TUTORIAL_ORDERS; the same conversion
+    // as ours). Opacus sums the fractional-order series with signs, we in absolute value (an upper bound, as
+    // dp_accounting does), so ours may only be a hair above theirs.
+    const epsilon = subsampledEpsilon(TUTORIAL_ORDERS, 1.5, 2250, 0.04, 1e-5).epsilon
+    expect(epsilon).toBeGreaterThanOrEqual(7.32911117143)
+    expect(relative(epsilon, 7.32911117143)).toBeLessThan(1e-4)
+    // Same file, test_get_noise_multiplier_rdp_epochs (ε = 8 over 90 epochs → z = 1.416) and _rdp_steps (2000
+    // steps → z = 1.3562), both at places = 4 from a bisection that stops within 0.01 of the target ε.
+    expect(relative(noiseMultiplierFor({ epsilon: 8, delta: 1e-5 }, 2250, 0.04), 1.416)).toBeLessThan(2e-4)
+    expect(relative(noiseMultiplierFor({ epsilon: 8, delta: 1e-5 }, 2000, 0.04), 1.3562)).toBeLessThan(2e-4)
+  })
+
   it('composes heterogeneous releases (TF Privacy test_check_composition)', () => {
     // tensorflow/privacy tensorflow_privacy/privacy/analysis/rdp_accountant_test.py, test_check_composition:
     // 40000 steps of (q = 1e-4, z = 0.4) then 100 of (q = 0.1, z = 2), δ = 1e-5; the classic conversion gave

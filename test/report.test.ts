@@ -29,6 +29,7 @@ function node(index: number, accuracy: number | null, extra: Partial<NodeSummary
     restarts: 0,
     peakRssBytes: 200_000_000,
     privacyEpsilon: null,
+    epsilon: null,
     eventLoopLagP99Ms: 3,
     ...extra
   }

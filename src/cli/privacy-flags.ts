@@ -1,38 +1,128 @@
 import { type Command, Option } from 'commander'
 import { MurmurError } from '../errors.js'
-import type { PrivacyOptions } from '../learning/manifest.js'
+import { checkRecordPrivacy, DEFAULT_DELTA, DEFAULT_RECORD_CLIP, DEFAULT_RECORD_EPOCHS, type PrivacyOptions, type PrivacySettings, type RecordPrivacySettings } from '../learning/manifest.js'
 import { integer, positiveNumber } from './parsers.js'
 
-export interface PrivacyFlags {
-  dpClip?: number
-  dpNoise?: number
+/** Record-level DP-SGD flags: `murmur manifest`, `swarm` and `start`. */
+export interface RecordPrivacyFlags {
   dpEpsilon?: number
   dpDelta?: number
+  dpEpochs?: number
+  dpClip?: number
+  dpNoise?: number
+  /** renamed to --dp-node-releases; kept only to say so */
   dpReleases?: number
 }
 
-/** The differential-privacy flags, shared by `murmur manifest` and `murmur swarm`. */
-export function addPrivacyFlags (command: Command): Command {
+/** All differential-privacy flags: `murmur manifest` and `swarm`. */
+export interface PrivacyFlags extends RecordPrivacyFlags {
+  dpNodeClip?: number
+  dpNodeNoise?: number
+  dpNodeEpsilon?: number
+  dpNodeReleases?: number
+}
+
+function invalid (message: string): MurmurError {
+  return new MurmurError('ERR_INVALID_ARGUMENT', message)
+}
+
+/** The record-level flags, for every command that takes them. */
+export function addRecordPrivacyFlags (command: Command): Command {
   return command
-    .addOption(new Option('--dp-clip <norm>', 'differential privacy: clip each round\'s model change to this L2 norm before sharing').argParser(positiveNumber))
-    .addOption(new Option('--dp-noise <multiplier>', 'differential privacy: Gaussian noise of this many times the clip norm').argParser(positiveNumber))
-    .addOption(new Option('--dp-epsilon <epsilon>', 'differential privacy: a target ε instead of --dp-noise; the noise is chosen so --dp-releases exchanges spend it, and a node stops sharing when it is spent').argParser(positiveNumber))
-    .addOption(new Option('--dp-delta <delta>', 'differential privacy: δ of the (ε, δ) guarantee (default 1e-5)').argParser(positiveNumber))
-    .addOption(new Option('--dp-releases <n>', 'differential privacy: exchanges the --dp-epsilon budget must last').argParser(integer(1, 100_000_000)))
+    .addOption(new Option('--dp-epsilon <epsilon>', 'record-level differential privacy (DP-SGD): the ε budget for each node\'s own records; the noise is chosen so --dp-epochs passes over them spend it, and a node stops training when it is spent').argParser(positiveNumber))
+    .addOption(new Option('--dp-delta <delta>', `differential privacy: δ of the (ε, δ) guarantee (default ${DEFAULT_DELTA}; below 1 / a node's records)`).argParser(positiveNumber))
+    .addOption(new Option('--dp-epochs <n>', `DP-SGD: passes over a node's records the --dp-epsilon budget must last (default ${DEFAULT_RECORD_EPOCHS})`).argParser(positiveNumber))
+    .addOption(new Option('--dp-clip <norm>', `DP-SGD: clip each record's gradient to this L2 norm (default ${DEFAULT_RECORD_CLIP})`).argParser(positiveNumber))
+    .addOption(new Option('--dp-noise <multiplier>', 'DP-SGD: a fixed noise multiplier (noise of this many times the clip) instead of one chosen from --dp-epsilon; with --dp-epsilon the budget still stops training').argParser(positiveNumber))
+    .addOption(new Option('--dp-releases <n>').hideHelp().argParser(integer(1, 100_000_000)))
+}
+
+/** Record-level and node-level flags: `murmur manifest` and `murmur swarm`. */
+export function addPrivacyFlags (command: Command): Command {
+  return addRecordPrivacyFlags(command)
+    .addOption(new Option('--dp-node-clip <norm>', 'node-level differential privacy per exchange: clip each round\'s model change to this L2 norm before sharing').argParser(positiveNumber))
+    .addOption(new Option('--dp-node-noise <multiplier>', 'node-level DP: Gaussian noise of this many times --dp-node-clip on each shared change').argParser(positiveNumber))
+    .addOption(new Option('--dp-node-epsilon <epsilon>', 'node-level DP: a target ε instead of --dp-node-noise; the noise is chosen so --dp-node-releases exchanges spend it, and a node stops sharing when it is spent').argParser(positiveNumber))
+    .addOption(new Option('--dp-node-releases <n>', 'node-level DP: exchanges the --dp-node-epsilon budget must last').argParser(integer(1, 100_000_000)))
+}
+
+function refuseRenamed (flags: RecordPrivacyFlags): void {
+  if (flags.dpReleases !== undefined) throw invalid('--dp-releases: node-level privacy per exchange is now --dp-node-clip with --dp-node-noise, or --dp-node-epsilon with --dp-node-releases; --dp-epsilon and --dp-delta alone select record-level DP-SGD')
+}
+
+function checkDelta (delta: number | undefined): void {
+  if (delta !== undefined && delta >= 1) throw invalid('--dp-delta: δ must be below 1 (for example 1e-5)')
+}
+
+function recordGiven (flags: RecordPrivacyFlags): boolean {
+  return flags.dpEpsilon !== undefined || flags.dpEpochs !== undefined || flags.dpClip !== undefined || flags.dpNoise !== undefined
+}
+
+function recordOptions (flags: RecordPrivacyFlags): PrivacyOptions {
+  if (flags.dpEpsilon === undefined && flags.dpNoise === undefined) {
+    throw invalid('--dp-epsilon: record-level DP-SGD needs a budget (--dp-epsilon E, with --dp-delta D) or a fixed --dp-noise multiplier')
+  }
+  if (flags.dpEpochs !== undefined && flags.dpEpsilon === undefined) throw invalid('--dp-epochs: the horizon is for a --dp-epsilon budget; give --dp-epsilon as well')
+  return {
+    level: 'record',
+    ...(flags.dpClip === undefined ? {} : { clip: flags.dpClip }),
+    ...(flags.dpDelta === undefined ? {} : { delta: flags.dpDelta }),
+    ...(flags.dpNoise === undefined ? {} : { noiseMultiplier: flags.dpNoise }),
+    ...(flags.dpEpsilon === undefined ? {} : { epsilon: flags.dpEpsilon }),
+    ...(flags.dpEpochs === undefined ? {} : { epochs: flags.dpEpochs })
+  }
+}
+
+function nodeOptions (flags: PrivacyFlags): PrivacyOptions {
+  if (flags.dpNodeClip === undefined) throw invalid('--dp-node-clip: node-level differential privacy needs a clip norm (for example --dp-node-clip 1)')
+  const delta = flags.dpDelta ?? DEFAULT_DELTA
+  if (flags.dpNodeNoise !== undefined && flags.dpNodeEpsilon !== undefined) throw invalid('--dp-node-epsilon: give either --dp-node-noise or --dp-node-epsilon, not both')
+  if (flags.dpNodeEpsilon !== undefined) {
+    if (flags.dpNodeReleases === undefined) throw invalid('--dp-node-releases: a target --dp-node-epsilon needs the number of exchanges it must last')
+    return { level: 'node', clip: flags.dpNodeClip, epsilon: flags.dpNodeEpsilon, delta, releases: flags.dpNodeReleases }
+  }
+  if (flags.dpNodeNoise === undefined) throw invalid('--dp-node-noise: node-level differential privacy needs --dp-node-noise MULTIPLIER or --dp-node-epsilon with --dp-node-releases')
+  return { level: 'node', clip: flags.dpNodeClip, noiseMultiplier: flags.dpNodeNoise, delta }
 }
 
 /** The privacy part of a manifest from the flags, or undefined when none was given. */
 export function privacyFromFlags (flags: PrivacyFlags): PrivacyOptions | undefined {
-  const given = flags.dpClip !== undefined || flags.dpNoise !== undefined || flags.dpEpsilon !== undefined || flags.dpReleases !== undefined || flags.dpDelta !== undefined
-  if (!given) return undefined
-  if (flags.dpClip === undefined) throw new MurmurError('ERR_INVALID_ARGUMENT', '--dp-clip: differential privacy needs a clip norm (for example --dp-clip 1)')
-  if (flags.dpDelta !== undefined && flags.dpDelta >= 1) throw new MurmurError('ERR_INVALID_ARGUMENT', '--dp-delta: δ must be below 1 (for example 1e-5)')
-  const delta = flags.dpDelta ?? 1e-5
-  if (flags.dpNoise !== undefined && flags.dpEpsilon !== undefined) throw new MurmurError('ERR_INVALID_ARGUMENT', '--dp-epsilon: give either --dp-noise or --dp-epsilon, not both')
-  if (flags.dpEpsilon !== undefined) {
-    if (flags.dpReleases === undefined) throw new MurmurError('ERR_INVALID_ARGUMENT', '--dp-releases: a target --dp-epsilon needs the number of exchanges it must last')
-    return { clip: flags.dpClip, epsilon: flags.dpEpsilon, delta, releases: flags.dpReleases }
+  refuseRenamed(flags)
+  checkDelta(flags.dpDelta)
+  const node = flags.dpNodeClip !== undefined || flags.dpNodeNoise !== undefined || flags.dpNodeEpsilon !== undefined || flags.dpNodeReleases !== undefined
+  const record = recordGiven(flags)
+  if (node && record) throw invalid('--dp-node-*: choose record-level DP-SGD (--dp-epsilon, --dp-noise, …) or node-level privacy per exchange (--dp-node-*), not both')
+  if (node) return nodeOptions(flags)
+  if (record) return recordOptions(flags)
+  if (flags.dpDelta !== undefined) throw invalid('--dp-delta: δ alone turns nothing on; add --dp-epsilon E for record-level DP-SGD')
+  return undefined
+}
+
+/**
+ * `murmur start`: the record-level privacy this node trains with — the manifest's, with any of the
+ * flags given in its place — or undefined when neither asks for it. A node may protect its own
+ * records even when the manifest does not: DP-SGD changes nothing other nodes need to agree on.
+ */
+export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags): RecordPrivacySettings | undefined {
+  refuseRenamed(flags)
+  checkDelta(flags.dpDelta)
+  const base = manifestPrivacy?.level === 'record' ? manifestPrivacy : undefined
+  if (!recordGiven(flags)) {
+    if (flags.dpDelta === undefined || base === undefined) {
+      if (flags.dpDelta !== undefined) throw invalid('--dp-delta: δ alone turns nothing on; add --dp-epsilon E for record-level DP-SGD')
+      return base
+    }
   }
-  if (flags.dpNoise === undefined) throw new MurmurError('ERR_INVALID_ARGUMENT', '--dp-noise: differential privacy needs --dp-noise MULTIPLIER or --dp-epsilon with --dp-releases')
-  return { clip: flags.dpClip, noiseMultiplier: flags.dpNoise, delta }
+  // A fixed noise multiplier from the flags replaces calibration; a budget from the flags replaces the manifest's noise.
+  const noiseMultiplier = flags.dpNoise ?? (flags.dpEpsilon === undefined ? base?.noiseMultiplier : undefined)
+  const epsilonBudget = flags.dpEpsilon ?? base?.epsilonBudget
+  const settings: RecordPrivacySettings = {
+    level: 'record',
+    clip: flags.dpClip ?? base?.clip ?? DEFAULT_RECORD_CLIP,
+    delta: flags.dpDelta ?? base?.delta ?? DEFAULT_DELTA,
+    ...(noiseMultiplier === undefined ? {} : { noiseMultiplier }),
+    ...(epsilonBudget === undefined ? {} : { epsilonBudget }),
+    ...(epsilonBudget === undefined || noiseMultiplier !== undefined ? {} : { epochs: flags.dpEpochs ?? base?.epochs ?? DEFAULT_RECORD_EPOCHS })
+  }
+  return checkRecordPrivacy(settings, message => invalid(`--dp-epsilon: ${message}`))
 }

@@ -76,6 +76,13 @@ export function createProgressPrinter (interactive: boolean): ProgressPrinter {
   }
 }
 
+function privacyLine (privacy: NonNullable<SwarmSummary['privacy']>): string {
+  const noise = privacy.noiseMultiplier === undefined ? 'noise calibrated by each node' : `noise ${privacy.noiseMultiplier.toFixed(3)} × clip ${privacy.clip}`
+  return privacy.level === 'record'
+    ? `privacy           record-level DP-SGD: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}${privacy.epsilonBudget === undefined ? '' : ` (budget ${privacy.epsilonBudget})`}; ${noise}`
+    : `privacy           node-level per exchange: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}; ${noise}`
+}
+
 export function summaryTable (summary: SwarmSummary): string {
   const table = new Table({ head: ['node', 'peer', 'data', 'role', 'profile', 'alive', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
   for (const node of summary.nodes) {
@@ -90,7 +97,7 @@ export function summaryTable (summary: SwarmSummary): string {
     ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
     `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
     `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
-    ...(summary.privacy === undefined ? [] : [`privacy           largest ε spent by a node ${summary.privacy.epsilonSpent.toFixed(2)} at δ = ${summary.privacy.delta} (this run's releases); noise ${summary.privacy.noiseMultiplier.toFixed(3)} × clip ${summary.privacy.clip}`]),
+    ...(summary.privacy === undefined ? [] : [privacyLine(summary.privacy)]),
     `memory            at most ${(summary.peakRssBytesPerNode / 2 ** 20).toFixed(0)} MiB per node process`,
     `wall time         ${summary.wallSeconds} s`
   ]

@@ -21,6 +21,11 @@ export interface TrainBenchOptions {
    * slow pair (the cpu backend trains a CNN at some tens of samples per second) stays short.
    */
   readonly secondsPerRepetition?: number
+  /**
+   * Also measure each model and backend with record-level DP-SGD (clip 1, noise multiplier 1, Poisson
+   * sampling of the expected batch size from the whole training split), after the plain case.
+   */
+  readonly dpSgd?: boolean
   /** called with each result as soon as it is known */
   readonly onResult?: (result: TrainBenchResult) => void
 }
@@ -29,6 +34,8 @@ export interface TrainBenchSubject {
   readonly model: string
   readonly backend: BackendName
   readonly batchSize: number
+  /** true for the DP-SGD case (absent for plain training) */
+  readonly dpSgd?: boolean
 }
 
 /** One line of `murmur bench train --json` (docs/schemas/train-bench.schema.json). */

@@ -59,7 +59,10 @@ async function measure (subject: TrainBenchSubject, train: Dataset, settings: Se
     dataset: { name: train.name, inputShape: train.inputShape, classes: train.classes },
     training: { batchSize: settings.batchSize }
   })
-  const trainer = await LocalTrainer.create(manifest, { train }, { backend: subject.backend })
+  const trainer = await LocalTrainer.create(manifest, { train }, {
+    backend: subject.backend,
+    ...(subject.dpSgd === true ? { recordPrivacy: { level: 'record', clip: 1, noiseMultiplier: 1, delta: 1e-5 } } : {})
+  })
   try {
     const warmup: number[] = []
     const started = performance.now()
@@ -112,15 +115,17 @@ export async function benchmarkTraining (options: TrainBenchOptions): Promise<Tr
   const results: TrainBenchResult[] = []
   for (const model of options.models) {
     for (const backend of backends) {
-      const subject = { model, backend, batchSize: settings.batchSize }
-      let result: TrainBenchResult
-      try {
-        result = await measure(subject, train, settings)
-      } catch (error) {
-        result = { ...subject, samplesPerSecond: 0, error: error instanceof Error ? error.message : String(error) }
+      const plain = { model, backend, batchSize: settings.batchSize }
+      for (const subject of options.dpSgd === true ? [plain, { ...plain, dpSgd: true }] : [plain]) {
+        let result: TrainBenchResult
+        try {
+          result = await measure(subject, train, settings)
+        } catch (error) {
+          result = { ...subject, samplesPerSecond: 0, error: error instanceof Error ? error.message : String(error) }
+        }
+        results.push(result)
+        options.onResult?.(result)
       }
-      results.push(result)
-      options.onResult?.(result)
     }
   }
   return results

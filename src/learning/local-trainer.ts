@@ -7,7 +7,9 @@ import { buildModel } from './layers-model.js'
 import { initialWeights } from './initial-weights.js'
 import { selectBackend, type BackendName } from './backend.js'
 import { sameShapes, type Weights } from './weights.js'
-import type { Manifest } from './manifest.js'
+import type { Manifest, RecordPrivacySettings } from './manifest.js'
+import { DpSgd } from './dp-sgd.js'
+import { planDpSgd, type DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
 import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
 
@@ -26,6 +28,11 @@ export interface LocalTrainerOptions {
    * local-algorithm.ts); default dsgd: nothing, as for the launcher's centralized baseline
    */
   readonly algorithm?: string
+  /**
+   * record-level DP-SGD settings: with them every step is a DP-SGD step. Not taken from the manifest
+   * here, so that evaluators and baselines built from a private swarm's manifest train plainly.
+   */
+  readonly recordPrivacy?: RecordPrivacySettings
 }
 
 async function compiledModel (manifest: Manifest): Promise<tf.LayersModel> {
@@ -50,6 +57,8 @@ export class LocalTrainer implements Trainer {
   private order: number[] = []
   private cursor = 0
   private readonly algorithm: LocalAlgorithm
+  /** record-level DP-SGD, which replaces plain training steps when on */
+  private dpSgd: DpSgd | null = null
 
   private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number, algorithm: string) {
     this.model = model
@@ -80,6 +89,10 @@ export class LocalTrainer implements Trainer {
     const model = await compiledModel(manifest)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
+    if (options.recordPrivacy !== undefined) {
+      const plan = planDpSgd(options.recordPrivacy, data.train.count, manifest.training.batchSize)
+      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan })
+    }
     return trainer
   }
 
@@ -106,7 +119,13 @@ export class LocalTrainer implements Trainer {
     return { x: tf.tensor(features, [indices.length, ...this.model.inputs[0]?.shape.slice(1) as number[]]), y: tf.tensor1d(labels) }
   }
 
+  /** the DP-SGD plan this trainer runs with; null without record-level privacy */
+  get dpSgdPlan (): DpSgdPlan | null {
+    return this.dpSgd?.plan ?? null
+  }
+
   async train (steps: number): Promise<TrainResult> {
+    if (this.dpSgd !== null) return this.dpSgd.train(steps)
     let lossTotal = 0
     const algorithm = this.algorithm.perStep ? this.algorithm : null
     if (algorithm !== null) algorithm.beginRound(await this.getWeights(), steps)

@@ -29,27 +29,83 @@ export interface ExchangeSettings {
 }
 
 /**
- * Node-level differential privacy (DP-FedAvg style): each round's model change is clipped to L2 norm
- * `clip` and Gaussian noise of standard deviation noiseMultiplier × clip is added before the model is
- * shared. With `epsilonBudget`, a node stops sharing once it has spent that ε (at `delta`).
+ * Node-level differential privacy per exchange (DP-FedAvg style): each round's model change is
+ * clipped to L2 norm `clip` and Gaussian noise of standard deviation noiseMultiplier × clip is added
+ * before the model is shared. With `epsilonBudget`, a node stops sharing once it has spent that ε (at
+ * `delta`). It protects a node's whole update, and its ε grows with every exchange (docs/privacy.md).
  */
-export interface PrivacySettings {
+export interface NodePrivacySettings {
+  readonly level: 'node'
   readonly clip: number
   readonly noiseMultiplier: number
   readonly delta: number
   readonly epsilonBudget?: number
 }
 
+/**
+ * Record-level differential privacy: DP-SGD inside each node's optimizer (Abadi et al. 2016). Every
+ * training record joins a step's batch with probability batchSize / (the node's records), its
+ * gradient is clipped to L2 norm `clip`, and Gaussian noise of standard deviation noiseMultiplier ×
+ * clip is added to the batch's sum (see docs/privacy.md).
+ *
+ * The noise multiplier is either fixed here, or each node picks the smallest one for which `epochs`
+ * passes over its own records spend `epsilonBudget` at `delta` (the sampling rate depends on how many
+ * records a node holds). With `epsilonBudget`, a node stops training once that ε is spent; it keeps
+ * merging and sharing, which spends nothing more.
+ */
+export interface RecordPrivacySettings {
+  readonly level: 'record'
+  /** L2 bound on each record's gradient */
+  readonly clip: number
+  readonly delta: number
+  /** fixed noise multiplier; without it every node calibrates one from epsilonBudget and epochs */
+  readonly noiseMultiplier?: number
+  readonly epsilonBudget?: number
+  /** the budget's horizon: passes over a node's own records that epsilonBudget must last */
+  readonly epochs?: number
+}
+
+export type PrivacySettings = NodePrivacySettings | RecordPrivacySettings
+
+export const PRIVACY_LEVELS = ['record', 'node'] as const
+export type PrivacyLevel = typeof PRIVACY_LEVELS[number]
+
+/** per-example clip norm when none is given (the figure Opacus' and TF Privacy's tutorials start from) */
+export const DEFAULT_RECORD_CLIP = 1
+/** passes over its records a record-level budget must last when no horizon is given */
+export const DEFAULT_RECORD_EPOCHS = 10
+export const DEFAULT_DELTA = 1e-5
+
 export type PrivacyOptions =
-  | { readonly clip: number; readonly noiseMultiplier: number; readonly delta?: number; readonly epsilonBudget?: number }
+  | { readonly level?: 'node'; readonly clip: number; readonly noiseMultiplier: number; readonly delta?: number; readonly epsilonBudget?: number }
   /** a target: the noise is chosen so that `releases` exchanges spend exactly (epsilon, delta) */
-  | { readonly clip: number; readonly epsilon: number; readonly delta: number; readonly releases: number }
+  | { readonly level?: 'node'; readonly clip: number; readonly epsilon: number; readonly delta: number; readonly releases: number }
+  | { readonly level: 'record'; readonly clip?: number; readonly delta?: number; readonly noiseMultiplier?: number; readonly epsilon?: number; readonly epochs?: number }
 
 export function privacySettings (options: PrivacyOptions): PrivacySettings {
-  if ('epsilon' in options) {
-    return { clip: options.clip, noiseMultiplier: noiseMultiplierFor({ epsilon: options.epsilon, delta: options.delta }, options.releases), delta: options.delta, epsilonBudget: options.epsilon }
+  if (options.level === 'record') {
+    return checkRecordPrivacy({
+      level: 'record',
+      clip: options.clip ?? DEFAULT_RECORD_CLIP,
+      delta: options.delta ?? DEFAULT_DELTA,
+      ...(options.noiseMultiplier === undefined ? {} : { noiseMultiplier: options.noiseMultiplier }),
+      ...(options.epsilon === undefined ? {} : { epsilonBudget: options.epsilon }),
+      ...(options.epsilon === undefined || options.noiseMultiplier !== undefined ? {} : { epochs: options.epochs ?? DEFAULT_RECORD_EPOCHS })
+    }, text => new MurmurError('ERR_INVALID_ARGUMENT', text))
   }
-  return { clip: options.clip, noiseMultiplier: options.noiseMultiplier, delta: options.delta ?? 1e-5, ...(options.epsilonBudget === undefined ? {} : { epsilonBudget: options.epsilonBudget }) }
+  if ('epsilon' in options) {
+    return { level: 'node', clip: options.clip, noiseMultiplier: noiseMultiplierFor({ epsilon: options.epsilon, delta: options.delta }, options.releases), delta: options.delta, epsilonBudget: options.epsilon }
+  }
+  return { level: 'node', clip: options.clip, noiseMultiplier: options.noiseMultiplier, delta: options.delta ?? DEFAULT_DELTA, ...(options.epsilonBudget === undefined ? {} : { epsilonBudget: options.epsilonBudget }) }
+}
+
+/** Record-level settings must say how much noise: a fixed multiplier, or a budget and its horizon. */
+export function checkRecordPrivacy (settings: RecordPrivacySettings, error: (message: string) => Error): RecordPrivacySettings {
+  if (!(settings.delta > 0 && settings.delta < 1)) throw error(`privacy.delta must lie strictly between 0 and 1, got ${settings.delta}`)
+  if (settings.noiseMultiplier === undefined && (settings.epsilonBudget === undefined || settings.epochs === undefined)) {
+    throw error('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')
+  }
+  return settings
 }
 
 export const DEFAULT_EXCHANGE: ExchangeSettings = { mode: 'push', fanout: 3 }
@@ -180,11 +236,25 @@ function parsePrivacy (value: unknown): PrivacySettings {
   const privacy = record(value, 'privacy')
   const delta = positiveNumber(privacy.delta, 'privacy.delta')
   if (delta >= 1) fail('privacy.delta must be below 1')
+  // Manifests written before record-level privacy existed have no level: theirs was node-level.
+  const level = privacy.level === undefined ? 'node' : oneOf(privacy.level, PRIVACY_LEVELS, 'privacy.level')
+  const epsilonBudget = privacy.epsilonBudget === undefined ? {} : { epsilonBudget: positiveNumber(privacy.epsilonBudget, 'privacy.epsilonBudget') }
+  if (level === 'record') {
+    return checkRecordPrivacy({
+      level,
+      clip: positiveNumber(privacy.clip, 'privacy.clip'),
+      delta,
+      ...(privacy.noiseMultiplier === undefined ? {} : { noiseMultiplier: positiveNumber(privacy.noiseMultiplier, 'privacy.noiseMultiplier') }),
+      ...epsilonBudget,
+      ...(privacy.epochs === undefined ? {} : { epochs: positiveNumber(privacy.epochs, 'privacy.epochs') })
+    }, message => new MurmurError('ERR_INVALID_MANIFEST', `invalid manifest: ${message}`))
+  }
   return {
+    level,
     clip: positiveNumber(privacy.clip, 'privacy.clip'),
     noiseMultiplier: positiveNumber(privacy.noiseMultiplier, 'privacy.noiseMultiplier'),
     delta,
-    ...(privacy.epsilonBudget === undefined ? {} : { epsilonBudget: positiveNumber(privacy.epsilonBudget, 'privacy.epsilonBudget') })
+    ...epsilonBudget
   }
 }
 

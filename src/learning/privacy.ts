@@ -353,6 +353,14 @@ export function epsilonFromRdp (orders: readonly number[], rdp: readonly number[
 // ---------------------------------------------------------------------------------------------------
 // The accountant
 
+/** What an accountant has composed: enough to carry it across a restart. */
+export interface AccountantState {
+  readonly orders: readonly number[]
+  /** accumulated RDP, one value per order */
+  readonly rdp: readonly number[]
+  readonly releases: number
+}
+
 /**
  * Rényi-DP accountant for a node's Gaussian releases. RDP adds up over releases, order by order; ε
  * for a δ comes from the best order.
@@ -384,6 +392,38 @@ export class RdpAccountant {
     })
     this.#releases += releases
     return this
+  }
+
+  /**
+   * Accounts `releases` releases of a mechanism whose RDP per release is given, one value per order
+   * of this accountant (e.g. `gaussianRdp` at each order, computed once for a fixed mechanism).
+   */
+  composeRdp (perRelease: readonly number[], releases = 1): this {
+    if (perRelease.length !== this.#orders.length) throw invalid('one RDP value per order is needed')
+    if (!Number.isSafeInteger(releases) || releases < 0) {
+      throw invalid(`the number of DP releases must be a non-negative integer, got ${String(releases)}`)
+    }
+    if (perRelease.some(value => typeof value !== 'number' || Number.isNaN(value) || value < 0)) throw invalid('RDP values must be non-negative numbers')
+    if (releases === 0) return this
+    perRelease.forEach((value, index) => { this.#rdp[index] = (this.#rdp[index] as number) + releases * value })
+    this.#releases += releases
+    return this
+  }
+
+  /** What has been composed so far, to save and later `restore`. */
+  snapshot (): AccountantState {
+    return { orders: [...this.#orders], rdp: [...this.#rdp], releases: this.#releases }
+  }
+
+  /** An accountant that goes on from a saved state; refuses a state that is not one. */
+  static restore (state: AccountantState): RdpAccountant {
+    const { orders, rdp, releases } = state
+    if (!Array.isArray(orders) || !Array.isArray(rdp) || orders.length !== rdp.length) throw invalid('a saved accountant needs one RDP value per order')
+    if (!Number.isSafeInteger(releases) || releases < 0) throw invalid(`a saved accountant's release count must be a non-negative integer, got ${String(releases)}`)
+    const accountant = new RdpAccountant(orders)
+    accountant.composeRdp(rdp, 1)
+    accountant.#releases = releases
+    return accountant
   }
 
   /** The (ε, δ)-DP guarantee of everything composed so far, at the best order. */

@@ -32,7 +32,7 @@ async function main (): Promise<void> {
   try {
     data = await loadNodeData(parseDataSpec(init.dataSpec), { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) })
     releaseBuiltinDatasets()
-    trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, algorithm: init.manifest.training.algorithm, ...(init.backend === undefined ? {} : { backend: init.backend }) })
+    trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, algorithm: init.manifest.training.algorithm, ...(init.backend === undefined ? {} : { backend: init.backend }), ...(init.recordPrivacy === undefined ? {} : { recordPrivacy: init.recordPrivacy }) })
   } catch (error) {
     send({ type: 'failed', error: describe(error) })
     return
@@ -48,7 +48,7 @@ async function main (): Promise<void> {
       }
     })
   })
-  send({ type: 'ready', backend: trainer.backend, trainSamples: data.train.count, holdoutSamples: data.holdout.count })
+  send({ type: 'ready', backend: trainer.backend, trainSamples: data.train.count, holdoutSamples: data.holdout.count, dpSgd: trainer.dpSgdPlan })
 }
 
 await main()

@@ -1,5 +1,6 @@
 import type { BackendName } from './backend.js'
-import type { Manifest } from './manifest.js'
+import type { DpSgdPlan } from './dp-sgd-plan.js'
+import type { Manifest, RecordPrivacySettings } from './manifest.js'
 import type { Weights } from './weights.js'
 
 /** What the training worker is started with (its workerData). */
@@ -10,6 +11,8 @@ export interface TrainingWorkerInit {
   readonly seed: number
   readonly backend?: BackendName
   readonly holdoutFraction?: number
+  /** record-level DP-SGD for this node's training; off when absent */
+  readonly recordPrivacy?: RecordPrivacySettings
 }
 
 export interface TrainingWorkerReady {
@@ -17,6 +20,8 @@ export interface TrainingWorkerReady {
   readonly backend: BackendName
   readonly trainSamples: number
   readonly holdoutSamples: number
+  /** the DP-SGD plan the worker trains with (sampling rate and noise for its data); null without */
+  readonly dpSgd: DpSgdPlan | null
 }
 
 export interface TrainingWorkerFailed {

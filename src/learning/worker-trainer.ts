@@ -2,9 +2,10 @@ import { Worker } from 'node:worker_threads'
 import { compiledModule } from '../paths.js'
 import { MurmurError, type MurmurErrorCode } from '../errors.js'
 import type { BackendName } from './backend.js'
+import type { DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
 import type { Weights } from './weights.js'
-import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage } from './worker-protocol.js'
+import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage, TrainingWorkerReady } from './worker-protocol.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -22,16 +23,19 @@ export class WorkerTrainer implements Trainer {
   readonly backend: BackendName
   readonly trainSamples: number
   readonly holdoutSamples: number
+  /** the worker's DP-SGD plan; null without record-level privacy */
+  readonly dpSgdPlan: DpSgdPlan | null
   private readonly worker: Worker
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
   private failure: Error | null = null
 
-  private constructor (worker: Worker, ready: { backend: BackendName; trainSamples: number; holdoutSamples: number }) {
+  private constructor (worker: Worker, ready: TrainingWorkerReady) {
     this.worker = worker
     this.backend = ready.backend
     this.trainSamples = ready.trainSamples
     this.holdoutSamples = ready.holdoutSamples
+    this.dpSgdPlan = ready.dpSgd
     worker.on('message', (message: TrainingWorkerMessage) => {
       if (message.type !== 'response') return
       const pending = this.pending.get(message.id)
@@ -53,7 +57,7 @@ export class WorkerTrainer implements Trainer {
   static async start (init: TrainingWorkerInit, signal?: AbortSignal): Promise<WorkerTrainer> {
     const worker = new Worker(compiledModule('learning/training-worker.js'), { workerData: init })
     try {
-      const ready = await new Promise<{ backend: BackendName; trainSamples: number; holdoutSamples: number }>((resolve, reject) => {
+      const ready = await new Promise<TrainingWorkerReady>((resolve, reject) => {
         const onAbort = (): void => { reject(new MurmurError('ERR_WORKER', 'start of the training worker was aborted')) }
         signal?.addEventListener('abort', onAbort, { once: true })
         worker.once('message', (message: TrainingWorkerMessage) => {

@@ -3,7 +3,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
-import { swarmIdOf, type Manifest } from '../learning/manifest.js'
+import { swarmIdOf, type Manifest, type RecordPrivacySettings } from '../learning/manifest.js'
 import { createMergeRule, type MergeRule } from '../learning/merge.js'
 import { weightShapes } from '../learning/models.js'
 import type { Trainer } from '../learning/trainer.js'
@@ -24,6 +24,7 @@ import { PeerGate } from '../p2p/peer-gate.js'
 import { PeerKeeper } from '../p2p/peer-keeper.js'
 import { ConnectionList, relayedOnlyPeers } from '../p2p/connection-list.js'
 import { PrivacyGuard } from './privacy-guard.js'
+import { RecordPrivacy } from './record-privacy.js'
 import { IntakeGuard } from './intake-guard.js'
 import { PeerWindow } from './peer-window.js'
 import type { Attack, AttackBehaviour, Outgoing } from './attack.js'
@@ -79,6 +80,8 @@ export interface MurmurNodeOptions {
   readonly allowPeers?: readonly string[]
   /** simulation only: share poisoned models (see attack.ts) */
   readonly attack?: Attack
+  /** record-level DP-SGD for this node's records, in place of the manifest's (murmur start --dp-epsilon) */
+  readonly recordPrivacy?: RecordPrivacySettings
 }
 
 export interface ExchangeDetail {
@@ -130,6 +133,16 @@ const UNCONNECTED_AUTHORS = 'unconnected-authors'
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
+/** with its privacy budget spent, how often a node still merges and shares */
+const EXHAUSTED_ROUND_MS = 1_000
+/** rounds of steps a privacy ledger reserves at least (see checkpoint()) */
+const LEDGER_RESERVE_ROUNDS = 10
+
+/** This node's record-level privacy settings: its own (murmur start flags), else the manifest's. */
+function recordPrivacySettings (options: MurmurNodeOptions): { recordPrivacy?: RecordPrivacySettings } {
+  const settings = options.recordPrivacy ?? (options.manifest.privacy?.level === 'record' ? options.manifest.privacy : undefined)
+  return settings === undefined ? {} : { recordPrivacy: settings }
+}
 
 function memory (): { rssBytes: number; heapUsedBytes: number } {
   const usage = process.memoryUsage()
@@ -204,6 +217,10 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** with differential privacy: the last model shared, the only one others may see */
   private released: Weights | null = null
   private readonly privacy: PrivacyGuard | null
+  /** record-level DP-SGD: the budget this node's records have spent; null without */
+  private readonly recordPrivacy: RecordPrivacy | null
+  /** steps taken since the last checkpoint: how much of the budget the next one reserves */
+  private stepsSinceCheckpoint = 0
   private readonly intake = new IntakeGuard()
   private readonly modelRequests = new FairShareBudget(MODEL_REQUEST_LIMITS)
   private readonly relays = new FairShareBudget(RELAY_LIMITS)
@@ -243,6 +260,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     gate: PeerGate
     warnings: string[]
     resumed: boolean
+    recordPrivacy: RecordPrivacy | null
   }) {
     super()
     this.options = init.options
@@ -259,7 +277,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     this.expectations = init.expectations
     this.mergeRule = createMergeRule(this.manifest.merge.rule)
     this.codec = parseCodec(this.manifest.codec)
-    this.privacy = this.manifest.privacy === undefined ? null : new PrivacyGuard(this.manifest.privacy)
+    this.privacy = this.manifest.privacy?.level === 'node' ? new PrivacyGuard(this.manifest.privacy) : null
+    this.recordPrivacy = init.recordPrivacy
     const initial = initialWeights(this.manifest.model, this.manifest.dataset.inputShape, this.manifest.seed)
     this.inboundLinks = new InboundLinks(initial)
     this.initialNorm = norm(initial)
@@ -347,11 +366,16 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         dataSpec: options.dataSpec,
         seed: seedFromPeerId(host.peerId.toString()),
         ...(options.backend === undefined ? {} : { backend: options.backend }),
-        ...(options.holdoutFraction === undefined ? {} : { holdoutFraction: options.holdoutFraction })
+        ...(options.holdoutFraction === undefined ? {} : { holdoutFraction: options.holdoutFraction }),
+        ...recordPrivacySettings(options)
       }, signal)
       if (weights !== null) await trainer.setWeights(weights)
-      if (saved !== null && options.manifest.privacy !== undefined) {
+      if (saved !== null && options.manifest.privacy?.level === 'node') {
         warnings.push('differential privacy: the ε spent before this restart is not counted again; the accountant starts over (privacy.releases counts this run only)')
+      }
+      const recordPrivacy = trainer.dpSgdPlan === null ? null : new RecordPrivacy(trainer.dpSgdPlan, checkpoint?.privacy)
+      if (recordPrivacy !== null && checkpoint !== null && checkpoint.privacy === undefined && checkpoint.step > 0) {
+        warnings.push(`record-level privacy: the checkpoint's model took ${checkpoint.step} steps without DP-SGD; no ε covers what it learned then, only the steps from now on are accounted`)
       }
       const counters = checkpoint?.counters ?? emptyCounters()
       counters.restarts = restarts
@@ -367,7 +391,8 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         expectations,
         gate,
         warnings,
-        resumed: checkpoint !== null
+        resumed: checkpoint !== null,
+        recordPrivacy
       })
       await node.begin()
       return node
@@ -596,8 +621,13 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const maxCpu = this.options.maxCpu ?? 1
     while (!this.stopping) {
       const trainingStarted = performance.now()
-      const result = await this.trainer.train(this.manifest.training.localSteps)
+      const steps = await this.affordableSteps(this.manifest.training.localSteps)
+      const result = steps > 0 ? await this.trainer.train(steps) : { steps: 0, samples: 0, loss: 0 }
+      this.recordPrivacy?.spend(result.steps)
+      this.stepsSinceCheckpoint += result.steps
       if (maxCpu < 1) await idle(dutyCycleIdleMs(performance.now() - trainingStarted, maxCpu), this.stopController.signal)
+      // Budget spent: the node goes on merging and sharing (which spends nothing) at an easy pace.
+      if (steps === 0) await idle(EXHAUSTED_ROUND_MS, this.stopController.signal)
       this.step += result.steps
       this.samplesProcessed += result.samples
       let weights = await this.trainer.getWeights()
@@ -740,16 +770,33 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     return encodeUpdate({ swarmId: this.swarmId, step: this.step, samples: this.samplesProcessed, weights, createdAt: Date.now() })
   }
 
+  /**
+   * Local steps for the next round: all of them, or with record-level privacy as many as the budget
+   * allows; a checkpoint first when the last one's privacy ledger does not cover them (written ahead,
+   * so a crash never loses spent budget).
+   */
+  private async affordableSteps (wanted: number): Promise<number> {
+    if (this.recordPrivacy === null) return wanted
+    const steps = this.recordPrivacy.affordableSteps(wanted)
+    if (steps > 0 && !this.recordPrivacy.covers(steps)) await this.checkpoint()
+    return steps
+  }
+
   /** Saves the current model, step and counters atomically. */
   async checkpoint (): Promise<void> {
     const savedAt = new Date().toISOString()
+    // The privacy ledger reserves about two checkpoint intervals of steps (at least ten rounds, so a
+    // forced checkpoint comes at most every ten rounds); none when stopping.
+    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.manifest.training.localSteps, 2 * this.stepsSinceCheckpoint)
+    this.stepsSinceCheckpoint = 0
     await this.store.writeCheckpoint({
       swarmId: this.swarmId,
       step: this.step,
       samplesProcessed: this.samplesProcessed,
       savedAt,
       counters: this.counters,
-      model: await this.encodedModel()
+      model: await this.encodedModel(),
+      ...(this.recordPrivacy === null ? {} : { privacy: this.recordPrivacy.ledger(reserve) })
     })
     this.checkpointStep = this.step
     this.checkpointSavedAt = savedAt
@@ -788,6 +835,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       checkpoint: { step: this.checkpointStep, savedAt: this.checkpointSavedAt },
       warmJoin: this.warmJoined,
       ...(this.privacy === null ? {} : { privacy: this.privacy.status() }),
+      ...(this.recordPrivacy === null ? {} : { privacy: this.recordPrivacy.status() }),
       exchange: {
         mode: this.manifest.exchange.mode,
         fanout: this.manifest.exchange.fanout,

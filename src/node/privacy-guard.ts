@@ -1,8 +1,9 @@
-import type { PrivacySettings } from '../learning/manifest.js'
+import type { NodePrivacySettings } from '../learning/manifest.js'
 import { clipAndNoise, RdpAccountant, secureNormal } from '../learning/privacy.js'
 import { add, subtract, type Weights } from '../learning/weights.js'
 
 export interface PrivacyStatus {
+  level: 'node'
   epsilon: number
   delta: number
   noiseMultiplier: number
@@ -22,7 +23,7 @@ export class PrivacyGuard {
   private readonly accountant = new RdpAccountant()
   private readonly random = secureNormal()
 
-  constructor (private readonly settings: PrivacySettings) {}
+  constructor (private readonly settings: NodePrivacySettings) {}
 
   /** The model to share (and keep) after a round that went from `start` to `trained`. */
   release (start: Weights, trained: Weights): Weights {
@@ -45,6 +46,7 @@ export class PrivacyGuard {
 
   status (): PrivacyStatus {
     return {
+      level: 'node',
       epsilon: this.spent(),
       delta: this.settings.delta,
       noiseMultiplier: this.settings.noiseMultiplier,

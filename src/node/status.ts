@@ -2,6 +2,7 @@ import type { ConnectionInfo } from '../p2p/connection-list.js'
 import type { Reachability } from '../p2p/reachability.js'
 import type { PrivacyStatus } from './privacy-guard.js'
 import type { NodeWarning } from './warning-log.js'
+import type { RecordPrivacyStatus } from './record-privacy.js'
 
 /**
  * Body of GET /status. The format is fixed in docs/schemas/node-status.schema.json; fields may be
@@ -38,8 +39,8 @@ export interface NodeStatus {
    * central, how many plausible answers were combined with the merge rule, how many were refused
    */
   warmJoin: { from: string; step: number; at: string; answers?: number; refused?: number } | null
-  /** differential privacy, present when it is on: the ε spent so far at the manifest's δ */
-  privacy?: PrivacyStatus
+  /** differential privacy, present when it is on: the ε spent so far at the manifest's δ (record-level: over all runs) */
+  privacy?: PrivacyStatus | RecordPrivacyStatus
   /** how the model is shared (manifest's exchange settings) and how the pushes fare */
   exchange: {
     mode: string; fanout: number; codec: string; inFlight: number; sendsDropped: number; sendsFailed: number; resyncs: number

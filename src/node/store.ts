@@ -37,6 +37,11 @@ export interface Checkpoint {
   readonly counters: NodeCounters
   /** the model, as an encoded update (see docs/protocol.md) */
   readonly model: Uint8Array
+  /**
+   * record-level differential privacy: the RDP accountant's state, the budget this node's records
+   * have spent over all its runs (plus a reserve; see src/node/record-privacy.ts); absent without it
+   */
+  readonly privacy?: { readonly orders: readonly number[]; readonly rdp: readonly number[]; readonly releases: number }
 }
 
 /** What reading the checkpoints found: the newest good one, and what was wrong with any other. */
@@ -70,7 +75,7 @@ const decoder = new TextDecoder()
 
 function checksumOf (fields: Omit<Checkpoint, 'model'>, model: Uint8Array): string {
   return createHash('sha256')
-    .update(JSON.stringify([CHECKPOINT_FORMAT_VERSION, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters]))
+    .update(JSON.stringify([CHECKPOINT_FORMAT_VERSION, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters, ...(fields.privacy === undefined ? [] : [fields.privacy])]))
     .update(model)
     .digest('hex')
 }

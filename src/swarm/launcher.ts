@@ -11,12 +11,14 @@ import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
 import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
 import { weightShapes, type ModelSpec } from '../learning/models.js'
+import { epsilonFromRdp } from '../learning/privacy.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { NodeStatus } from '../node/status.js'
 import { NodeStore, type Checkpoint } from '../node/store.js'
 import { validateUpdate, type UpdateExpectations } from '../node/update-codec.js'
 import { peerIdOf } from '../p2p/identity.js'
 import { NodeProcess } from './node-process.js'
+import { checkRecordPrivacyBudgets } from './privacy-preflight.js'
 import { assignProfiles, type ProfileShare } from './profiles.js'
 import { writeReport } from './report.js'
 import type { Scenario, ScenarioAction } from './scenario.js'
@@ -175,9 +177,11 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
     ...(options.privacy === undefined ? {} : { privacy: options.privacy })
   })
+  const partition = formatPartition(options.partition)
+  const dataSpecOf = (i: number): string => `${options.dataset}:${i + 1}/${options.nodes}:${partition}`
+  await checkRecordPrivacyBudgets(manifest, Array.from({ length: options.nodes }, (_, i) => dataSpecOf(i)))
   const manifestFile = join(workdir, 'manifest.json')
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n')
-  const partition = formatPartition(options.partition)
   const profiles = assignProfiles(options.profiles ?? [{ name: 'fast', maxCpu: 1, share: 1 }], options.nodes)
   const scenario = options.scenario
 
@@ -192,7 +196,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     const peerId = peerIdOf(identity)
     return {
       index: i + 1,
-      dataSpec: `${options.dataset}:${i + 1}/${options.nodes}:${partition}`,
+      dataSpec: dataSpecOf(i),
       datadir,
       port,
       peerId,
@@ -383,6 +387,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         restarts: state?.counters.restarts ?? 0,
         peakRssBytes: peakRss.get(n.index) ?? null,
         privacyEpsilon: epsilonSpent.get(n.index) ?? null,
+        epsilon: finalEpsilon(manifest, state, epsilonSpent.get(n.index)),
         eventLoopLagP99Ms: lagP99.get(n.index) ?? null
       })
     }
@@ -420,7 +425,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       consensusDistance: consensusDistance(countedModels) ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
-      ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...epsilonSpent.values()) } }),
+      ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...nodeSummaries.map(n => n.epsilon ?? 0)) } }),
       bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
       nodes: nodeSummaries,
       timeline,
@@ -474,6 +479,16 @@ function lateJoins (nodes: readonly SwarmNode[], timeline: readonly TimelinePoin
     })
     return { node: n.index, joinedAt: round(joinedAt), catchUpSeconds: caughtUp === undefined ? null : round(Math.max(0, caughtUp.t - joinedAt)) }
   })
+}
+
+/**
+ * A node's spent ε at the manifest's δ: from the privacy ledger of its final checkpoint (record-level
+ * DP), else as it last reported it; null without differential privacy.
+ */
+function finalEpsilon (manifest: Manifest, state: Checkpoint | null, lastSeen: number | undefined): number | null {
+  if (manifest.privacy === undefined) return null
+  if (state?.privacy !== undefined) return epsilonFromRdp(state.privacy.orders, state.privacy.rdp, manifest.privacy.delta).epsilon
+  return lastSeen ?? null
 }
 
 export async function readFinalState (datadir: string): Promise<Checkpoint | null> {

@@ -28,6 +28,8 @@ export interface NodeSummary {
   peakRssBytes: number | null
   /** differential privacy: the ε this node had spent when last seen (null when off) */
   privacyEpsilon: number | null
+  /** differential privacy: the ε this node spent for its own records at the manifest's δ, from its final checkpoint (else when last seen); null without DP */
+  epsilon: number | null
   /** 99th percentile event-loop delay of the thread serving libp2p, when last seen */
   eventLoopLagP99Ms: number | null
 }
@@ -79,7 +81,7 @@ export interface SwarmSummary {
   /** model payload bytes a node sent per exchange, averaged over all exchanges of the run */
   bytesPerExchange: number
   /** differential privacy settings and the largest ε any node spent (absent when off) */
-  privacy?: { clip: number; noiseMultiplier: number; delta: number; epsilonBudget?: number; epsilonSpent: number }
+  privacy?: { level: 'record' | 'node'; clip: number; noiseMultiplier?: number; delta: number; epsilonBudget?: number; epochs?: number; epsilonSpent: number }
   /** the largest peakRssBytes of any node */
   peakRssBytesPerNode: number
   nodes: NodeSummary[]

@@ -185,7 +185,9 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
         bytesReceived: state?.counters.bytesReceived ?? 0,
         restarts: state?.counters.restarts ?? 0,
         peakRssBytes: peakRss.get(n.index) ?? null,
+        // The testbed's manifests carry no differential privacy.
         privacyEpsilon: null,
+        epsilon: null,
         eventLoopLagP99Ms: lagP99.get(n.index) ?? null
       })
     }

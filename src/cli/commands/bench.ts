@@ -25,6 +25,7 @@ interface TrainFlags {
   warmupSeconds: number
   batchSize: number
   seconds: number
+  dp: boolean
 }
 
 /** A comma-separated list drawn from a fixed set, e.g. --models mlp,cnn; repeats are dropped. */
@@ -41,18 +42,26 @@ function listOf<T extends string> (allowed: readonly T[]): (value: string) => T[
 
 const rate = (samplesPerSecond: number): string => samplesPerSecond >= 100 ? samplesPerSecond.toFixed(0) : samplesPerSecond.toPrecision(3)
 
-/** Each result as a table row, with its speed relative to the cpu backend on the same model. */
+/**
+ * Each result as a table row, with its speed relative to the cpu backend on the same model, and a
+ * DP-SGD row's relative to plain training of the same model on the same backend.
+ */
 export function benchTable (results: readonly TrainBenchResult[]): string {
-  const table = new Table({ head: ['model', 'backend', 'samples/s (median)', 'min – max', 'samples/rep', 'vs cpu'], style: { head: [], border: [] } })
+  const withDp = results.some(result => result.dpSgd === true)
+  const table = new Table({ head: ['model', 'backend', 'samples/s (median)', 'min – max', 'samples/rep', 'vs cpu', ...(withDp ? ['vs no DP'] : [])], style: { head: [], border: [] } })
+  const ratio = (result: TrainBenchResult, other: TrainBenchResult | undefined, digits: number): string =>
+    other !== undefined && isMeasurement(other) ? `${(result.samplesPerSecond / other.samplesPerSecond).toFixed(digits)}×` : '-'
   for (const result of results) {
+    const model = result.dpSgd === true ? `${result.model} DP-SGD` : result.model
     if (!isMeasurement(result)) {
-      table.push([result.model, result.backend, { colSpan: 4, content: `cannot train: ${result.error}` }])
+      table.push([model, result.backend, { colSpan: withDp ? 5 : 4, content: `cannot train: ${result.error}` }])
       continue
     }
-    const cpu = results.find(other => other.model === result.model && other.backend === 'cpu')
-    const ratio = cpu !== undefined && isMeasurement(cpu) ? `${(result.samplesPerSecond / cpu.samplesPerSecond).toFixed(1)}×` : '-'
-    table.push([result.model, result.backend, rate(result.samplesPerSecond),
-      `${rate(result.minSamplesPerSecond)} – ${rate(result.maxSamplesPerSecond)}`, result.samplesPerRepetition, ratio])
+    const cpu = results.find(other => other.model === result.model && other.backend === 'cpu' && other.dpSgd === result.dpSgd)
+    const plain = result.dpSgd === true ? results.find(other => other.model === result.model && other.backend === result.backend && other.dpSgd !== true) : undefined
+    table.push([model, result.backend, rate(result.samplesPerSecond),
+      `${rate(result.minSamplesPerSecond)} – ${rate(result.maxSamplesPerSecond)}`, result.samplesPerRepetition, ratio(result, cpu, 1),
+      ...(withDp ? [result.dpSgd === true ? ratio(result, plain, 2) : '-'] : [])])
   }
   return table.toString()
 }
@@ -69,6 +78,7 @@ function trainCommand (): Command {
     .addOption(new Option('--warmup-seconds <s>', 'keep warming up until this much time has passed').argParser(positiveNumber).default(TRAIN_BENCH_DEFAULTS.warmupSeconds))
     .addOption(new Option('--batch-size <n>', 'samples per step').argParser(integer(1, 65_536)).default(TRAIN_BENCH_DEFAULTS.batchSize))
     .addOption(new Option('--seconds <s>', 'a repetition takes fewer steps when they would run longer than this (slow backends)').argParser(positiveNumber).default(TRAIN_BENCH_DEFAULTS.secondsPerRepetition))
+    .option('--dp', 'also measure record-level DP-SGD (clip 1, noise 1, Poisson sampling) beside plain training, and their ratio', false)
     .action(async (flags: TrainFlags) => {
       const { benchmarkTraining } = await import('../../learning/benchmark.js')
       const results = await benchmarkTraining({
@@ -80,9 +90,10 @@ function trainCommand (): Command {
         warmupSeconds: flags.warmupSeconds,
         stepsPerRepetition: flags.steps,
         secondsPerRepetition: flags.seconds,
+        dpSgd: flags.dp,
         onResult: result => {
           if (flags.json) process.stdout.write(JSON.stringify(result) + '\n')
-          else process.stderr.write(`${result.model} on ${result.backend}: ${isMeasurement(result) ? `${rate(result.samplesPerSecond)} samples/s` : 'cannot train'}\n`)
+          else process.stderr.write(`${result.model}${result.dpSgd === true ? ' DP-SGD' : ''} on ${result.backend}: ${isMeasurement(result) ? `${rate(result.samplesPerSecond)} samples/s` : 'cannot train'}\n`)
         }
       })
       if (!flags.json) process.stdout.write(benchTable(results) + '\n')

@@ -10,6 +10,7 @@ import { MANIFEST_LIMITS } from '../../learning/manifest-bounds.js'
 import { MODEL_NAMES } from '../../learning/models.js'
 import { integer, parsedWith, positiveNumber, withFlag } from '../parsers.js'
 import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
+import { planDpSgd } from '../../learning/dp-sgd-plan.js'
 
 interface ManifestFlags extends PrivacyFlags {
   model: string
@@ -29,13 +30,13 @@ interface ManifestFlags extends PrivacyFlags {
 }
 
 /** What the model needs to know of a dataset: sample shape and number of classes. */
-async function describeDataset (dataset: string): Promise<{ name: string; inputShape: readonly number[]; classes: number }> {
+async function describeDataset (dataset: string): Promise<{ name: string; inputShape: readonly number[]; classes: number; records: number }> {
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const { train } = await loadTrainTestSplit(dataset)
-    return { name: dataset, inputShape: train.inputShape, classes: train.classes }
+    return { name: dataset, inputShape: train.inputShape, classes: train.classes, records: train.count }
   }
   const { train } = await loadNodeData(parseDataSpec(dataset), { seed: 0 })
-  return { name: dataset, inputShape: train.inputShape, classes: train.classes }
+  return { name: dataset, inputShape: train.inputShape, classes: train.classes, records: train.count }
 }
 
 function withPrivacy (flags: PrivacyFlags): { privacy?: PrivacyOptions } {
@@ -66,7 +67,7 @@ export function manifestCommand (): Command {
       const model = flags.modelFile === undefined ? flags.model : await withFlag('--model-file', import('../../learning/model-files.js').then(async files => files.modelSpecFromFile(flags.modelFile as string, dataset)))
       const manifest = createManifest({
         model,
-        dataset,
+        dataset: { name: dataset.name, inputShape: dataset.inputShape, classes: dataset.classes },
         seed: flags.seed,
         training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps, algorithm: flags.algorithm },
         mergeRule: flags.merge,
@@ -74,6 +75,8 @@ export function manifestCommand (): Command {
         exchange: { mode: flags.exchange, fanout: flags.fanout },
         ...withPrivacy(flags)
       })
+      // Each node calibrates its noise to its own records; no node holds more than the whole dataset.
+      if (manifest.privacy?.level === 'record') planDpSgd(manifest.privacy, dataset.records, manifest.training.batchSize)
       const text = JSON.stringify(manifest, null, 2) + '\n'
       if (flags.out === undefined) {
         process.stdout.write(text)

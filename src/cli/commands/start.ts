@@ -12,8 +12,9 @@ import { ATTACKS, type Attack } from '../../node/attack.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
 import { readPeerList, readSwarmKey } from '../../p2p/swarm-key.js'
 import { collect, duration, fraction, parsedWith, withFlag } from '../parsers.js'
+import { addRecordPrivacyFlags, recordPrivacyForNode, type RecordPrivacyFlags } from '../privacy-flags.js'
 
-interface StartFlags {
+interface StartFlags extends RecordPrivacyFlags {
   manifest: string
   data: string
   datadir: string
@@ -62,7 +63,7 @@ function createLogger (format: 'text' | 'json'): Logger {
 const STATUS_LINE_INTERVAL_MS = 5_000
 
 export function startCommand (): Command {
-  return new Command('start')
+  return addRecordPrivacyFlags(new Command('start'))
     .description('run one node: find peers (bootstrap list, mDNS), train on local data, share and merge models, checkpoint to --datadir; SIGINT/SIGTERM stop it after a final checkpoint')
     .requiredOption('--manifest <file>', 'swarm manifest (JSON, from `murmur manifest`)')
     .addOption(new Option('--data <spec>', 'local data: mnist:I/N[:PARTITION], fashion-mnist:I/N[:PARTITION], idx:DIR or csv:FILE[:labelColumn]').argParser(parsedWith(value => formatDataSpec(parseDataSpec(value)))).makeOptionMandatory())
@@ -89,6 +90,7 @@ export function startCommand (): Command {
       const manifest = flags.algorithm === undefined ? shared : { ...shared, training: { ...shared.training, algorithm: flags.algorithm } }
       const swarmKey = flags.swarmKey === undefined ? undefined : await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const allowPeers = flags.allowPeers === undefined ? undefined : await withFlag('--allow-peers', readPeerList(flags.allowPeers))
+      const recordPrivacy = recordPrivacyForNode(manifest.privacy, flags)
       const node = await MurmurNode.start({
         manifest,
         dataSpec: flags.data,
@@ -105,7 +107,8 @@ export function startCommand (): Command {
         ...(swarmKey === undefined ? {} : { swarmKey }),
         ...(allowPeers === undefined ? {} : { allowPeers }),
         ...(flags.attack === undefined ? {} : { attack: flags.attack }),
-        checkpointIntervalMs: flags.checkpointInterval
+        checkpointIntervalMs: flags.checkpointInterval,
+        ...(recordPrivacy === undefined ? {} : { recordPrivacy })
       })
       const ready = node.status()
       log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, apiTokenFile: node.apiTokenFile, backend: node.backend, step: ready.step, restarts: ready.restarts },
@@ -114,6 +117,7 @@ export function startCommand (): Command {
           `  swarm     ${node.swarmId}`,
           `  backend   ${node.backend}${ready.maxCpu < 1 ? ` (training at most ${Math.round(ready.maxCpu * 100)} % of the time)` : ''}`,
           `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
+          ...(ready.privacy?.level === 'record' ? [`  privacy   record-level DP-SGD: noise ${ready.privacy.noiseMultiplier.toPrecision(3)} × clip ${ready.privacy.clip}, sampling ${(ready.privacy.samplingRate * 100).toPrecision(3)} %; ε spent ${ready.privacy.epsilon.toFixed(2)}${ready.privacy.epsilonBudget === null ? '' : ` of ${ready.privacy.epsilonBudget}`} at δ = ${ready.privacy.delta}`] : []),
           ...ready.multiaddrs.map(address => `  listening ${address}`),
           ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`, `  api token ${node.apiTokenFile ?? ''} (for PUT requests)`]),
           node.resumed ? `  resumed at step ${ready.step} (start ${ready.restarts + 1})` : `  no checkpoint: starting from the manifest's initial weights${flags.warmJoin ? ', and asking peers for the swarm\'s model' : ''}`

@@ -4,10 +4,11 @@ import { parsePartition, type Partition } from '../../data/partition.js'
 import type { BuiltinDataset } from '../../data/spec.js'
 import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
-import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES } from '../../learning/manifest.js'
+import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES, OPTIMIZERS, type OptimizerName } from '../../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { MODEL_NAMES, type ModelSpec } from '../../learning/models.js'
+import { MANIFEST_LIMITS } from '../../learning/manifest-bounds.js'
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
@@ -15,7 +16,7 @@ import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/p
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
 import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
-import { duration, integer, oneOf, parsedWith, withFlag } from '../parsers.js'
+import { duration, integer, oneOf, parsedWith, positiveNumber, withFlag } from '../parsers.js'
 
 interface SwarmFlags extends PrivacyFlags {
   nodes: number
@@ -29,6 +30,9 @@ interface SwarmFlags extends PrivacyFlags {
   profiles?: ProfileShare[]
   localSteps?: number
   algorithm?: string
+  batchSize?: number
+  learningRate?: number
+  optimizer?: OptimizerName
   scenario?: string
   codec?: string
   merge?: string
@@ -91,6 +95,9 @@ export function swarmCommand (): Command {
     .addOption(new Option('--scenario <file>', 'scenario file (see simulations/): its swarm settings are defaults that flags override'))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--algorithm <name>', `what local steps do for skewed data: ${LOCAL_ALGORITHMS_HELP} (manifest default if not given)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
+    .addOption(new Option('--batch-size <n>', 'samples per batch (manifest default if not given; DP-SGD: the expected batch size)').argParser(integer(1, MANIFEST_LIMITS.batchSize)))
+    .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))
+    .addOption(new Option('--optimizer <name>', 'local optimizer (manifest default if not given)').choices(OPTIMIZERS))
     .addOption(new Option('--backend <name>', 'TF.js backend for every node; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
@@ -148,7 +155,9 @@ export function swarmCommand (): Command {
           onEvent: event => { printer.event(`${event.t.toFixed(1)} s: ${event.kind}${event.nodes === undefined ? '' : ` node ${event.nodes.join(', ')}`}${event.groups === undefined ? '' : ` into ${event.groups.map(group => `[${group.join(' ')}]`).join(' ')}`}`) },
           ...(scenario === undefined ? {} : { scenario }),
           ...(flags.verbose ? { onNodeLog: (index: number, line: string) => { process.stderr.write(`[node ${index}] ${line}\n`) } } : {}),
-          ...(flags.localSteps === undefined && flags.algorithm === undefined ? {} : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.algorithm === undefined ? {} : { algorithm: flags.algorithm }) } }),
+          ...(flags.localSteps === undefined && flags.algorithm === undefined && flags.batchSize === undefined && flags.learningRate === undefined && flags.optimizer === undefined
+            ? {}
+            : { training: { ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }), ...(flags.algorithm === undefined ? {} : { algorithm: flags.algorithm }), ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }), ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }), ...(flags.optimizer === undefined ? {} : { optimizer: flags.optimizer }) } }),
           ...(flags.codec === undefined ? {} : { codec: flags.codec }),
           ...(privacy === undefined ? {} : { privacy }),
           ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),

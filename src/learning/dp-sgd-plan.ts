@@ -1,0 +1,62 @@
+import { MurmurError } from '../errors.js'
+import type { RecordPrivacySettings } from './manifest.js'
+import { noiseMultiplierFor } from './privacy.js'
+
+/**
+ * What one node's DP-SGD runs with, fixed when it starts: its sampling rate follows from how many
+ * records it holds, and (without a fixed noise multiplier) so does its noise.
+ */
+export interface DpSgdPlan {
+  /** L2 bound on each record's gradient */
+  readonly clip: number
+  readonly noiseMultiplier: number
+  /** q: the probability that a record joins a step's batch (Poisson sampling) */
+  readonly samplingRate: number
+  /** q × records = the manifest's batch size: what the noisy gradient sum is divided by */
+  readonly expectedBatchSize: number
+  readonly delta: number
+  /** the node stops training once it has spent this ε; null without a budget */
+  readonly epsilonBudget: number | null
+  /** steps the budget was calibrated to last (epochs / q); null with a fixed noise multiplier */
+  readonly horizonSteps: number | null
+}
+
+/**
+ * Above this noise multiplier the noise swamps the clipped gradients at any batch size murmur's
+ * nodes use: a budget that needs more is refused rather than met with a model that cannot learn.
+ */
+export const MAX_NOISE_MULTIPLIER = 10
+
+function refuse (message: string): MurmurError {
+  return new MurmurError('ERR_PRIVACY_BUDGET', message)
+}
+
+/**
+ * A node's DP-SGD plan for `records` training records and the manifest's batch size, or a refusal
+ * that says what to change when its budget cannot be met.
+ */
+export function planDpSgd (settings: RecordPrivacySettings, records: number, batchSize: number): DpSgdPlan {
+  if (!Number.isSafeInteger(records) || records < 1) throw refuse(`DP-SGD needs at least one training record, got ${records}`)
+  if (batchSize > records) {
+    throw refuse(`this node holds ${records} training records, fewer than the batch size ${batchSize}: DP-SGD samples each record with probability batch size / records, which cannot exceed 1; use a smaller --batch-size or give the node more data`)
+  }
+  if (settings.delta >= 1 / records) {
+    throw refuse(`δ = ${settings.delta} is not below 1 / ${records} (one over this node's training records): so large a δ allows publishing a record outright; use a smaller --dp-delta, e.g. ${(0.1 / records).toPrecision(1)}`)
+  }
+  const samplingRate = batchSize / records
+  const base = { clip: settings.clip, samplingRate, expectedBatchSize: batchSize, delta: settings.delta, epsilonBudget: settings.epsilonBudget ?? null }
+  if (settings.noiseMultiplier !== undefined) return { ...base, noiseMultiplier: settings.noiseMultiplier, horizonSteps: null }
+  const { epsilonBudget, epochs } = settings
+  if (epsilonBudget === undefined || epochs === undefined) throw refuse('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')
+  const horizonSteps = Math.max(1, Math.ceil(epochs / samplingRate))
+  let noiseMultiplier: number
+  try {
+    noiseMultiplier = noiseMultiplierFor({ epsilon: epsilonBudget, delta: settings.delta }, horizonSteps, samplingRate)
+  } catch (error) {
+    throw refuse(`cannot calibrate DP-SGD to ε = ${epsilonBudget}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (noiseMultiplier > MAX_NOISE_MULTIPLIER) {
+    throw refuse(`the budget ε = ${epsilonBudget} at δ = ${settings.delta} cannot be met: ${epochs} epochs over ${records} records (${horizonSteps} steps sampling ${(samplingRate * 100).toPrecision(3)} % of them) would need a noise multiplier of ${noiseMultiplier.toPrecision(3)}, above the ${MAX_NOISE_MULTIPLIER} at which the model no longer learns; allow a larger --dp-epsilon, fewer --dp-epochs, or a larger --batch-size`)
+  }
+  return { ...base, noiseMultiplier, horizonSteps }
+}

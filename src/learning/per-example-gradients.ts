@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs'
+import { isTopologySpec, type Activation, type LayerListModelSpec, type LayerSpec, type ModelSpec } from './models.js'
+
+/*
+ * The sum over a batch of each example's loss gradient, every example's gradient first clipped to
+ * L2 norm ≤ C over all the model's weights together: the sensitivity-bounded part of DP-SGD (Abadi,
+ * Chu, Goodfellow, McMahan, Mironov, Talwar, Zhang 2016, "Deep Learning with Differential Privacy",
+ * Algorithm 1).
+ *
+ * Fast path — models of dense layers (flatten, dense with relu / linear / tanh / sigmoid, softmax
+ * output with cross-entropy). For a dense layer z = aW + b, example i's weight gradient is the outer
+ * product a_iᵀ g_i of its input a_i and the gradient g_i of its loss at the layer's output z_i, so its
+ * squared norm is ‖a_i‖²·‖g_i‖² and the bias adds ‖g_i‖² (Goodfellow 2015, "Efficient Per-Example
+ * Gradient Computations"; the "ghost norm" of Li, Tramèr, Liang, Hashimoto 2022). Every example's
+ * norm comes from the activations and output gradients of one ordinary forward and backward pass,
+ * and the clipped sum is Aᵀ·diag(c)·G — one matrix product per layer, as in plain training: no
+ * per-example gradient is ever materialised (Lee & Kifer 2021 do the same for more layer types).
+ *
+ * Fallback — anything else (convolutions, pooling): the gradient of each example on its own
+ * (microbatches of one), clipped and summed. Exact, and as many backward passes as examples.
+ */
+
+export interface ClippedGradientSum {
+  /** Σ_i clip(∇ℓ_i), one tensor per trainable weight in the model's order (caller disposes) */
+  readonly gradients: tf.Tensor[]
+  /** Σ_i ℓ_i, the batch's summed loss (caller disposes) */
+  readonly lossSum: tf.Scalar
+  /** each example's gradient norm before clipping (caller disposes) */
+  readonly norms: tf.Tensor1D
+}
+
+/** Which of the two ways a model's per-example gradients are computed. */
+export type PerExampleMethod = 'ghost-norm' | 'microbatch'
+
+const HIDDEN_ACTIVATIONS: ReadonlySet<Activation> = new Set(['relu', 'linear', 'tanh', 'sigmoid'])
+
+/** 'ghost-norm' when every layer is flatten or dense and the output is a softmax, else 'microbatch'. */
+export function perExampleMethod (spec: ModelSpec): PerExampleMethod {
+  // A user's TF.js topology may hold any supported layer (docs/models.md): one example at a time.
+  if (isTopologySpec(spec)) return 'microbatch'
+  const dense = spec.layers.filter((layer): layer is Extract<LayerSpec, { type: 'dense' }> => layer.type === 'dense')
+  const onlyDense = spec.layers.every(layer => layer.type === 'flatten' || layer.type === 'dense')
+  const last = spec.layers[spec.layers.length - 1]
+  if (!onlyDense || last?.type !== 'dense' || last.activation !== 'softmax') return 'microbatch'
+  return dense.slice(0, -1).every(layer => HIDDEN_ACTIVATIONS.has(layer.activation)) ? 'ghost-norm' : 'microbatch'
+}
+
+/** Probabilities are clipped as tfjs-layers' sparseCategoricalCrossentropy does. */
+const PROBABILITY_FLOOR = 1e-7
+/** keeps C / norm finite for an all-zero gradient */
+const NORM_FLOOR = 1e-12
+
+function activate (z: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'relu': return tf.relu(z)
+    case 'tanh': return tf.tanh(z)
+    case 'sigmoid': return tf.sigmoid(z)
+    case 'softmax': return tf.softmax(z)
+    case 'linear': return z
+  }
+}
+
+/** dℓ/dz from dℓ/da for a = act(z), written with the layer's output a (softmax never gets here). */
+function backThroughActivation (gradient: tf.Tensor, output: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'relu': return gradient.mul(output.greater(0).cast('float32'))
+    case 'tanh': return gradient.mul(tf.scalar(1).sub(output.square()))
+    case 'sigmoid': return gradient.mul(output.mul(tf.scalar(1).sub(output)))
+    case 'linear':
+    case 'softmax': return gradient
+  }
+}
+
+/** min(1, C / norm) for each example. */
+function clipFactors (squaredNorms: tf.Tensor1D, clip: number): { factors: tf.Tensor1D; norms: tf.Tensor1D } {
+  const norms = squaredNorms.sqrt()
+  const factors = tf.minimum(tf.scalar(1), tf.scalar(clip).div(norms.maximum(NORM_FLOOR)))
+  return { factors: factors as tf.Tensor1D, norms: norms }
+}
+
+/**
+ * Ghost-norm clipping for a model of dense layers; `weights` are its trainable weights (kernel, bias
+ * per dense layer), `x` a batch of inputs and `labels` their classes (int32).
+ */
+function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Tensor[], x: tf.Tensor, labels: tf.Tensor1D, clip: number): ClippedGradientSum {
+  return tf.tidy(() => {
+    const count = x.shape[0] ?? 0
+    const layers = spec.layers.filter((layer): layer is Extract<LayerSpec, { type: 'dense' }> => layer.type === 'dense')
+    const inputs: tf.Tensor2D[] = []
+    const outputs: tf.Tensor2D[] = []
+    let activation: tf.Tensor2D = x.reshape([count, -1])
+    let logits: tf.Tensor2D | null = null
+    layers.forEach((layer, index) => {
+      const kernel = weights[2 * index] as tf.Tensor2D
+      const bias = weights[2 * index + 1] as tf.Tensor1D
+      inputs.push(activation)
+      const z: tf.Tensor2D = activation.matMul(kernel).add(bias)
+      if (index === layers.length - 1) logits = z
+      activation = activate(z, layer.activation) as tf.Tensor2D
+      outputs.push(activation)
+    })
+    if (logits === null) throw new Error('unreachable: a ghost-norm model ends in a dense layer')
+    const probabilities = outputs[outputs.length - 1] as tf.Tensor2D
+    const oneHot = tf.oneHot(labels, probabilities.shape[1] ?? 0).cast<tf.Tensor2D>('float32')
+    const lossSum = probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg() as tf.Scalar
+    // Softmax with cross-entropy: each example's gradient at the logits is p_i − onehot(y_i).
+    const outputGradients: tf.Tensor2D[] = new Array<tf.Tensor2D>(layers.length)
+    let gradient: tf.Tensor2D = probabilities.sub(oneHot)
+    for (let index = layers.length - 1; index >= 0; index--) {
+      outputGradients[index] = gradient
+      if (index > 0) {
+        const kernel = weights[2 * index] as tf.Tensor2D
+        const previous = layers[index - 1] as Extract<LayerSpec, { type: 'dense' }>
+        gradient = backThroughActivation(gradient.matMul(kernel, false, true), outputs[index - 1] as tf.Tensor2D, previous.activation) as tf.Tensor2D
+      }
+    }
+    // ‖∇ℓ_i‖² = Σ_layers (‖a_i‖² + 1)·‖g_i‖²: the kernel's outer product and the bias.
+    let squaredNorms: tf.Tensor1D = tf.zeros([count])
+    layers.forEach((_, index) => {
+      const inputNorms = (inputs[index] as tf.Tensor2D).square().sum(1).add(1)
+      const gradientNorms = (outputGradients[index] as tf.Tensor2D).square().sum(1)
+      squaredNorms = squaredNorms.add(inputNorms.mul(gradientNorms))
+    })
+    const { factors, norms } = clipFactors(squaredNorms, clip)
+    const gradients: tf.Tensor[] = []
+    layers.forEach((_, index) => {
+      const scaled = (outputGradients[index] as tf.Tensor2D).mul<tf.Tensor2D>(factors.expandDims(1))
+      gradients.push((inputs[index] as tf.Tensor2D).matMul(scaled, true, false), scaled.sum(0))
+    })
+    return { gradients, lossSum, norms }
+  })
+}
+
+/** One example's loss under the model (softmax output and cross-entropy, as the model is compiled). */
+function exampleLoss (model: tf.LayersModel, x: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
+  const probabilities = model.apply(x, { training: true }) as tf.Tensor
+  return probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg() as tf.Scalar
+}
+
+/** Per-example gradients one example at a time, clipped and summed: works for any layer TF.js can differentiate. */
+function microbatchClippedSum (model: tf.LayersModel, x: tf.Tensor, labels: tf.Tensor1D, classes: number, clip: number): ClippedGradientSum {
+  const variables = model.trainableWeights.map(weight => weight.read() as tf.Variable)
+  const count = x.shape[0] ?? 0
+  let sums: tf.Tensor[] = variables.map(variable => tf.zerosLike(variable))
+  let lossSum: tf.Scalar = tf.scalar(0)
+  const norms: number[] = []
+  const oneHots = tf.tidy(() => tf.oneHot(labels, classes).cast('float32'))
+  try {
+    for (let index = 0; index < count; index++) {
+      const next = tf.tidy(() => {
+        const example = x.slice(index, 1)
+        const oneHot = oneHots.slice(index, 1)
+        const { value, grads } = tf.variableGrads(() => exampleLoss(model, example, oneHot), variables)
+        const gradients = variables.map(variable => grads[variable.name] as tf.Tensor)
+        const squared = gradients.reduce<tf.Scalar>((total, gradient) => total.add(gradient.square().sum()), tf.scalar(0))
+        const norm = squared.sqrt()
+        const factor = tf.minimum(tf.scalar(1), tf.scalar(clip).div(norm.maximum(NORM_FLOOR)))
+        return { sums: gradients.map((gradient, i) => (sums[i] as tf.Tensor).add(gradient.mul(factor))), loss: lossSum.add<tf.Scalar>(value), norm }
+      })
+      tf.dispose([...sums, lossSum])
+      sums = next.sums
+      lossSum = next.loss
+      norms.push(next.norm.dataSync()[0] ?? 0)
+      next.norm.dispose()
+    }
+  } finally {
+    oneHots.dispose()
+  }
+  return { gradients: sums, lossSum, norms: tf.tensor1d(norms) }
+}
+
+/**
+ * Σ_i clip_C(∇ℓ_i) over the batch (x, labels) for the model built from `spec`: ghost norms for dense
+ * models, one example at a time otherwise (see the top of this file).
+ */
+export function clippedGradientSum (model: tf.LayersModel, spec: ModelSpec, x: tf.Tensor, labels: tf.Tensor1D, clip: number, method: PerExampleMethod = perExampleMethod(spec)): ClippedGradientSum {
+  const classes = model.outputs[0]?.shape[1] ?? 0
+  if (method === 'ghost-norm' && !isTopologySpec(spec)) {
+    return ghostNormClippedSum(spec, model.trainableWeights.map(weight => weight.read()), x, labels, clip)
+  }
+  return microbatchClippedSum(model, x, labels, classes, clip)
+}

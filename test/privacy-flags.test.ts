@@ -1,0 +1,54 @@
+import { describe, it, expect } from 'vitest'
+import { privacyFromFlags, recordPrivacyForNode } from '../src/cli/privacy-flags.js'
+import { isMurmurError } from '../src/errors.js'
+import { createManifest, parseManifest } from '../src/learning/manifest.js'
+import { errorOf } from './helpers.js'
+
+const MNIST = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
+
+function message (action: () => unknown): string {
+  const error = errorOf(action)
+  expect(isMurmurError(error)).toBe(true)
+  return (error as Error).message
+}
+
+describe('--dp-* flags', () => {
+  it('--dp-epsilon and --dp-delta alone select record-level DP-SGD with a default horizon and clip', () => {
+    const options = privacyFromFlags({ dpEpsilon: 8, dpDelta: 1e-5 })
+    expect(options).toEqual({ level: 'record', epsilon: 8, delta: 1e-5 })
+    const manifest = createManifest({ model: 'mlp', dataset: MNIST, ...(options === undefined ? {} : { privacy: options }) })
+    expect(manifest.privacy).toEqual({ level: 'record', clip: 1, delta: 1e-5, epsilonBudget: 8, epochs: 10 })
+    // It survives a round trip through the manifest parser, and so the swarm id.
+    expect(parseManifest(JSON.parse(JSON.stringify(manifest)))).toEqual(manifest)
+  })
+
+  it('keeps node-level privacy per exchange under its own names', () => {
+    expect(privacyFromFlags({ dpNodeClip: 1, dpNodeNoise: 0.1 })).toEqual({ level: 'node', clip: 1, noiseMultiplier: 0.1, delta: 1e-5 })
+    expect(privacyFromFlags({ dpNodeClip: 1, dpNodeEpsilon: 5, dpNodeReleases: 100, dpDelta: 1e-6 })).toEqual({ level: 'node', clip: 1, epsilon: 5, delta: 1e-6, releases: 100 })
+    // A manifest from before the levels existed is node-level.
+    const old = JSON.parse(JSON.stringify(createManifest({ model: 'logistic', dataset: MNIST, privacy: { clip: 1, noiseMultiplier: 0.5 } }))) as { privacy: Record<string, unknown> }
+    delete old.privacy.level
+    expect(parseManifest(old).privacy).toEqual({ level: 'node', clip: 1, noiseMultiplier: 0.5, delta: 1e-5 })
+  })
+
+  it('refuses mixed, incomplete and renamed flags with a message naming the flag', () => {
+    expect(message(() => privacyFromFlags({ dpEpsilon: 8, dpNodeClip: 1, dpNodeNoise: 1 }))).toMatch(/not both/)
+    expect(message(() => privacyFromFlags({ dpClip: 1 }))).toMatch(/--dp-epsilon/)
+    expect(message(() => privacyFromFlags({ dpEpochs: 5 }))).toMatch(/--dp-epsilon/)
+    expect(message(() => privacyFromFlags({ dpEpochs: 5, dpNoise: 1 }))).toMatch(/--dp-epochs/)
+    expect(message(() => privacyFromFlags({ dpDelta: 1e-5 }))).toMatch(/δ alone/)
+    expect(message(() => privacyFromFlags({ dpReleases: 10 }))).toMatch(/--dp-node-releases/)
+    expect(message(() => privacyFromFlags({ dpNodeClip: 1 }))).toMatch(/--dp-node-noise/)
+    expect(privacyFromFlags({})).toBeUndefined()
+  })
+
+  it('murmur start: a node\'s own budget replaces the manifest\'s, or protects its records when the manifest has none', () => {
+    expect(recordPrivacyForNode(undefined, {})).toBeUndefined()
+    expect(recordPrivacyForNode(undefined, { dpEpsilon: 3 })).toEqual({ level: 'record', clip: 1, delta: 1e-5, epsilonBudget: 3, epochs: 10 })
+    const manifest = createManifest({ model: 'mlp', dataset: MNIST, privacy: { level: 'record', epsilon: 8, epochs: 20, clip: 0.5 } })
+    expect(recordPrivacyForNode(manifest.privacy, {})).toEqual(manifest.privacy)
+    expect(recordPrivacyForNode(manifest.privacy, { dpEpsilon: 2, dpDelta: 1e-6 })).toEqual({ level: 'record', clip: 0.5, delta: 1e-6, epsilonBudget: 2, epochs: 20 })
+    expect(recordPrivacyForNode(manifest.privacy, { dpNoise: 1.5 })).toEqual({ level: 'record', clip: 0.5, delta: 1e-5, noiseMultiplier: 1.5, epsilonBudget: 8 })
+    expect(message(() => recordPrivacyForNode(undefined, { dpDelta: 1e-6 }))).toMatch(/δ alone/)
+  })
+})
