@@ -130,6 +130,12 @@ const MODEL_REQUEST_LIMITS = { burst: 2, perSecond: 0.1, nodeBurst: 8, nodePerSe
 const RELAY_LIMITS = { burst: 120, perSecond: 60, nodeBurst: 400, nodePerSecond: 200, activeWindowMs: 10_000, maxSources: MAX_TRACKED_PEERS }
 /** broadcast mode: the one budget all authors that are not neighbours of this node share */
 const UNCONNECTED_AUTHORS = 'unconnected-authors'
+/**
+ * A warm join's combined model is adopted when it scores at least the node's own accuracy on the
+ * node's held-out data less this: two held-out evaluations of equally good models differ by about
+ * that much (one standard error at 200 samples is 2 points), while a poisoned answer scores far lower.
+ */
+const ADOPTION_TOLERANCE = 0.02
 /** how long a node without a checkpoint keeps asking new peers for the swarm's model */
 const WARM_JOIN_PATIENCE_MS = 60_000
 const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
@@ -752,7 +758,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const ownAccuracy = await this.trainer.evaluate('holdout')
     await this.trainer.setWeights(theirs)
     const theirAccuracy = await this.trainer.evaluate('holdout')
-    if (ownAccuracy === null || theirAccuracy === null || theirAccuracy >= ownAccuracy) return true
+    if (ownAccuracy === null || theirAccuracy === null || theirAccuracy >= ownAccuracy - ADOPTION_TOLERANCE) return true
     await this.trainer.setWeights(own)
     this.safeDispatchEvent('warning', { detail: { message: `warm join: the swarm's model scored ${theirAccuracy.toFixed(3)} on this node's held-out data, its own ${ownAccuracy.toFixed(3)}: keeping its own` } })
     return false

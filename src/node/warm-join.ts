@@ -25,7 +25,8 @@ export interface WarmJoinInit {
   readonly answersWanted?: number
   /** answers that suffice once no peer is left to ask (default 3) */
   readonly answersEnough?: number
-  /** with fewer answers than that and no peer left to ask, how long to wait for more peers (default 10 s) */
+  /** with fewer answers than that and no peer left to ask, how long to wait for more peers (default 3 s: a fresh node trains and merges meanwhile, and
+   * the longer it waits the less the swarm's model is worth to it) */
   readonly settleMs?: number
   /** how long one request may take (default 10 s) */
   readonly requestTimeoutMs?: number
@@ -121,7 +122,7 @@ export async function warmJoin (init: WarmJoinInit): Promise<WarmJoinResult | nu
     const noneLeft = init.peers().every(peer => asked.has(peer))
     if (answers.length >= wanted || (answers.length >= enough && noneLeft)) break
     // A small swarm may never have `enough` peers: after a while, what there is will do.
-    if (answers.length > 0 && noneLeft && Date.now() - started >= (init.settleMs ?? 10_000)) break
+    if (answers.length > 0 && noneLeft && Date.now() - started >= (init.settleMs ?? 3_000)) break
     await idle(1_000, init.signal)
   }
   if (answers.length === 0 || init.signal.aborted) return null
