@@ -37,12 +37,17 @@ describe('nodes that lose and regain their peers', () => {
       await first.setBlockedPeers([])
       await waitFor(first, status => status.peers === 1 && status.updates.accepted > acceptedWhileCut, 30_000)
 
-      // A node with no state joins late and adopts the swarm's model instead of the initial weights.
+      // A node with no state joins late, knowing only the first node, and catches up with the swarm:
+      // by adopting the swarm's model (warm join) or, when merging what it hears has already brought
+      // it as far, by keeping its own (the adoption rule; adoption itself and a lying answer are tested
+      // in attacks.test.ts). Either way it ends as good as the node it joined through.
+      const swarmAccuracy = (await waitFor(first, status => status.lastAccuracy !== null)).lastAccuracy ?? 0
+      expect(swarmAccuracy).toBeGreaterThan(0.7)
       const third = await start(3, [firstAddress])
       nodes.push(third)
-      const joined = await waitFor(third, status => status.warmJoin !== null, 30_000)
-      expect([first.ready?.peerId, second.ready?.peerId]).toContain(joined.warmJoin?.from)
-      expect(joined.warmJoin?.step ?? 0).toBeGreaterThan(0)
+      const joined = await waitFor(third, status => status.peers >= 1 && (status.lastAccuracy ?? 0) > swarmAccuracy - 0.05, 30_000)
+      // Control: it did not get there alone before hearing anyone: it took models from its peers.
+      expect(joined.updates.accepted + (joined.warmJoin === null ? 0 : 1)).toBeGreaterThan(0)
     } finally {
       await Promise.all(nodes.map(async node => node.stop()))
     }
