@@ -46,6 +46,7 @@ import { createMetricsRegistry } from './metrics.js'
 import type { NodeStatus } from './status.js'
 import { emptyCounters, NodeStore, type NodeCounters } from './store.js'
 import { decodeUpdate, encodeUpdate, maxUpdateBytes, validateUpdate, type ModelUpdate, type UpdateExpectations } from './update-codec.js'
+import { idle } from './idle.js'
 
 export interface MurmurNodeOptions {
   readonly manifest: Manifest
@@ -158,19 +159,6 @@ function memory (): { rssBytes: number; heapUsedBytes: number } {
 /** Duty cycle: after training for t, idle t × (1 − share) / share, so training takes that share of the time. */
 export function dutyCycleIdleMs (trainingMs: number, maxCpu: number): number {
   return maxCpu >= 1 ? 0 : trainingMs * (1 - maxCpu) / maxCpu
-}
-
-function idle (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal.aborted) { resolve(); return }
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 /** A seed for the order a node visits its data: differs between nodes, stable across restarts. */

@@ -1,5 +1,6 @@
 import { CoordinateMedian } from '../learning/merge.js'
 import { distance, type Weights } from '../learning/weights.js'
+import { idle } from './idle.js'
 
 /** A model a peer answered a warm-join request with, after the format checks. */
 export interface WarmJoinAnswer {
@@ -50,19 +51,6 @@ function median (values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
-function idle (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal.aborted) { resolve(); return }
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 /**
