@@ -127,9 +127,11 @@ describe('IDX input limits', () => {
     const dir = await idxDirectory('large')
     const file = join(dir, 'train-images-idx3-ubyte')
     await writeFile(file, Buffer.concat([idxHeader([4, 2, 2]), new Uint8Array(16)]))
-    const error = await refusal(async () => loadIdxDirectory(dir, 'idx', { ...DEFAULT_DATA_LIMITS, maxFileBytes: 20 }))
+    // 30 bytes: only this file is over it (the test images are 24 bytes), so the files being read in
+    // parallel cannot race for which refusal comes first.
+    const error = await refusal(async () => loadIdxDirectory(dir, 'idx', { ...DEFAULT_DATA_LIMITS, maxFileBytes: 30 }))
     expect(error.message).toContain(file)
-    expect(error.message).toMatch(/32 bytes, more than the 20 bytes/)
+    expect(error.message).toMatch(/32 bytes, more than the 30 bytes/)
     const { train } = await loadIdxDirectory(dir, 'idx', { ...DEFAULT_DATA_LIMITS, maxFileBytes: 32 })
     expect(train.count).toBe(4)
   })
