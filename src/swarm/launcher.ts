@@ -375,16 +375,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
         profile: n.profile.name,
         maxCpu: n.profile.maxCpu,
         accuracy: model === null ? null : await scorer.accuracy(model),
-        samplesProcessed: state?.samplesProcessed ?? 0,
-        step: state?.step ?? 0,
-        exchanges: state?.counters.exchanges ?? 0,
-        updatesReceived: state?.counters.updatesReceived ?? 0,
-        updatesAccepted: state?.counters.updatesAccepted ?? 0,
-        updatesRejected: state?.counters.updatesRejected ?? 0,
-        rejectedByReason: state?.counters.rejectedByReason ?? {},
-        bytesSent: state?.counters.bytesSent ?? 0,
-        bytesReceived: state?.counters.bytesReceived ?? 0,
-        restarts: state?.counters.restarts ?? 0,
+        ...checkpointFigures(state),
         peakRssBytes: peakRss.get(n.index) ?? null,
         privacyEpsilon: epsilonSpent.get(n.index) ?? null,
         epsilon: finalEpsilon(manifest, state, epsilonSpent.get(n.index)),
@@ -489,6 +480,22 @@ function finalEpsilon (manifest: Manifest, state: Checkpoint | null, lastSeen: n
   if (manifest.privacy === undefined) return null
   if (state?.privacy !== undefined) return epsilonFromRdp(state.privacy.orders, state.privacy.rdp, manifest.privacy.delta).epsilon
   return lastSeen ?? null
+}
+
+/** What a node's final checkpoint says of its progress and traffic, for its line in the summary (zeros without one). */
+export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step' | 'exchanges' | 'updatesReceived' | 'updatesAccepted' | 'updatesRejected' | 'rejectedByReason' | 'bytesSent' | 'bytesReceived' | 'restarts'> {
+  return {
+    samplesProcessed: state?.samplesProcessed ?? 0,
+    step: state?.step ?? 0,
+    exchanges: state?.counters.exchanges ?? 0,
+    updatesReceived: state?.counters.updatesReceived ?? 0,
+    updatesAccepted: state?.counters.updatesAccepted ?? 0,
+    updatesRejected: state?.counters.updatesRejected ?? 0,
+    rejectedByReason: state?.counters.rejectedByReason ?? {},
+    bytesSent: state?.counters.bytesSent ?? 0,
+    bytesReceived: state?.counters.bytesReceived ?? 0,
+    restarts: state?.counters.restarts ?? 0
+  }
 }
 
 export async function readFinalState (datadir: string): Promise<Checkpoint | null> {

@@ -7,7 +7,7 @@ import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { createManifest, swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
-import { centralizedBaseline, Evaluator, readFinalState, round, sampleTimeline, sleep, summarise } from '../swarm/launcher.js'
+import { centralizedBaseline, checkpointFigures, Evaluator, readFinalState, round, sampleTimeline, sleep, summarise } from '../swarm/launcher.js'
 import { writeReport } from '../swarm/report.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
@@ -174,16 +174,7 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
         profile: n.home === null ? 'public' : `home ${n.home}`,
         maxCpu: 1,
         accuracy: model === null ? null : await scorer.accuracy(model),
-        samplesProcessed: state?.samplesProcessed ?? 0,
-        step: state?.step ?? 0,
-        exchanges: state?.counters.exchanges ?? 0,
-        updatesReceived: state?.counters.updatesReceived ?? 0,
-        updatesAccepted: state?.counters.updatesAccepted ?? 0,
-        updatesRejected: state?.counters.updatesRejected ?? 0,
-        rejectedByReason: state?.counters.rejectedByReason ?? {},
-        bytesSent: state?.counters.bytesSent ?? 0,
-        bytesReceived: state?.counters.bytesReceived ?? 0,
-        restarts: state?.counters.restarts ?? 0,
+        ...checkpointFigures(state),
         peakRssBytes: peakRss.get(n.index) ?? null,
         // The testbed's manifests carry no differential privacy.
         privacyEpsilon: null,
