@@ -385,17 +385,8 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     // Accuracy is over the honest nodes alive at the end; consensus over their models.
     const counted = nodeSummaries.filter(n => n.alive && n.role === 'honest')
     const countedModels = nodes.map((n, i) => counted.some(c => c.index === n.index) ? weights[i] ?? null : null).filter((w): w is Weights => w !== null)
-    const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
-    const finalScores = summarise(accuracies)
-    timeline.push({
-      t: round(trainingSeconds),
-      meanAccuracy: accuracies.length > 0 ? finalScores.mean : null,
-      minAccuracy: accuracies.length > 0 ? finalScores.min : null,
-      consensusDistance: consensusDistance(countedModels),
-      liveNodes: countedModels.length,
-      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
-    })
-    const meanSamples = Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
+    const { scores: finalScores, consensus, point, meanSamples } = finalScoring(counted, countedModels, trainingSeconds)
+    timeline.push(point)
     progress('baseline', new Map(), timeline, Date.now() - trainingStarted)
     const centralized = await centralizedBaseline(manifest, nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
     const summary: SwarmSummary = {
@@ -413,7 +404,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
       backend: nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
-      consensusDistance: consensusDistance(countedModels) ?? 0,
+      consensusDistance: consensus ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
       ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...nodeSummaries.map(n => n.epsilon ?? 0)) } }),
@@ -480,6 +471,30 @@ function finalEpsilon (manifest: Manifest, state: Checkpoint | null, lastSeen: n
   if (manifest.privacy === undefined) return null
   if (state?.privacy !== undefined) return epsilonFromRdp(state.privacy.orders, state.privacy.rdp, manifest.privacy.delta).epsilon
   return lastSeen ?? null
+}
+
+/**
+ * The end of a run, scored: accuracy over the counted nodes (alive at the end, and honest in a
+ * simulation with attackers), consensus over their models, the timeline's last point, and the samples
+ * a counted node processed on average (what the centralized baseline trains on).
+ */
+export function finalScoring (counted: readonly NodeSummary[], models: readonly Weights[], seconds: number): { scores: ReturnType<typeof summarise>; consensus: number | null; point: TimelinePoint; meanSamples: number } {
+  const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
+  const scores = summarise(accuracies)
+  const consensus = consensusDistance(models)
+  return {
+    scores,
+    consensus,
+    point: {
+      t: round(seconds),
+      meanAccuracy: accuracies.length > 0 ? scores.mean : null,
+      minAccuracy: accuracies.length > 0 ? scores.min : null,
+      consensusDistance: consensus,
+      liveNodes: models.length,
+      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
+    },
+    meanSamples: Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
+  }
 }
 
 /** What a node's final checkpoint says of its progress and traffic, for its line in the summary (zeros without one). */

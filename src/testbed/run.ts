@@ -6,8 +6,8 @@ import { formatPartition, type Partition } from '../data/partition.js'
 import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { createManifest, swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
-import { consensusDistance, type Weights } from '../learning/weights.js'
-import { centralizedBaseline, checkpointFigures, Evaluator, readFinalState, round, sampleTimeline, sleep, summarise } from '../swarm/launcher.js'
+import type { Weights } from '../learning/weights.js'
+import { centralizedBaseline, checkpointFigures, Evaluator, finalScoring, readFinalState, round, sampleTimeline, sleep } from '../swarm/launcher.js'
 import { writeReport } from '../swarm/report.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
@@ -184,17 +184,8 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
     }
     const counted = nodeSummaries.filter(n => n.alive)
     const countedModels = testbed.nodes.map((n, i) => aliveAtEnd.has(n.index) ? weights[i] ?? null : null).filter((w): w is Weights => w !== null)
-    const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
-    const finalScores = summarise(accuracies)
-    timeline.push({
-      t: round(trainingSeconds),
-      meanAccuracy: accuracies.length > 0 ? finalScores.mean : null,
-      minAccuracy: accuracies.length > 0 ? finalScores.min : null,
-      consensusDistance: consensusDistance(countedModels),
-      liveNodes: countedModels.length,
-      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
-    })
-    const meanSamples = Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
+    const { scores: finalScores, consensus, point, meanSamples } = finalScoring(counted, countedModels, trainingSeconds)
+    timeline.push(point)
     const centralized = await centralizedBaseline(manifest, testbed.nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
     const summary: TestbedSummary = {
       swarmId: swarmIdOf(manifest),
@@ -211,7 +202,7 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
       backend: testbed.nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
-      consensusDistance: consensusDistance(countedModels) ?? 0,
+      consensusDistance: consensus ?? 0,
       bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
       bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
