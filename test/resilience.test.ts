@@ -41,8 +41,8 @@ describe('nodes that lose and regain their peers', () => {
       // by adopting the swarm's model (warm join) or, when merging what it hears has already brought
       // it as far, by keeping its own (the adoption rule; adoption itself and a lying answer are tested
       // in attacks.test.ts). Either way it ends as good as the node it joined through.
-      const swarmAccuracy = (await waitFor(first, status => status.lastAccuracy !== null)).lastAccuracy ?? 0
-      expect(swarmAccuracy).toBeGreaterThan(0.7)
+      // Right after the heal the first node's accuracy may dip while the two models merge again: wait for it.
+      const swarmAccuracy = (await waitFor(first, status => (status.lastAccuracy ?? 0) > 0.7, 30_000)).lastAccuracy ?? 0
       const third = await start(3, [firstAddress])
       nodes.push(third)
       const joined = await waitFor(third, status => status.peers >= 1 && (status.lastAccuracy ?? 0) > swarmAccuracy - 0.05, 30_000)

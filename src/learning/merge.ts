@@ -16,9 +16,10 @@ export interface MergeRule {
   /** the canonical text of the rule, as parseMergeRule reads it */
   readonly name: string
   /**
-   * Robust rules need a quorum (the latest model of every recent peer, not only what arrived since the
-   * last round) and must be given trained, not merged, models: a coordinate-wise rule over many equal
-   * merged models returns that same model and would erase every node's own progress.
+   * Whether one contribution cannot move the result far (the rule bounds what a minority does). Every
+   * rule merges a node's window of its peers' latest trained models; a node under a robust rule also
+   * reads broadcast models only from its neighbours' own identities (docs/security.md), since fresh
+   * identities could otherwise outnumber them.
    */
   readonly robust: boolean
   merge (own: Contribution, received: readonly Contribution[]): Weights
