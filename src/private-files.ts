@@ -53,9 +53,14 @@ export async function tightenFiles (directory: string): Promise<number> {
   for (const entry of await readdir(directory, { withFileTypes: true })) {
     if (!entry.isFile()) continue
     const file = join(directory, entry.name)
-    if (((await stat(file)).mode & SHARED_BITS) !== 0) {
-      await chmod(file, PRIVATE_FILE_MODE)
-      tightened++
+    try {
+      if (((await stat(file)).mode & SHARED_BITS) !== 0) {
+        await chmod(file, PRIVATE_FILE_MODE)
+        tightened++
+      }
+    } catch (error) {
+      // LevelDB deletes files as it compacts: one listed a moment ago may be gone, with nothing left to protect.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
   }
   return tightened
