@@ -115,16 +115,20 @@ export class SoftmaxTrainer implements NodeTrainer {
     this.bias = Float32Array.from((weights[1] as { values: Float32Array }).values)
   }
 
-  /** accuracy of the current weights on some records */
-  accuracyOn (records: Records): number {
-    let correct = 0
-    for (let row = 0; row < records.count; row++) {
+  /** the class the current weights predict for each record */
+  predictions (records: Records): number[] {
+    return Array.from({ length: records.count }, (_, row) => {
       this.forward(records.features, row)
       let best = 0
       for (let c = 1; c < this.init.classes; c++) if ((this.probabilities[c] as number) > (this.probabilities[best] as number)) best = c
-      if (best === records.labels[row]) correct++
-    }
-    return records.count === 0 ? 0 : correct / records.count
+      return best
+    })
+  }
+
+  /** accuracy of the current weights on some records */
+  accuracyOn (records: Records): number {
+    if (records.count === 0) return 0
+    return this.predictions(records).filter((label, row) => label === records.labels[row]).length / records.count
   }
 
   async evaluate (split: EvaluationSplit): Promise<number | null> {
