@@ -11,8 +11,9 @@ const labels = Int32Array.from({ length: count }, (_, row) => {
   return a >= b && a >= c ? 0 : b >= c ? 1 : 2
 })
 
+// The model as data: one dense softmax layer over the 4 features (docs/models.md).
 const manifest = createManifest({
-  model: 'logistic',
+  model: { name: 'softmax', layers: [{ type: 'dense', units: 3, activation: 'softmax' }] },
   dataset: { name: 'three-way', inputShape: [4], classes: 3 },
   training: { optimizer: 'sgd', learningRate: 0.5 }
 })
