@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { InProcessSwarm, type InProcessNode } from './inprocess/swarm.js'
+import { InProcessSwarm, testManifest, type InProcessNode } from './inprocess/swarm.js'
 
 /** Partitions, churn, restarts and failing disks, with node cores in-process on a virtual clock. */
 const LEFT = [0, 1, 2, 3, 4]
@@ -76,6 +76,28 @@ describe('churn and partitions, in-process', () => {
     await swarm.stop()
   })
 
+  it('a late joiner without a checkpoint warm-joins: it adopts the swarm\'s combined model at its first exchange', async () => {
+    const swarm = new InProcessSwarm()
+    const nodes = await swarm.grow(3, { msPerStep: 40 })
+    await swarm.until(() => nodes.every(node => node.core.status().step >= 300), 600_000, 'the swarm to train')
+    const swarmAccuracy = Math.min(...nodes.map(node => swarm.testAccuracy(node)))
+    const [joiner] = await swarm.grow(1, { warmJoin: true, msPerStep: 40, dataSeed: 60 }) as [InProcessNode]
+    const fresh = swarm.testAccuracy(joiner)
+    let joinedAt: number | null = null
+    joiner.core.addEventListener('warm-join', () => { joinedAt = joiner.core.status().step })
+    await swarm.until(() => joinedAt !== null, 120_000, 'the warm join')
+    const adopted = swarm.testAccuracy(joiner)
+    const status = joiner.core.status().warmJoin
+    await swarm.stop()
+    // Control: it started from the initial weights (chance is 10 %), and asked all three peers.
+    expect(fresh).toBeLessThan(0.3)
+    expect(status?.answers).toBe(3)
+    expect(status?.refused).toBe(0)
+    // A few steps in, it is as good as the swarm.
+    expect(joinedAt).toBeLessThan(100)
+    expect(adopted).toBeGreaterThan(swarmAccuracy - 0.05)
+  })
+
   it('a restart resumes from the checkpoint: same step and counters, no warm join, restarts counted', async () => {
     const swarm = new InProcessSwarm()
     const [first, peer] = await swarm.grow(2) as [InProcessNode, InProcessNode]
@@ -97,6 +119,19 @@ describe('churn and partitions, in-process', () => {
     expect(again.core.status().warmJoin).toBeNull()
     // It resumed with its model, not the initial weights: as good as before the stop at once.
     await swarm.stop()
+  })
+
+  it('a store holding another swarm\'s node: the start fails with ERR_NODE_STATE and writes nothing over it', async () => {
+    const other = new InProcessSwarm(testManifest({ seed: 12345 }))
+    const [foreign] = await other.grow(1) as [InProcessNode]
+    await other.until(() => foreign.core.status().step >= 50, 60_000, '50 steps')
+    await other.stop()
+    const saved = foreign.store.checkpoint
+    const swarm = new InProcessSwarm()
+    const node = swarm.add({ store: foreign.store })
+    await expect(node.core.start()).rejects.toMatchObject({ code: 'ERR_NODE_STATE' })
+    await node.core.stop()
+    expect(foreign.store.checkpoint).toBe(saved)
   })
 
   it('failing checkpoint writes warn and are retried with backoff; the node keeps training', async () => {

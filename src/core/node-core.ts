@@ -24,6 +24,7 @@ import { PeerGate } from './peer-gate.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { PushExchange } from './push-exchange.js'
 import { RecordPrivacy } from './record-privacy.js'
+import { resume } from './resume.js'
 import { plausibleClaims } from './sample-claims.js'
 import type { Transport, TransportHandlers } from './transport.js'
 import { encodeUpdate, validateUpdate, type UpdateExpectations } from './update-codec.js'
@@ -227,23 +228,10 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    const restarts = await this.store.recordStart()
-    const { checkpoint: saved, problems } = await this.store.readCheckpoint()
-    this.startupWarnings.push(...problems)
-    if (saved !== null && saved.swarmId !== this.swarmId) {
-      throw new MurmurError('ERR_NODE_STATE', `the node's stored state belongs to swarm ${saved.swarmId}, not to this manifest's swarm ${this.swarmId}: give this node a state of its own`)
-    }
-    await this.store.saveManifest(this.manifest)
-    let checkpoint = saved
-    if (saved !== null) {
-      const verdict = validateUpdate(saved.model, this.expectations)
-      if (verdict.ok) await this.trainer.setWeights(verdict.value.weights)
-      else {
-        this.startupWarnings.push(`the stored checkpoint holds an unusable model (${verdict.reason}: ${verdict.detail}); starting without it`)
-        checkpoint = null
-      }
-    }
-    if (saved !== null && this.privacy !== null) {
+    const { checkpoint, weights, restarts, warnings } = await resume(this.store, this.manifest, this.expectations)
+    this.startupWarnings.push(...warnings)
+    if (weights !== null) await this.trainer.setWeights(weights)
+    if (checkpoint !== null && this.privacy !== null) {
       this.startupWarnings.push('differential privacy: the ε spent before this restart is not counted again; the accountant starts over (privacy.releases counts this run only)')
     }
     const plan = this.trainer.dpSgdPlan
