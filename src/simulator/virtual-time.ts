@@ -69,7 +69,6 @@ export class VirtualTime {
       await settle()
       await options.onAdvance?.(this.current)
     }
-    if (options.until?.() === true || options.signal?.aborted === true) return
     this.current = Math.max(this.current, end)
   }
 

@@ -1,5 +1,5 @@
 import { consensusDistance, type Weights } from '../learning/weights.js'
-import type { Checkpoint } from '../node/store.js'
+import type { Checkpoint } from '../core/node-state.js'
 import type { LateJoin, NodeSummary, TimelinePoint } from './summary.js'
 
 /**
