@@ -12,8 +12,10 @@ import type { ScenarioAction } from '../swarm/scenario.js'
  * - CSV with the header `device,online_from,online_to`, one session per line, times in seconds
  *   from the start of the run (decimals allowed), e.g. `phone-17,0,840.5`;
  * - JSON: `{ "sessions": [ { "device": "phone-17", "from": 0, "to": 840.5 }, ... ] }`.
- * A device is any label (a number, a hash). Devices are dealt to nodes in the order they first
- * appear in the file; with more nodes than devices, node i follows device ((i − 1) mod D) + 1.
+ * A device is any label (a number, a hash). When every label is a node number (1 to N), device k is
+ * node k, and nodes the trace does not name stay offline. Otherwise devices are dealt to nodes in the
+ * order they first appear in the file; with more nodes than devices, node i follows device
+ * ((i − 1) mod D) + 1.
  * Sessions of one device must not overlap. Sessions past the end of the run are cut at the end.
  */
 
@@ -102,12 +104,15 @@ export function parseAvailabilityTrace (text: string, format: 'csv' | 'json', no
       if (current.from < previous.to) fail(source, `device ${device} has overlapping sessions ${previous.from}–${previous.to} s and ${current.from}–${current.to} s`)
     }
   }
+  const labels = [...byDevice.keys()]
+  const byNumber = labels.every(label => /^[1-9]\d*$/.test(label) && Number(label) <= nodes)
   const devices = [...byDevice.values()]
   const sessions: Session[] = []
   for (let node = 1; node <= nodes; node++) {
-    for (const session of devices[(node - 1) % devices.length] as DeviceSession[]) {
-      const from = session.from * 1000
-      const to = Math.min(session.to * 1000, durationMs)
+    const own = byNumber ? byDevice.get(String(node)) ?? [] : devices[(node - 1) % devices.length] as DeviceSession[]
+    for (const session of own) {
+      const from = Math.round(session.from * 1000)
+      const to = Math.min(Math.round(session.to * 1000), durationMs)
       if (from < durationMs && to > from) sessions.push({ node, from, to })
     }
   }

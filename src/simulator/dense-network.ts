@@ -28,8 +28,9 @@ export class DenseNetwork {
   private readonly layers: DenseLayer[]
   private readonly classes: number
   /** scratch: each layer's outputs for one batch, [batch, units] */
-  private activations: Float32Array[] = []
-  private deltas: Float32Array[] = []
+  // Scratch in doubles: the sums are taken in doubles anyway, and no rounding back and forth.
+  private activations: Float64Array[] = []
+  private deltas: Float64Array[] = []
   private capacity = 0
 
   private constructor (layers: DenseLayer[], shapes: number[][]) {
@@ -93,17 +94,22 @@ export class DenseNetwork {
   private ensureCapacity (batch: number): void {
     if (batch <= this.capacity) return
     this.capacity = batch
-    this.activations = this.layers.map(layer => new Float32Array(batch * layer.units))
-    this.deltas = this.layers.map(layer => new Float32Array(batch * layer.units))
+    this.activations = this.layers.map(layer => new Float64Array(batch * layer.units))
+    this.deltas = this.layers.map(layer => new Float64Array(batch * layer.units))
   }
 
   /** Forward pass of `count` rows (row numbers rows[start..start+count)); leaves each layer's outputs in the scratch. */
   private forward (parameters: Float32Array, data: SparseRows, rows: ArrayLike<number>, start: number, count: number): void {
     this.ensureCapacity(count)
-    for (const [index, layer] of this.layers.entries()) {
-      const out = this.activations[index] as Float32Array
+    for (let index = 0; index < this.layers.length; index++) {
+      const layer = this.layers[index] as DenseLayer
+      const out = this.activations[index] as Float64Array
       const units = layer.units
-      for (let b = 0; b < count; b++) out.set(parameters.subarray(layer.bias, layer.bias + units), b * units)
+      const bias = layer.bias
+      for (let b = 0; b < count; b++) {
+        const o = b * units
+        for (let j = 0; j < units; j++) out[o + j] = parameters[bias + j] as number
+      }
       if (index === 0) {
         for (let b = 0; b < count; b++) {
           const row = rows[start + b] as number
@@ -115,7 +121,7 @@ export class DenseNetwork {
           }
         }
       } else {
-        const input = this.activations[index - 1] as Float32Array
+        const input = this.activations[index - 1] as Float64Array
         const inputs = layer.inputs
         for (let b = 0; b < count; b++) {
           const o = b * units
@@ -141,8 +147,8 @@ export class DenseNetwork {
     gradient.fill(0)
     const last = this.layers.length - 1
     const classes = this.classes
-    const probabilities = this.activations[last] as Float32Array
-    const outputDelta = this.deltas[last] as Float32Array
+    const probabilities = this.activations[last] as Float64Array
+    const outputDelta = this.deltas[last] as Float64Array
     let loss = 0
     for (let b = 0; b < count; b++) {
       const label = data.labels[rows[b] as number] as number
@@ -155,7 +161,7 @@ export class DenseNetwork {
     for (let index = last; index >= 0; index--) {
       const layer = this.layers[index] as DenseLayer
       const units = layer.units
-      const delta = this.deltas[index] as Float32Array
+      const delta = this.deltas[index] as Float64Array
       for (let b = 0; b < count; b++) {
         for (let j = 0; j < units; j++) gradient[layer.bias + j] = (gradient[layer.bias + j] as number) + (delta[b * units + j] as number)
       }
@@ -171,8 +177,8 @@ export class DenseNetwork {
         }
         continue
       }
-      const input = this.activations[index - 1] as Float32Array
-      const inputDelta = this.deltas[index - 1] as Float32Array
+      const input = this.activations[index - 1] as Float64Array
+      const inputDelta = this.deltas[index - 1] as Float64Array
       const inputs = layer.inputs
       const below = (this.layers[index - 1] as DenseLayer).activation
       for (let b = 0; b < count; b++) {
@@ -207,7 +213,7 @@ export class DenseNetwork {
     for (let start = 0; start < rows.length; start += chunk) {
       const count = Math.min(chunk, rows.length - start)
       this.forward(parameters, data, rows, start, count)
-      const output = this.activations[this.layers.length - 1] as Float32Array
+      const output = this.activations[this.layers.length - 1] as Float64Array
       for (let b = 0; b < count; b++) {
         let best = 0
         for (let j = 1; j < classes; j++) if ((output[b * classes + j] as number) > (output[b * classes + best] as number)) best = j
@@ -218,7 +224,7 @@ export class DenseNetwork {
   }
 }
 
-function activate (values: Float32Array, count: number, units: number, activation: Activation): void {
+function activate (values: Float64Array, count: number, units: number, activation: Activation): void {
   const n = count * units
   switch (activation) {
     case 'relu':

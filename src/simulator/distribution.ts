@@ -20,14 +20,14 @@ export function parseDistribution (text: string, parseValue: (text: string) => n
   }
   const value = (part: string | undefined): number => {
     if (part === undefined || part === '') fail('a value is missing')
+    let parsed: number
     try {
-      const parsed = parseValue(part as string)
-      if (!(Number.isFinite(parsed) && parsed >= 0)) fail(`"${part as string}" is not a non-negative amount`)
-      return parsed
+      parsed = parseValue(part as string)
     } catch (error) {
-      if (error instanceof MurmurError) throw error
       return fail(error instanceof Error ? error.message : String(error))
     }
+    if (!(Number.isFinite(parsed) && parsed >= 0)) fail(`"${part as string}" is not a non-negative amount`)
+    return parsed
   }
   const [kind, ...rest] = text.trim().split(':')
   if (kind === 'uniform') {
