@@ -66,6 +66,6 @@ export function simulationSummaryLines (summary: SimulationSummary, run: RunFigu
     `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
     `bytes sent        ${(summary.bytesSentPerNode / 1e6).toFixed(1)} MB per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
     `network           latency ${summary.simulation.latency}, bandwidth ${summary.simulation.bandwidth}, ${summary.simulation.targetPeers} peers per node; step time ${summary.simulation.stepMs} ms`,
-    `simulation        ${run.wallSeconds} s wall, ${run.speedup}× real time, ${Math.round(run.nodeSecondsPerSecond)} node-s per wall s, ${run.actions} events, peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
+    `simulation        ${run.wallSeconds} s wall, ${run.speedup}× real time, ${Math.round(run.nodeSecondsPerSecond)} node-s and ${Math.round(run.stepsPerSecond)} local steps per wall s, ${run.actions} events, peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
   ]
 }

@@ -10,9 +10,10 @@ export interface SimulatedNetworkInit {
   /** node numbers run from 1 to this */
   readonly nodes: number
   /**
-   * connections a node keeps: on coming online it connects to this many random online nodes, and
-   * it dials more when departures leave it with fewer (what libp2p's peer keeper does); with
-   * nodes − 1 or fewer, every online node is connected to every other
+   * connections a node keeps: on coming online it dials random online nodes until it has this many,
+   * and dials more when departures leave it with fewer (what libp2p's peer keeper does); it accepts
+   * dials from others up to twice this many. With nodes − 1 or fewer, every online node is connected
+   * to every other.
    */
   readonly targetPeers: number
   readonly seed: number
@@ -119,12 +120,14 @@ export class SimulatedNetwork {
     const mine = this.connections[index] as Set<number>
     const target = Math.min(this.init.targetPeers, this.online.length - 1)
     // Every draw may hit a node already connected; a few tries per missing connection bound the work.
+    const mesh = this.online.length - 1 <= this.init.targetPeers
+    const accepting = 2 * this.init.targetPeers
     for (let tries = 0; mine.size < target && tries < 4 * target + 8; tries++) {
-      const other = this.online.length - 1 <= this.init.targetPeers
+      const other = mesh
         ? this.online.find(candidate => candidate !== index && !mine.has(candidate))
         : this.online[this.random.integer(this.online.length)]
       if (other === undefined) break
-      if (other === index || mine.has(other)) continue
+      if (other === index || mine.has(other) || (!mesh && (this.connections[other] as Set<number>).size >= accepting)) continue
       mine.add(other)
       ;(this.connections[other] as Set<number>).add(index)
     }

@@ -105,6 +105,8 @@ export interface RunFigures {
   readonly speedup: number
   /** node-seconds (live nodes × virtual seconds) simulated per wall second */
   readonly nodeSecondsPerSecond: number
+  /** local training steps all nodes took, per wall second: what the simulation's speed comes down to */
+  readonly stepsPerSecond: number
   readonly actions: number
 }
 
@@ -471,6 +473,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       peakRssBytes: peakRss,
       speedup: round(durationSeconds / wallSeconds, 2),
       nodeSecondsPerSecond: round(nodeSeconds / wallSeconds, 1),
+      stepsPerSecond: round(nodeSummaries.reduce((total, n) => total + n.step, 0) / wallSeconds, 1),
       actions: time.actionsRun
     }
   }
