@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parsePartition } from '../src/data/partition.js'
-import { planScenario } from '../src/swarm/scenario.js'
+import { planScenario, readScenarioFile } from '../src/swarm/scenario.js'
 import { smartphoneSessions } from '../src/simulator/availability.js'
 import { runSimulation, type SimulationOptions } from '../src/simulator/simulation.js'
 import { schemaErrors } from './helpers.js'
@@ -80,5 +80,16 @@ describe('murmur simulate', () => {
     const received = (summary: typeof fast.summary): number => summary.nodes.reduce((total, node) => total + node.updatesReceived, 0)
     expect(received(fast.summary)).toBeGreaterThan(3 * received(slow.summary))
     expect(received(slow.summary)).toBeGreaterThan(0)
+  })
+
+  it('runs the attackers of a scenario file: the mean collapses under them, the default rule holds', async () => {
+    const file = await readScenarioFile('simulations/poisoning.json')
+    const scenario = planScenario(file, 8, 5)
+    const attacked = (mergeRule: string): SimulationOptions => options({ durationMs: 15_000, scenario, mergeRule })
+    const mean = await runSimulation(attacked('mean'))
+    const trimmed = await runSimulation(attacked('trimmed-mean:0.25'))
+    expect(mean.summary.nodes.filter(node => node.role === 'attacker').map(node => node.index)).toEqual([7, 8])
+    expect(mean.summary.accuracy.mean).toBeLessThan(0.5)
+    expect(trimmed.summary.accuracy.mean).toBeGreaterThan(0.8)
   })
 })
