@@ -6,6 +6,7 @@ import { exportCommand } from './commands/export.js'
 import { keygenCommand } from './commands/keygen.js'
 import { manifestCommand } from './commands/manifest.js'
 import { predictCommand } from './commands/predict.js'
+import { simulateCommand } from './commands/simulate.js'
 import { startCommand } from './commands/start.js'
 import { swarmCommand } from './commands/swarm.js'
 import { testbedCommand } from './commands/testbed.js'
@@ -16,7 +17,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), simulateCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

@@ -120,18 +120,29 @@ export async function loadTrainTestSplit (dataset: BuiltinDataset): Promise<Trai
   return dataset === 'mnist' ? await loadMnist() : await loadFashionMnist()
 }
 
-/** Splits a node's rows into train and holdout; at least one row in each. */
-function holdOut (dataset: Dataset, indices: readonly number[], fraction: number, seed: number, what: string): { train: Dataset; holdout: Dataset } {
+/**
+ * Which of a node's rows it trains on and which it holds out (each list ascending); at least one row
+ * in each. The simulator takes these row numbers as they are, without copying the rows.
+ */
+export function holdOutRows (indices: readonly number[], fraction: number, seed: number, what: string): { train: number[]; holdout: number[] } {
   if (indices.length < 2) {
     throw new MurmurError('ERR_INVALID_DATA', `${what} has ${indices.length} sample${indices.length === 1 ? '' : 's'}; a node needs at least 2 (one to train on, one to hold out), so use fewer parts or more data`)
   }
   const size = Math.min(indices.length - 1, Math.max(1, Math.round(indices.length * fraction)))
   const shuffled = createRandom(seed).shuffle([...indices])
   const ascending = (a: number, b: number): number => a - b
-  return {
-    train: subset(dataset, shuffled.slice(size).sort(ascending)),
-    holdout: subset(dataset, shuffled.slice(0, size).sort(ascending))
-  }
+  return { train: shuffled.slice(size).sort(ascending), holdout: shuffled.slice(0, size).sort(ascending) }
+}
+
+/** The seed of a node's holdout: its own, so it does not replay the partition's random numbers. */
+export function holdoutSeed (seed: number, part: number): number {
+  return deriveSeed(seed, part, 0x401d)
+}
+
+/** Splits a node's rows into train and holdout; at least one row in each. */
+function holdOut (dataset: Dataset, indices: readonly number[], fraction: number, seed: number, what: string): { train: Dataset; holdout: Dataset } {
+  const rows = holdOutRows(indices, fraction, seed, what)
+  return { train: subset(dataset, rows.train), holdout: subset(dataset, rows.holdout) }
 }
 
 function allRows (dataset: Dataset): number[] {
@@ -172,23 +183,22 @@ export async function loadNodeData (spec: DataSpec, options: LoadNodeDataOptions
   if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
     throw new MurmurError('ERR_INVALID_ARGUMENT', `holdoutFraction must be in [0, 1), got ${fraction}`)
   }
-  // A seed of its own for the holdout, so it does not replay the partition's random numbers.
-  const holdoutSeed = deriveSeed(options.seed, spec.kind === 'builtin' ? spec.part : 0, 0x401d)
+  const seedOfHoldout = holdoutSeed(options.seed, spec.kind === 'builtin' ? spec.part : 0)
   switch (spec.kind) {
     case 'builtin': {
       const { train, test } = await loadTrainTestSplit(spec.dataset)
       const parts = partitionIndices(train.labels, train.classes, spec.parts, spec.partition, options.seed)
       const mine = parts[spec.part - 1]
       if (mine === undefined) throw new MurmurError('ERR_INVALID_DATA_SPEC', `data spec "${formatDataSpec(spec)}": part ${spec.part} is not between 1 and ${spec.parts}`)
-      return { ...holdOut(train, mine, fraction, holdoutSeed, `part ${spec.part}/${spec.parts} of ${spec.dataset}`), test }
+      return { ...holdOut(train, mine, fraction, seedOfHoldout, `part ${spec.part}/${spec.parts} of ${spec.dataset}`), test }
     }
     case 'idx': {
       const { train, test } = await loadIdxDirectory(spec.directory, `idx:${spec.directory}`)
-      return { ...holdOut(train, allRows(train), fraction, holdoutSeed, `the train split in ${spec.directory}`), test }
+      return { ...holdOut(train, allRows(train), fraction, seedOfHoldout, `the train split in ${spec.directory}`), test }
     }
     case 'csv': {
       const dataset = await loadCsv(spec.file, spec.labelColumn)
-      return holdOut(dataset, allRows(dataset), fraction, holdoutSeed, spec.file)
+      return holdOut(dataset, allRows(dataset), fraction, seedOfHoldout, spec.file)
     }
   }
 }

@@ -1,3 +1,4 @@
+import { checkpointFigures, finalScoring, lateJoins, round, summarise } from './run-figures.js'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -23,7 +24,7 @@ import { assignProfiles, type ProfileShare } from './profiles.js'
 import { writeReport } from './report.js'
 import type { Scenario, ScenarioAction } from './scenario.js'
 import type { Attack } from '../attacks/attack.js'
-import type { LateJoin, NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from './summary.js'
+import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from './summary.js'
 
 export interface SwarmOptions {
   readonly nodes: number
@@ -103,10 +104,6 @@ export function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-export function round (value: number, digits = 1): number {
-  return Math.round(value * 10 ** digits) / 10 ** digits
-}
-
 /** Scores models on one test split, in the launcher's own process. */
 export class Evaluator {
   private constructor (private readonly trainer: LocalTrainer, private readonly test: Dataset, private readonly expectations: UpdateExpectations) {}
@@ -133,11 +130,6 @@ export class Evaluator {
   close (): Promise<void> {
     return this.trainer.close()
   }
-}
-
-export function summarise (values: number[]): { mean: number; min: number; max: number } {
-  if (values.length === 0) return { mean: 0, min: 0, max: 0 }
-  return { mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) }
 }
 
 type NodeState = 'pending' | 'running' | 'killed' | 'left'
@@ -446,24 +438,6 @@ function bootstrapPeers (nodes: readonly SwarmNode[], target: SwarmNode, seed: n
 }
 
 /**
- * How long each late joiner took to catch up: from its join to the first timeline point where its
- * accuracy is within one point of the mean of the other nodes.
- */
-function lateJoins (nodes: readonly SwarmNode[], timeline: readonly TimelinePoint[]): LateJoin[] {
-  return nodes.filter(n => n.joinedAtMs !== null).map(n => {
-    const joinedAt = (n.joinedAtMs ?? 0) / 1000
-    const key = String(n.index)
-    const caughtUp = timeline.find(point => {
-      if (point.t < joinedAt || point.nodeAccuracy === undefined) return false
-      const own = point.nodeAccuracy[key]
-      const others = Object.entries(point.nodeAccuracy).filter(([k, v]) => k !== key && v !== null).map(([, v]) => v as number)
-      return own !== undefined && own !== null && others.length > 0 && own >= others.reduce((a, b) => a + b, 0) / others.length - 0.01
-    })
-    return { node: n.index, joinedAt: round(joinedAt), catchUpSeconds: caughtUp === undefined ? null : round(Math.max(0, caughtUp.t - joinedAt)) }
-  })
-}
-
-/**
  * A node's spent ε at the manifest's δ: from the privacy ledger of its final checkpoint (record-level
  * DP), else as it last reported it; null without differential privacy.
  */
@@ -473,45 +447,7 @@ function finalEpsilon (manifest: Manifest, state: Checkpoint | null, lastSeen: n
   return lastSeen ?? null
 }
 
-/**
- * The end of a run, scored: accuracy over the counted nodes (alive at the end, and honest in a
- * simulation with attackers), consensus over their models, the timeline's last point, and the samples
- * a counted node processed on average (what the centralized baseline trains on).
- */
-export function finalScoring (counted: readonly NodeSummary[], models: readonly Weights[], seconds: number): { scores: ReturnType<typeof summarise>; consensus: number | null; point: TimelinePoint; meanSamples: number } {
-  const accuracies = counted.map(n => n.accuracy).filter((a): a is number => a !== null)
-  const scores = summarise(accuracies)
-  const consensus = consensusDistance(models)
-  return {
-    scores,
-    consensus,
-    point: {
-      t: round(seconds),
-      meanAccuracy: accuracies.length > 0 ? scores.mean : null,
-      minAccuracy: accuracies.length > 0 ? scores.min : null,
-      consensusDistance: consensus,
-      liveNodes: models.length,
-      nodeAccuracy: Object.fromEntries(counted.map(n => [String(n.index), n.accuracy]))
-    },
-    meanSamples: Math.round(counted.reduce((total, n) => total + n.samplesProcessed, 0) / Math.max(counted.length, 1))
-  }
-}
-
-/** What a node's final checkpoint says of its progress and traffic, for its line in the summary (zeros without one). */
-export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step' | 'exchanges' | 'updatesReceived' | 'updatesAccepted' | 'updatesRejected' | 'rejectedByReason' | 'bytesSent' | 'bytesReceived' | 'restarts'> {
-  return {
-    samplesProcessed: state?.samplesProcessed ?? 0,
-    step: state?.step ?? 0,
-    exchanges: state?.counters.exchanges ?? 0,
-    updatesReceived: state?.counters.updatesReceived ?? 0,
-    updatesAccepted: state?.counters.updatesAccepted ?? 0,
-    updatesRejected: state?.counters.updatesRejected ?? 0,
-    rejectedByReason: state?.counters.rejectedByReason ?? {},
-    bytesSent: state?.counters.bytesSent ?? 0,
-    bytesReceived: state?.counters.bytesReceived ?? 0,
-    restarts: state?.counters.restarts ?? 0
-  }
-}
+export { checkpointFigures, finalScoring, round, summarise }
 
 export async function readFinalState (datadir: string): Promise<Checkpoint | null> {
   const store = await NodeStore.open(datadir)

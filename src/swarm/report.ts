@@ -251,7 +251,7 @@ export function renderReport(summary: SwarmSummary): string {
   const markers: ReportMarker[] = [...summary.events]
     .sort((a, b) => a.t - b.t)
     .map(event => ({ t: event.t, label: eventLabel(event) }))
-  const title = `murmur swarm ${summary.swarmId}`
+  const title = `murmur ${summary.backend === 'simulated' ? 'simulate' : 'swarm'} ${summary.swarmId}`
   const scenario = summary.scenario === null ? 'no scenario' : `scenario ${summary.scenario}`
   const meta: [string, string][] = [
     ['model', summary.model], ['dataset', summary.dataset], ['partition', summary.partition],

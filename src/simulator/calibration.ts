@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises'
+import { MurmurError } from '../errors.js'
+
+/**
+ * A simulated node's compute speed: the virtual time one local step (one batch, with its share of the
+ * merges and exchanges around it) takes on a device that trains all the time. Slower profiles train
+ * less of the time (--profiles), as in `murmur swarm`.
+ *
+ * Calibrated from a real run: `murmur swarm --out DIR` writes DIR/summary.json, and a node there
+ * took `step` steps in `durationSeconds`; the median over the nodes that trained the whole run at
+ * full speed is the step time of that swarm on that machine (its nodes sharing its cores).
+ */
+
+/**
+ * Step times of nodes in an 8-node `murmur swarm` on the 2-core machine murmur is developed on
+ * (docs/simulations.md, "Fidelity"): the default when no calibration is given.
+ */
+export const DEFAULT_STEP_MS: Readonly<Record<string, number>> = { logistic: 4, mlp: 12, cnn: 60 }
+
+/** The default step time of a model: the table's, or the mlp's for a model not in it. */
+export function defaultStepMs (model: string): number {
+  return DEFAULT_STEP_MS[model] ?? DEFAULT_STEP_MS.mlp as number
+}
+
+interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown }
+
+/** The median step time of the full-speed nodes of a swarm summary; refuses a summary it cannot use. */
+export function stepMsFromSummary (summary: unknown, source: string): number {
+  const fail = (problem: string): never => { throw new MurmurError('ERR_INVALID_ARGUMENT', `calibration ${source}: ${problem}; give the summary.json of a murmur swarm run (murmur swarm --out DIR)`) }
+  const record = typeof summary === 'object' && summary !== null ? summary as { durationSeconds?: unknown; nodes?: unknown } : fail('not a JSON object')
+  const seconds = record.durationSeconds
+  if (typeof seconds !== 'number' || !(seconds > 0)) fail('no positive durationSeconds')
+  if (!Array.isArray(record.nodes)) fail('no nodes list')
+  const times = (record.nodes as SummaryNode[])
+    .filter(node => node.alive !== false && node.role !== 'attacker' && (node.maxCpu ?? 1) === 1 && (node.restarts ?? 0) === 0 && typeof node.step === 'number' && node.step > 0)
+    .map(node => (seconds as number) * 1000 / (node.step as number))
+    .sort((a, b) => a - b)
+  if (times.length === 0) fail('no node trained the whole run at full speed')
+  const middle = Math.floor(times.length / 2)
+  return times.length % 2 === 1 ? times[middle] as number : ((times[middle - 1] as number) + (times[middle] as number)) / 2
+}
+
+export async function readCalibration (file: string): Promise<number> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `cannot read calibration ${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `calibration ${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return stepMsFromSummary(parsed, file)
+}
