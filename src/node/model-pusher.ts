@@ -59,6 +59,8 @@ export class ModelPusher {
     const direct: string[] = []
     const relayed: string[] = []
     for (const peer of this.options.candidates()) {
+      // In a private swarm, a model goes only to peers that proved they hold the key (admission.ts).
+      if (this.host.services.admission !== undefined && !this.host.services.admission.isAdmitted(peer)) continue
       const connections = this.host.getConnections(peerIdFromString(peer))
       if (connections.some(connection => connection.limits === undefined)) direct.push(peer)
       else relayed.push(peer)

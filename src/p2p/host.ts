@@ -17,6 +17,7 @@ import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/int
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MurmurError } from '../errors.js'
+import { admission, type Admission } from './admission.js'
 import { dialOrder } from './address-order.js'
 import type { Identity } from './identity.js'
 import type { PeerGate } from './peer-gate.js'
@@ -31,6 +32,8 @@ export type HostServices = {
   reachability: ReachabilityService
   /** present when the host was given a swarm id */
   dht?: KadDHT
+  /** present in a private swarm: every connection proves knowledge of the swarm key (admission.ts) */
+  admission?: Admission
 }
 
 export type Host = Libp2p<HostServices>
@@ -51,6 +54,12 @@ export interface HostOptions {
   readonly gate?: PeerGate
   /** a private swarm's pre-shared key (see swarm-key.ts): peers without it complete no connection */
   readonly swarmKey?: Uint8Array
+  /**
+   * the key whose knowledge every connection must prove (admission.ts), whatever its transport
+   * (default: the swarm key). Given alone, without a swarm key, the host runs admission without pnet:
+   * what a transport pnet does not cover (WebRTC) looks like.
+   */
+  readonly admissionKey?: Uint8Array
   /** gossip topics whose invalid messages count against the sender's peer score */
   readonly scoredTopics?: readonly string[]
   /**
@@ -78,6 +87,13 @@ function toHex (bytes: Uint8Array | undefined): string {
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
 const DEFAULT_RELAY_RESERVATIONS = 2
+/**
+ * gossipsub score thresholds, and the score of a peer whose admission is not done: below the gossip
+ * and publish thresholds (nothing is sent to it, it joins no mesh), above the graylist one (its
+ * subscriptions still arrive, so it is a mesh candidate as soon as it is admitted).
+ */
+const SCORE_THRESHOLDS = { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -400 }
+const UNADMITTED_SCORE = -300
 
 /** The DHT protocol of one swarm: a node of another swarm, or of the public IPFS DHT, speaks another. */
 export function dhtProtocol (swarmId: string): string {
@@ -109,6 +125,9 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const publicNode = expectsPublicAddress(options.listen, options.announce ?? [])
   const reservations = publicNode ? 0 : (options.relayReservations ?? DEFAULT_RELAY_RESERVATIONS)
   const relayService = options.relayService ?? publicNode
+  const admissionKey = options.admissionKey ?? options.swarmKey
+  // The gossip score reads the admission service, which libp2p creates below.
+  let admissionService: Admission | undefined
   const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap], timeout: 100 }) as never)
   if (options.mdns) peerDiscovery.push(mdns() as never)
@@ -136,6 +155,14 @@ export async function createHost (options: HostOptions): Promise<Host> {
       autoNAT: autoNAT(),
       dcutr: dcutr(),
       reachability: reachabilityService(),
+      ...(admissionKey === undefined
+        ? {}
+        : {
+            admission: (components: Parameters<ReturnType<typeof admission>>[0]) => {
+              admissionService = admission({ swarmKey: admissionKey })(components)
+              return admissionService
+            }
+          }),
       ...(relayService ? { relay: circuitRelayServer() } : {}),
       ...(options.swarmId === undefined
         ? {}
@@ -176,6 +203,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
         scoreParams: createPeerScoreParams({
           // Many peers behind one address are normal here (a local swarm, a LAN behind NAT): no penalty.
           IPColocationFactorWeight: 0,
+          appSpecificWeight: 1,
+          appSpecificScore: peer => admissionService === undefined || admissionService.isAdmitted(peer) ? 0 : UNADMITTED_SCORE,
           topics: Object.fromEntries((options.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
             topicWeight: 1,
             timeInMeshWeight: 0,
@@ -186,7 +215,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
             invalidMessageDeliveriesDecay: 0.9
           })]))
         }),
-        scoreThresholds: { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -400 },
+        scoreThresholds: SCORE_THRESHOLDS,
         fastMsgIdFn: message => `${toHex(message.from)}:${toHex(message.seqno)}`
       })
     }
