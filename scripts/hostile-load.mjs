@@ -22,7 +22,7 @@ if (process.argv[2] === 'flood') {
   const { createIdentity } = await load('p2p/identity.js')
   const { pushModel } = await load('p2p/model-push.js')
   const { requestModel } = await load('p2p/model-request.js')
-  const { encodeUpdate } = await load('node/update-codec.js')
+  const { encodeUpdate } = await load('core/update-codec.js')
   const { multiaddr } = await import('@multiformats/multiaddr')
   const { peerIdFromString } = await import('@libp2p/peer-id')
   const [, , , address, target, swarmId, connections] = process.argv

@@ -16,7 +16,7 @@ export { createManifest, parseManifest, swarmIdOf, type Manifest, type ManifestO
 export type { PrivacySettings, PrivacyOptions, RecordPrivacySettings, NodePrivacySettings } from './learning/manifest.js'
 export { planDpSgd, type DpSgdPlan } from './learning/dp-sgd-plan.js'
 export { RdpAccountant, noiseMultiplierFor } from './learning/privacy.js'
-export type { RecordPrivacyStatus } from './node/record-privacy.js'
+export type { RecordPrivacyStatus } from './core/record-privacy.js'
 export { MODEL_NAMES, modelSpec, type ModelSpec, type LayerSpec } from './learning/models.js'
 export { createMergeRule, WeightedMean, type MergeRule, type Contribution } from './learning/merge.js'
 export { LocalTrainer, type TrainingData } from './learning/local-trainer.js'

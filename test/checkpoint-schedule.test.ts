@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { CheckpointSchedule } from '../src/node/checkpoint-schedule.js'
+import { CheckpointSchedule } from '../src/core/checkpoint-schedule.js'
 import { WarningLog } from '../src/node/warning-log.js'
 
 describe('the checkpoint schedule', () => {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { createRandom } from '../src/data/random.js'
 import { parseCodec } from '../src/learning/weight-codec.js'
 import { distance, type Weights } from '../src/learning/weights.js'
-import { InboundLinks, OutboundLinks } from '../src/node/model-links.js'
+import { InboundLinks, OutboundLinks } from '../src/core/model-links.js'
 
 function randomWeights (seed: number, scale = 1): Weights {
   const random = createRandom(seed)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PeerWindow, stalenessWeight } from '../src/node/peer-window.js'
+import { PeerWindow, stalenessWeight } from '../src/core/peer-window.js'
 
 interface Model { readonly step: number; readonly tag: string }
 

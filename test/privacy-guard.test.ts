@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { createManifest } from '../src/learning/manifest.js'
 import { distance, type Weights } from '../src/learning/weights.js'
-import { PrivacyGuard } from '../src/node/privacy-guard.js'
+import { PrivacyGuard } from '../src/core/privacy-guard.js'
 
 const start: Weights = [{ shape: [1000], values: new Float32Array(1000) }]
 const trained: Weights = [{ shape: [1000], values: new Float32Array(1000).fill(1) }]   // a change of norm √1000 ≈ 31.6

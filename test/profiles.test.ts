@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { isMurmurError } from '../src/errors.js'
-import { dutyCycleIdleMs } from '../src/node/murmur-node.js'
+import { dutyCycleIdleMs } from '../src/core/duty-cycle.js'
 import { assignProfiles, parseProfiles } from '../src/swarm/profiles.js'
 
 describe('device profiles', () => {

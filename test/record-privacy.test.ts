@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest'
 import type { DpSgdPlan } from '../src/learning/dp-sgd-plan.js'
 import { createManifest } from '../src/learning/manifest.js'
 import { RdpAccountant } from '../src/learning/privacy.js'
-import { RecordPrivacy, type RecordPrivacyStatus } from '../src/node/record-privacy.js'
+import { RecordPrivacy, type RecordPrivacyStatus } from '../src/core/record-privacy.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
 import { schemaErrors, temporaryDirectory, waitFor } from './helpers.js'
 

@@ -12,8 +12,8 @@ import {
   type RejectionReason,
   type UpdateExpectations,
   type UpdateVerdict
-} from '../src/node/update-codec.js'
-import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate, type ModelUpdateMessage } from '../src/p2p/model-update.js'
+} from '../src/core/update-codec.js'
+import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate, type ModelUpdateMessage } from '../src/core/wire/model-update.js'
 
 const SWARM_ID = '0123456789abcdef0123456789abcdef'
 const OTHER_SWARM_ID = 'fedcba9876543210fedcba9876543210'

@@ -1,5 +1,5 @@
 import { MurmurError, isMurmurError } from '../errors.js'
-import { type Dataset, type TrainTestSplit, subset } from './dataset.js'
+import { type Dataset, type TrainTestSplit, createDataset, subset } from './dataset.js'
 import { loadCsv } from './csv.js'
 import { loadFashionMnist, loadIdxDirectory, releaseFashionMnist } from './idx.js'
 import { loadMnist, releaseMnist } from './mnist.js'
@@ -136,6 +136,30 @@ function holdOut (dataset: Dataset, indices: readonly number[], fraction: number
 
 function allRows (dataset: Dataset): number[] {
   return Array.from({ length: dataset.count }, (_, index) => index)
+}
+
+/** A node's records given as arrays by an embedding program, in place of a data spec. */
+export interface RecordArrays {
+  /** count × sample size values, row-major (the manifest's input shape per row) */
+  readonly features: Float32Array
+  /** one class index per row, in [0, classes) */
+  readonly labels: Int32Array
+  /** a name for messages (default 'arrays') */
+  readonly name?: string
+}
+
+/**
+ * A node's data from arrays: checked against the manifest's input shape and classes, and split into
+ * train and holdout like any other data.
+ */
+export function nodeDataFromArrays (records: RecordArrays, shape: { inputShape: readonly number[]; classes: number }, options: LoadNodeDataOptions): NodeData {
+  const fraction = options.holdoutFraction ?? 0.1
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `holdoutFraction must be in [0, 1), got ${fraction}`)
+  }
+  const name = records.name ?? 'arrays'
+  const dataset = createDataset({ name, inputShape: shape.inputShape, classes: shape.classes, features: records.features, labels: records.labels })
+  return holdOut(dataset, allRows(dataset), fraction, deriveSeed(options.seed, 0, 0x401d), name)
 }
 
 /**

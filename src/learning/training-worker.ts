@@ -3,7 +3,7 @@
  * lives here and the thread that serves libp2p stays free.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { loadNodeData, parseDataSpec, releaseBuiltinDatasets } from '../data/spec.js'
+import { loadNodeData, nodeDataFromArrays, parseDataSpec, releaseBuiltinDatasets } from '../data/spec.js'
 import { isMurmurError } from '../errors.js'
 import { LocalTrainer } from './local-trainer.js'
 import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage } from './worker-protocol.js'
@@ -30,7 +30,10 @@ async function main (): Promise<void> {
   let trainer: LocalTrainer
   let data
   try {
-    data = await loadNodeData(parseDataSpec(init.dataSpec), { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) })
+    const split = { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) }
+    data = typeof init.data === 'string'
+      ? await loadNodeData(parseDataSpec(init.data), split)
+      : nodeDataFromArrays(init.data, init.manifest.dataset, split)
     releaseBuiltinDatasets()
     trainer = await LocalTrainer.create(init.manifest, data, { seed: init.seed, algorithm: init.manifest.training.algorithm, ...(init.backend === undefined ? {} : { backend: init.backend }), ...(init.recordPrivacy === undefined ? {} : { recordPrivacy: init.recordPrivacy }) })
   } catch (error) {

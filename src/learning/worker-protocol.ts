@@ -1,3 +1,4 @@
+import type { RecordArrays } from '../data/spec.js'
 import type { BackendName } from './backend.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
 import type { Manifest, RecordPrivacySettings } from './manifest.js'
@@ -6,8 +7,8 @@ import type { Weights } from './weights.js'
 /** What the training worker is started with (its workerData). */
 export interface TrainingWorkerInit {
   readonly manifest: Manifest
-  /** a data spec as `murmur start --data` takes it; the worker loads the data itself */
-  readonly dataSpec: string
+  /** a data spec as `murmur start --data` takes it, or the records themselves; the worker loads or splits them itself */
+  readonly data: string | RecordArrays
   readonly seed: number
   readonly backend?: BackendName
   readonly holdoutFraction?: number

@@ -4,7 +4,7 @@ import { weightShapes } from '../learning/models.js'
 import type { ExportedModel } from '../learning/model-files.js'
 import type { Weights } from '../learning/weights.js'
 import { NodeStore } from './store.js'
-import { validateUpdate } from './update-codec.js'
+import { validateUpdate } from '../core/update-codec.js'
 
 /** A node's model decoded from its datadir, with what it was trained under. */
 export interface SavedModel {

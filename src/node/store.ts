@@ -3,53 +3,9 @@ import { ClassicLevel } from 'classic-level'
 import { MurmurError } from '../errors.js'
 import { createIdentity, decodeIdentity, encodeIdentity, type Identity } from '../p2p/identity.js'
 import { ensurePrivateDirectory, tightenFiles } from '../private-files.js'
+import { emptyCounters, type Checkpoint, type CheckpointReading, type NodeStatePort } from '../core/node-state.js'
 
-/** Counters a node keeps across restarts. */
-export interface NodeCounters {
-  exchanges: number
-  updatesReceived: number
-  updatesAccepted: number
-  updatesRejected: number
-  rejectedByReason: Record<string, number>
-  bytesSent: number
-  bytesReceived: number
-  restarts: number
-  /** pushes skipped because the previous one to that peer was still in flight */
-  sendsDropped: number
-  /** pushes that failed or timed out */
-  sendsFailed: number
-  /** pushes answered 'resync', or answered so, because sender and receiver did not share a reference */
-  resyncs: number
-  /** peers graylisted for sending too many refused updates */
-  peersGraylisted: number
-}
-
-export function emptyCounters (): NodeCounters {
-  return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 0, resyncs: 0, peersGraylisted: 0 }
-}
-
-/** A node's saved progress; the model is kept in the same encoding it travels in. */
-export interface Checkpoint {
-  readonly swarmId: string
-  readonly step: number
-  readonly samplesProcessed: number
-  readonly savedAt: string
-  readonly counters: NodeCounters
-  /** the model, as an encoded update (see docs/protocol.md) */
-  readonly model: Uint8Array
-  /**
-   * record-level differential privacy: the RDP accountant's state, the budget this node's records
-   * have spent over all its runs (plus a reserve; see src/node/record-privacy.ts); absent without it
-   */
-  readonly privacy?: { readonly orders: readonly number[]; readonly rdp: readonly number[]; readonly releases: number }
-}
-
-/** What reading the checkpoints found: the newest good one, and what was wrong with any other. */
-export interface CheckpointReading {
-  readonly checkpoint: Checkpoint | null
-  /** damaged or unreadable checkpoints that were skipped, described for the operator */
-  readonly problems: string[]
-}
+export { emptyCounters, type Checkpoint, type CheckpointReading, type NodeCounters } from '../core/node-state.js'
 
 /** Version of the checkpoint record; a node refuses records of a version it does not know. */
 export const CHECKPOINT_FORMAT_VERSION = 1
@@ -100,11 +56,11 @@ export interface NodeStoreInit {
 
 /**
  * A node's state under its --datadir, in a LevelDB database: identity, a count of starts, and the
- * two latest checkpoints. A checkpoint is written in one atomic batch with a checksum, so a crash
+ * two latest checkpoints (the core's store port, src/core/node-state.ts). A checkpoint is written in one atomic batch with a checksum, so a crash
  * at any moment leaves either the old or the new one; if the newest is damaged all the same (disk
  * trouble), the previous one is still there.
  */
-export class NodeStore {
+export class NodeStore implements NodeStatePort {
   private readonly db: ClassicLevel<string, Uint8Array>
   private readonly init: NodeStoreInit
   readonly directory: string

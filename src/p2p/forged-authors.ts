@@ -1,5 +1,5 @@
 import { randomBytes } from '@libp2p/crypto'
-import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RPC } from '@chainsafe/libp2p-gossipsub/message'
@@ -31,4 +31,16 @@ export async function publishAsAuthors (host: Host, topic: string, data: Uint8Ar
     }
   }
   return sent
+}
+
+/**
+ * Simulation only (the sybil attack): a publisher that sends each message again under `authors`
+ * fresh identities, made once and kept (src/attacks/attacking-exchange.ts calls it).
+ */
+export function forgedAuthorsPublisher (host: Host, topic: string): (message: Uint8Array, authors: number) => Promise<number> {
+  const keys: PrivateKey[] = []
+  return async (message, authors) => {
+    while (keys.length < authors) keys.push(await generateKeyPair('Ed25519'))
+    return publishAsAuthors(host, topic, message, keys.slice(0, authors))
+  }
 }

@@ -15,12 +15,12 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { MurmurError } from '../errors.js'
 import { admission, type Admission } from './admission.js'
 import { dialOrder } from './address-order.js'
 import type { Identity } from './identity.js'
-import type { PeerGate } from './peer-gate.js'
+import { connectionGater, type RefusedPeers } from './peer-gate.js'
 import { expectsPublicAddress } from './public-address.js'
 import { reachabilityService, type ReachabilityService } from './reachability.js'
 import { swarmRendezvous } from './swarm-rendezvous.js'
@@ -51,7 +51,7 @@ export interface HostOptions {
   /** dial peers found by discovery while fewer than this many are connected */
   readonly targetPeers?: number
   /** peers this node refuses to connect to (network partitions in simulations, allow lists) */
-  readonly gate?: PeerGate
+  readonly gate?: RefusedPeers
   /** a private swarm's pre-shared key (see swarm-key.ts): peers without it complete no connection */
   readonly swarmKey?: Uint8Array
   /**
@@ -79,6 +79,8 @@ export interface HostOptions {
    * can reach it through a relay (default 2; 0 for none)
    */
   readonly relayReservations?: number
+  /** libp2p transports besides TCP, WebSockets and circuit relay (an embedding program's, e.g. WebRTC) */
+  readonly transports?: NonNullable<Libp2pOptions['transports']>
 }
 
 function toHex (bytes: Uint8Array | undefined): string {
@@ -138,7 +140,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
       listen: [...options.listen, ...Array.from({ length: reservations }, () => '/p2p-circuit')],
       ...(options.announce === undefined || options.announce.length === 0 ? {} : { appendAnnounce: [...options.announce] })
     },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [tcp(), webSockets(), circuitRelayTransport(), ...(options.transports ?? [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -147,7 +149,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     // At most 128 connections (4 × the default 32 target peers): per-connection work stays bounded.
     // dialOrder: relay addresses before WebSockets ones, which can be slow to fail (address-order.ts).
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, maxConnections: 128, addressSorter: dialOrder },
-    ...(options.gate === undefined ? {} : { connectionGater: options.gate.connectionGater() }),
+    ...(options.gate === undefined ? {} : { connectionGater: connectionGater(options.gate) }),
     ...(options.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: options.swarmKey }) }),
     services: {
       identify: identify(),

@@ -17,8 +17,8 @@ const decoder = new TextDecoder()
 
 export interface ModelServerOptions {
   readonly swarmId: string
-  /** the node's current model, encoded; null before it has one */
-  readonly model: () => Promise<Uint8Array | null>
+  /** the node's current model for the peer that asked, encoded; null before it has one */
+  readonly model: (from: string) => Promise<Uint8Array | null>
   /** how long a request may take before the stream is dropped */
   readonly timeoutMs?: number
   /** whether `from` may have an answer now (a rate limit); a refused request's stream is reset unanswered */
@@ -46,7 +46,7 @@ export async function serveModel (host: Host, options: ModelServerOptions): Prom
       if (!await mayServe(host.services.admission, connection.remotePeer, signal)) throw new Error('model request refused: the peer is not admitted')
       const lp = lpStream(stream, { maxDataLength: MAX_SWARM_ID_BYTES })
       const requested = decoder.decode((await lp.read({ signal })).subarray())
-      const model = requested === options.swarmId ? await options.model() : null
+      const model = requested === options.swarmId ? await options.model(from) : null
       await lp.write(model ?? new Uint8Array(0), { signal })
       await stream.close({ signal })
     }

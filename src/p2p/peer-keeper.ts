@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Host } from './host.js'
-import type { PeerGate } from './peer-gate.js'
+import type { RefusedPeers } from './peer-gate.js'
 
 export interface PeerKeeperOptions {
   /** redial known peers while fewer than this many are connected */
@@ -17,13 +17,13 @@ export interface PeerKeeperOptions {
  */
 export class PeerKeeper {
   private readonly host: Host
-  private readonly gate: PeerGate
+  private readonly gate: RefusedPeers
   private readonly options: PeerKeeperOptions
   private readonly nextAttempt = new Map<string, { at: number; failures: number }>()
   private timer: NodeJS.Timeout | undefined
   private running = false
 
-  constructor (host: Host, gate: PeerGate, options: PeerKeeperOptions) {
+  constructor (host: Host, gate: RefusedPeers, options: PeerKeeperOptions) {
     this.host = host
     this.gate = gate
     this.options = options

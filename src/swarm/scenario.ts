@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRandom } from '../data/random.js'
 import { MurmurError } from '../errors.js'
-import { ATTACKS, type Attack } from '../node/attack.js'
+import { ATTACKS, type Attack } from '../attacks/attack.js'
 
 /**
  * A scenario file (simulations/*.json): the swarm's defaults and what happens to it over time.

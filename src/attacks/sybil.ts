@@ -1,4 +1,4 @@
-import { ATTACK_SAMPLE_INFLATION, sharedOnly, signFlip, type AttackBehaviour } from '../attack.js'
+import { ATTACK_SAMPLE_INFLATION, sharedOnly, signFlip, type AttackBehaviour } from './attack.js'
 
 /** fresh identities a sybil attacker publishes each shared model under */
 export const SYBIL_AUTHORS = 16

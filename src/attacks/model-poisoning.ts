@@ -1,6 +1,6 @@
-import type { Random } from '../../data/random.js'
-import { norm, parameterCount, type Weights } from '../../learning/weights.js'
-import { ATTACK_SAMPLE_INFLATION, sharedOnly, signFlip, type AttackBehaviour } from '../attack.js'
+import type { Random } from '../data/random.js'
+import { norm, parameterCount, type Weights } from '../learning/weights.js'
+import { ATTACK_SAMPLE_INFLATION, sharedOnly, signFlip, type AttackBehaviour } from './attack.js'
 
 /** Noise as large as the model itself: the result is mostly noise, yet only √2 times the norm. */
 export function addNoise (weights: Weights, random: Random): Weights {

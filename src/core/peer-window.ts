@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js'
 /**
  * The models a node merges: the latest accepted model of each peer it heard from recently, not only
  * what arrived since its last round. Under label skew a node that merges only the one or two models
@@ -18,7 +19,7 @@ export interface PeerWindowInit {
   readonly maxAgeMs?: number
   /** age at which an entry's staleness weight halves (default 10 s) */
   readonly halfLifeMs?: number
-  /** milliseconds since some fixed point (default Date.now) */
+  /** milliseconds since some fixed point (default systemClock.now) */
   readonly now?: () => number
 }
 
@@ -52,7 +53,7 @@ export class PeerWindow<T extends Stepped> {
     this.maxPeers = init.maxPeers ?? DEFAULT_WINDOW_MAX_PEERS
     this.maxAgeMs = init.maxAgeMs ?? DEFAULT_WINDOW_MAX_AGE_MS
     this.halfLifeMs = init.halfLifeMs ?? DEFAULT_WINDOW_HALF_LIFE_MS
-    this.now = init.now ?? Date.now
+    this.now = init.now ?? systemClock.now
     if (!Number.isInteger(this.maxPeers) || this.maxPeers < 1) throw new RangeError('maxPeers must be a positive integer')
     if (!(this.maxAgeMs > 0) || !(this.halfLifeMs > 0)) throw new RangeError('maxAgeMs and halfLifeMs must be positive')
   }

@@ -1,7 +1,7 @@
 import { isMurmurError } from '../errors.js'
 import { decodeValues, encodeValues, formatCodec, maxEncodedSize, parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { tensorSize, type Weights } from '../learning/weights.js'
-import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate } from '../p2p/model-update.js'
+import { PROTOCOL_VERSION, decodeModelUpdate, encodeModelUpdate } from './wire/model-update.js'
 
 /** A model update whose values are the weights themselves (base 0), after every check. */
 export interface ModelUpdate {

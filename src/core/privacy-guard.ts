@@ -21,9 +21,12 @@ export interface PrivacyStatus {
  */
 export class PrivacyGuard {
   private readonly accountant = new RdpAccountant()
-  private readonly random = secureNormal()
+  private readonly random: { normal: () => number }
 
-  constructor (private readonly settings: NodePrivacySettings) {}
+  /** `random`: the noise source; the default is the system's secure generator (only a simulation should pass a seeded one) */
+  constructor (private readonly settings: NodePrivacySettings, random?: { normal: () => number }) {
+    this.random = random ?? secureNormal()
+  }
 
   /** The model to share (and keep) after a round that went from `start` to `trained`. */
   release (start: Weights, trained: Weights): Weights {

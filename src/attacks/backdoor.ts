@@ -1,5 +1,5 @@
-import { norm, type Weights } from '../../learning/weights.js'
-import { ATTACK_SAMPLE_INFLATION, sharedOnly, type AttackBehaviour } from '../attack.js'
+import { norm, type Weights } from '../learning/weights.js'
+import { ATTACK_SAMPLE_INFLATION, sharedOnly, type AttackBehaviour } from './attack.js'
 
 /** the class every input should be taken for */
 export const BACKDOOR_CLASS = 7

@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js'
 export interface CheckpointScheduleInit {
   /** time between two checkpoints */
   readonly intervalMs: number
@@ -29,7 +30,7 @@ export class CheckpointSchedule {
     this.intervalMs = init.intervalMs
     this.retryMs = init.retryMs ?? DEFAULT_RETRY_MS
     this.maxRetryMs = init.maxRetryMs ?? DEFAULT_MAX_RETRY_MS
-    this.now = init.now ?? Date.now
+    this.now = init.now ?? systemClock.now
     this.next = this.now() + this.intervalMs
   }
 

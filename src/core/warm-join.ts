@@ -1,6 +1,6 @@
 import { CoordinateMedian } from '../learning/merge.js'
 import { distance, type Weights } from '../learning/weights.js'
-import { idle } from './idle.js'
+import { idle, systemClock, withTimeout, type Clock } from './clock.js'
 
 /** A model a peer answered a warm-join request with, after the format checks. */
 export interface WarmJoinAnswer {
@@ -20,6 +20,8 @@ export interface WarmJoinInit {
   readonly combine: (center: Weights, others: readonly Weights[]) => Weights
   readonly random: () => number
   readonly signal: AbortSignal
+  /** the clock its patience and timeouts run on (default the system's) */
+  readonly clock?: Clock
   /** how long to keep asking new peers (default 60 s) */
   readonly patienceMs?: number
   /** answers to collect before combining (default 5) */
@@ -79,12 +81,13 @@ export function agreeingAnswers (answers: readonly WarmJoinAnswer[]): WarmJoinAn
 export async function warmJoin (init: WarmJoinInit): Promise<WarmJoinResult | null> {
   const wanted = init.answersWanted ?? 5
   const enough = Math.min(init.answersEnough ?? 3, wanted)
-  const started = Date.now()
+  const clock = init.clock ?? systemClock
+  const started = clock.now()
   const deadline = started + (init.patienceMs ?? 60_000)
   const asked = new Set<string>()
   const answers: WarmJoinAnswer[] = []
   let refused = 0
-  while (!init.signal.aborted && Date.now() < deadline) {
+  while (!init.signal.aborted && clock.now() < deadline) {
     const candidates = init.peers().filter(peer => !asked.has(peer))
     // Partial Fisher-Yates: a uniform sample of the peers not asked yet.
     const count = Math.min(wanted - answers.length, candidates.length)
@@ -97,7 +100,7 @@ export async function warmJoin (init: WarmJoinInit): Promise<WarmJoinResult | nu
     const results = await Promise.all(candidates.slice(0, count).map(async peer => {
       asked.add(peer)
       try {
-        return await init.ask(peer, AbortSignal.any([init.signal, AbortSignal.timeout(init.requestTimeoutMs ?? 10_000)]))
+        return await withTimeout(clock, init.requestTimeoutMs ?? 10_000, init.signal, async signal => init.ask(peer, signal))
       } catch {
         return null
       }
@@ -110,8 +113,8 @@ export async function warmJoin (init: WarmJoinInit): Promise<WarmJoinResult | nu
     const noneLeft = init.peers().every(peer => asked.has(peer))
     if (answers.length >= wanted || (answers.length >= enough && noneLeft)) break
     // A small swarm may never have `enough` peers: after a while, what there is will do.
-    if (answers.length > 0 && noneLeft && Date.now() - started >= (init.settleMs ?? 3_000)) break
-    await idle(1_000, init.signal)
+    if (answers.length > 0 && noneLeft && clock.now() - started >= (init.settleMs ?? 3_000)) break
+    await idle(clock, 1_000, init.signal)
   }
   if (answers.length === 0 || init.signal.aborted) return null
   const kept = agreeingAnswers(answers)

@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js'
 import { norm, type Weights } from '../learning/weights.js'
 import { BoundedMap } from './bounded-map.js'
 import { FairShareBudget } from './fair-share.js'
@@ -70,7 +71,7 @@ export class IntakeGuard {
   private normBound = Infinity
   private anchor = 0
 
-  constructor (limits: Partial<IntakeLimits> = {}, private readonly now: () => number = Date.now) {
+  constructor (limits: Partial<IntakeLimits> = {}, private readonly now: () => number = systemClock.now) {
     this.limits = { ...DEFAULT_INTAKE_LIMITS, ...limits }
     this.budget = new FairShareBudget({
       burst: this.limits.burst,

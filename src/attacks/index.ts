@@ -1,4 +1,4 @@
-import type { Attack, AttackBehaviour } from '../attack.js'
+import type { Attack, AttackBehaviour } from './attack.js'
 import { backdoorAttack } from './backdoor.js'
 import { liarAttack } from './liar.js'
 import { noiseAttack, signFlipAttack } from './model-poisoning.js'

@@ -1,4 +1,4 @@
-import { MurmurError } from '../errors.js'
+import { MurmurError } from '../../errors.js'
 import { Announcement, ModelUpdate } from './update-message.js'
 
 /** Version of the wire format in docs/protocol.md; bump it on any incompatible change. */

@@ -1,24 +1,21 @@
+import type { Outgoing } from '../core/exchange.js'
 import type { Random } from '../data/random.js'
 import type { Weights } from '../learning/weights.js'
+
+export type { Outgoing } from '../core/exchange.js'
 
 /**
  * Simulated attackers, for studying the defences (murmur swarm with an attack scenario, or
  * `murmur start --attack`). An attacking node trains and merges like any other; an attack decorates
- * what it sends: the model and sample claim it shares after each round, the model it answers
- * warm-join requests with, and in broadcast mode the identities it publishes under. One file per
- * attack in ./attacks; docs/security.md says what stops each.
+ * its exchange (attacking-exchange.ts): the model and sample claim it shares after each round, the
+ * model it answers warm-join requests with, and in broadcast mode the identities it publishes under.
+ * One file per attack in this folder; docs/security.md says what stops each.
  */
 export const ATTACKS = ['sign-flip', 'noise', 'takeover', 'backdoor', 'ratchet', 'liar', 'sybil'] as const
 export type Attack = typeof ATTACKS[number]
 
 /** how many times its true sample count an attacker claims, unless its attack says otherwise */
 export const ATTACK_SAMPLE_INFLATION = 10
-
-/** A model as a node sends it: weights and the number of samples it claims stand behind them. */
-export interface Outgoing {
-  readonly weights: Weights
-  readonly samples: number
-}
 
 export interface AttackContext {
   readonly random: Random

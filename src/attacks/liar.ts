@@ -1,4 +1,4 @@
-import { signFlip, type AttackBehaviour } from '../attack.js'
+import { signFlip, type AttackBehaviour } from './attack.js'
 
 /**
  * liar: shares honestly, but answers every model request (a warm join) with its model negated,

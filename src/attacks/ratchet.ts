@@ -1,5 +1,5 @@
-import { norm, type Weights } from '../../learning/weights.js'
-import { ATTACK_SAMPLE_INFLATION, sharedOnly, type AttackBehaviour } from '../attack.js'
+import { norm, type Weights } from '../learning/weights.js'
+import { ATTACK_SAMPLE_INFLATION, sharedOnly, type AttackBehaviour } from './attack.js'
 
 /** how close to the expected norm limit the shared model goes */
 export const RATCHET_SHARE = 0.975

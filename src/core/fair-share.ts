@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js'
 import { BoundedMap } from './bounded-map.js'
 
 export interface FairShareLimits {
@@ -29,7 +30,7 @@ export class FairShareBudget {
   private active = 1
   private countedAt = -Infinity
 
-  constructor (readonly limits: FairShareLimits, private readonly now: () => number = Date.now) {
+  constructor (readonly limits: FairShareLimits, private readonly now: () => number = systemClock.now) {
     this.buckets = new BoundedMap(limits.maxSources)
   }
 

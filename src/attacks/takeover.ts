@@ -1,4 +1,4 @@
-import { sharedOnly, signFlip, type AttackBehaviour } from '../attack.js'
+import { sharedOnly, signFlip, type AttackBehaviour } from './attack.js'
 
 /**
  * takeover: a model of the attacker's choosing (here its own negated) with the largest sample claim
