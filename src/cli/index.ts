@@ -9,6 +9,7 @@ import { predictCommand } from './commands/predict.js'
 import { startCommand } from './commands/start.js'
 import { swarmCommand } from './commands/swarm.js'
 import { testbedCommand } from './commands/testbed.js'
+import { webCommand } from './commands/web.js'
 
 const program = new Command('murmur')
   .description('murmur: a serverless peer-to-peer learning network. Nodes train on their own data and gossip-average one model over libp2p.')
@@ -16,7 +17,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand(), webCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

@@ -1,5 +1,4 @@
-import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
-import { createPeerScoreParams, createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
+import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNAT } from '@libp2p/autonat'
@@ -24,6 +23,7 @@ import { connectionGater, type RefusedPeers } from './peer-gate.js'
 import { expectsPublicAddress } from './public-address.js'
 import { reachabilityService, type ReachabilityService } from './reachability.js'
 import { swarmRendezvous } from './swarm-rendezvous.js'
+import { dialDiscoveredPeers, swarmGossipsub, swarmPeerDiscovery } from './swarm-services.js'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type HostServices = {
@@ -83,19 +83,9 @@ export interface HostOptions {
   readonly transports?: NonNullable<Libp2pOptions['transports']>
 }
 
-function toHex (bytes: Uint8Array | undefined): string {
-  return bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
 const DEFAULT_RELAY_RESERVATIONS = 2
-/**
- * gossipsub score thresholds, and the score of a peer whose admission is not done: below the gossip
- * and publish thresholds (nothing is sent to it, it joins no mesh), above the graylist one (its
- * subscriptions still arrive, so it is a mesh candidate as soon as it is admitted).
- */
-const SCORE_THRESHOLDS = { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -400 }
-const UNADMITTED_SCORE = -300
 
 /** The DHT protocol of one swarm: a node of another swarm, or of the public IPFS DHT, speaks another. */
 export function dhtProtocol (swarmId: string): string {
@@ -133,6 +123,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap], timeout: 100 }) as never)
   if (options.mdns) peerDiscovery.push(mdns() as never)
+  // Browser nodes are found through the swarm's peer topic (swarm-services.ts); process nodes relay it.
+  if (options.swarmId !== undefined) peerDiscovery.push(swarmPeerDiscovery(options.swarmId) as never)
   const host = await createLibp2p({
     privateKey: options.identity,
     addresses: {
@@ -184,50 +176,9 @@ export async function createHost (options: HostOptions): Promise<Host> {
               ...(options.gate === undefined ? {} : { isBlocked: (peer: string) => options.gate?.isBlocked(peer) ?? false })
             })
           }),
-      pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictSign',
-        allowPublishToZeroTopicPeers: true,
-        ignoreDuplicatePublishError: true,
-        fallbackToFloodsub: false,
-        // Not over relayed (limited) connections: gossip traffic would use up a relay's data limit.
-        runOnLimitedConnection: false,
-        // In broadcast mode models are large: publish to the mesh only and keep the mesh small, so each
-        // model crosses fewer links twice. (Push mode sends models over direct streams instead.)
-        floodPublish: false,
-        D: 3,
-        Dlo: 2,
-        Dhi: 5,
-        Dout: 1,
-        maxInboundDataLength: options.maxMessageBytes,
-        // Recognise a duplicate by sender and sequence number before checking its signature: with
-        // models of hundreds of kilobytes, verifying every copy costs more than the training.
-        // A peer whose messages fail validation loses score until gossipsub ignores (graylists) it.
-        scoreParams: createPeerScoreParams({
-          // Many peers behind one address are normal here (a local swarm, a LAN behind NAT): no penalty.
-          IPColocationFactorWeight: 0,
-          appSpecificWeight: 1,
-          appSpecificScore: peer => admissionService === undefined || admissionService.isAdmitted(peer) ? 0 : UNADMITTED_SCORE,
-          topics: Object.fromEntries((options.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
-            topicWeight: 1,
-            timeInMeshWeight: 0,
-            firstMessageDeliveriesWeight: 0,
-            meshMessageDeliveriesWeight: 0,
-            meshFailurePenaltyWeight: 0,
-            invalidMessageDeliveriesWeight: -10,
-            invalidMessageDeliveriesDecay: 0.9
-          })]))
-        }),
-        scoreThresholds: SCORE_THRESHOLDS,
-        fastMsgIdFn: message => `${toHex(message.from)}:${toHex(message.seqno)}`
-      })
+      pubsub: swarmGossipsub({ maxMessageBytes: options.maxMessageBytes, scoredTopics: options.scoredTopics ?? [], admission: () => admissionService })
     }
   })
-  const targetPeers = options.targetPeers ?? 32
-  // Bootstrap dials its peers itself; peers found any other way (mDNS) are dialled here.
-  host.addEventListener('peer:discovery', event => {
-    const peer = event.detail
-    if (host.getConnections(peer.id).length > 0 || host.getPeers().length >= targetPeers) return
-    host.dial(peer.id).catch(() => { /* an unreachable peer is simply not a neighbour */ })
-  })
+  dialDiscoveredPeers(host, options.targetPeers ?? 32)
   return host
 }
