@@ -29,6 +29,11 @@ export interface BrowserHostOptions {
   readonly swarmKey?: Uint8Array
   /** the peers the node refuses (its core's gate) */
   readonly gate?: RefusedPeers
+  /**
+   * STUN/TURN servers WebRTC may use to cross NATs between tabs (default none: tabs on one network
+   * connect directly; libp2p's own default would contact public STUN servers of third parties)
+   */
+  readonly iceServers?: RTCIceServer[]
   /** dial peers found on the swarm's peer topic while fewer than this many are connected (default 8) */
   readonly targetPeers?: number
 }
@@ -51,7 +56,7 @@ export async function createBrowserHost (options: BrowserHostOptions): Promise<H
   const host = await createLibp2p({
     privateKey: options.identity,
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
-    transports: [webSockets(), webRTC(), circuitRelayTransport()],
+    transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

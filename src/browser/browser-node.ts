@@ -25,6 +25,8 @@ export interface BrowserNodeInit {
   readonly data: (peerId: string) => Promise<NodeData>
   readonly workerUrl: string
   readonly wasmPath: string
+  /** STUN/TURN servers for WebRTC between tabs on different networks (default none) */
+  readonly iceServers?: RTCIceServer[]
   /** time between checkpoints (default the core's, 10 s) */
   readonly checkpointIntervalMs?: number
   /** time between evaluations (default the core's, 2 s) */
@@ -103,7 +105,8 @@ export class BrowserNode extends TypedEventEmitter<NodeCoreEvents> {
         gate,
         maxMessageBytes: maxBytes * 2,
         scoredTopics: [init.manifest.exchange.mode === 'broadcast' ? modelTopic(swarmId) : announcementTopic(swarmId)],
-        ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey })
+        ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
+        ...(init.iceServers === undefined ? {} : { iceServers: init.iceServers })
       })
       const peerId = host.peerId.toString()
       const seed = seedFromPeerId(peerId)

@@ -55,6 +55,12 @@ function swarmKey (config: WebConfig): Uint8Array | undefined {
   return parseSwarmKeyText(text)
 }
 
+/** ?checkpoint=MS: checkpoints more often than the core's default (kiosks, tests). */
+function checkpointInterval (): { checkpointIntervalMs?: number } {
+  const ms = Number(new URLSearchParams(location.search).get('checkpoint'))
+  return Number.isFinite(ms) && ms >= 500 ? { checkpointIntervalMs: ms } : {}
+}
+
 class Page {
   private node: BrowserNode | null = null
   private readonly chart: Chart<'line', number[], string>
@@ -105,8 +111,10 @@ class Page {
       this.node = await BrowserNode.start({
         manifest: this.config.manifest,
         bootstrap: this.config.bootstrap,
+        ...(this.config.iceServers === undefined ? {} : { iceServers: this.config.iceServers }),
         ...(key === undefined ? {} : { swarmKey: key }),
         data: async peerId => this.data(peerId),
+        ...checkpointInterval(),
         workerUrl: new URL('murmur-worker.js', base).href,
         wasmPath: new URL('wasm/', base).href
       })

@@ -11,6 +11,11 @@ export interface WebConfig {
   readonly builtinData: { readonly name: string; readonly parts: number } | null
   /** whether the swarm is private: the page then asks for the swarm key (never part of the page) */
   readonly privateSwarm: boolean
+  /**
+   * STUN/TURN servers for WebRTC between tabs on different networks, e.g. [{ "urls": "stun:stun.example.org:3478" }];
+   * absent: none (tabs on one network connect directly)
+   */
+  readonly iceServers?: RTCIceServer[]
 }
 
 /** Paths of the built-in data next to the page (IDX files, MNIST's own format). */
