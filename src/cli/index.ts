@@ -10,6 +10,7 @@ import { simulateCommand } from './commands/simulate.js'
 import { startCommand } from './commands/start.js'
 import { swarmCommand } from './commands/swarm.js'
 import { testbedCommand } from './commands/testbed.js'
+import { webCommand } from './commands/web.js'
 
 const program = new Command('murmur')
   .description('murmur: a serverless peer-to-peer learning network. Nodes train on their own data and gossip-average one model over libp2p.')
@@ -17,7 +18,7 @@ const program = new Command('murmur')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
 
-for (const command of [manifestCommand(), startCommand(), swarmCommand(), simulateCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand()]) {
+for (const command of [manifestCommand(), startCommand(), swarmCommand(), simulateCommand(), testbedCommand(), keygenCommand(), benchCommand(), exportCommand(), predictCommand(), webCommand()]) {
   program.addCommand(command.showHelpAfterError('(add --help for usage)').exitOverride())
 }
 

@@ -2,45 +2,14 @@ import { open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createGunzip } from 'node:zlib'
 import { MurmurError, isMurmurError } from '../errors.js'
-import { type Dataset, type TrainTestSplit, createDataset } from './dataset.js'
+import type { TrainTestSplit } from './dataset.js'
+import { idxDataset as toDataset, parseIdx, type IdxArray } from './idx-format.js'
+
+export { parseIdx, type IdxArray } from './idx-format.js'
 import { DEFAULT_DATA_LIMITS, formatBytes, type DataLimits } from './limits.js'
 
-/**
- * The IDX format of MNIST and Fashion-MNIST: two zero bytes, a type byte (0x08 = unsigned byte,
- * the only type these datasets use), a dimension count, then one big-endian uint32 per dimension
- * and the values. Files may be gzip-compressed, as they are distributed.
- */
-const UNSIGNED_BYTE = 0x08
+/** gzip's magic bytes: IDX files may be compressed, as they are distributed */
 const GZIP_MAGIC = [0x1f, 0x8b] as const
-
-export interface IdxArray {
-  dims: number[]
-  /** The values, row-major; a view on the input bytes, not a copy. */
-  data: Uint8Array
-}
-
-export function parseIdx (bytes: Uint8Array): IdxArray {
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new MurmurError('ERR_INVALID_DATA', 'not an IDX file: it should start with two zero bytes, a type byte and a dimension count (magic 0x0000080N); is it still compressed or a different format?')
-  }
-  const type = bytes[2] as number
-  const rank = bytes[3] as number
-  if (type !== UNSIGNED_BYTE) {
-    throw new MurmurError('ERR_INVALID_DATA', `IDX value type 0x${type.toString(16).padStart(2, '0')} is not supported; only unsigned bytes (0x08), as in MNIST and Fashion-MNIST, are`)
-  }
-  if (rank === 0) throw new MurmurError('ERR_INVALID_DATA', 'IDX file declares zero dimensions')
-  const headerLength = 4 + 4 * rank
-  if (bytes.length < headerLength) {
-    throw new MurmurError('ERR_INVALID_DATA', `IDX file is truncated: its header declares ${rank} dimensions (${headerLength} bytes) but the file has ${bytes.length} bytes`)
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const dims = Array.from({ length: rank }, (_, axis) => view.getUint32(4 + 4 * axis, false))
-  const size = dims.reduce((a, b) => a * b, 1)
-  if (bytes.length - headerLength !== size) {
-    throw new MurmurError('ERR_INVALID_DATA', `IDX file size does not match its header: dimensions [${dims.join(', ')}] need ${size} value bytes, the file has ${bytes.length - headerLength}`)
-  }
-  return { dims, data: bytes.subarray(headerLength) }
-}
 
 function isGzip (bytes: Uint8Array): boolean {
   return bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]
@@ -134,20 +103,6 @@ function candidateNames (split: Split, kind: Kind): string[] {
 
 function expectedFiles (): string {
   return (['train', 't10k'] as const).flatMap((split) => (['images', 'labels'] as const).map((kind) => candidateNames(split, kind)[0] as string)).join(', ')
-}
-
-function toDataset (name: string, images: IdxArray, labels: IdxArray, imageFile: string, labelFile: string): Dataset {
-  const [count, rows, columns] = images.dims
-  if (images.dims.length !== 3 || count === undefined || rows === undefined || columns === undefined) {
-    throw new MurmurError('ERR_INVALID_DATA', `${imageFile}: image files have 3 dimensions (count, rows, columns), this one has [${images.dims.join(', ')}]`)
-  }
-  if (labels.dims.length !== 1 || labels.dims[0] !== count) {
-    throw new MurmurError('ERR_INVALID_DATA', `${labelFile}: expected ${count} labels (one per image in ${imageFile}), found dimensions [${labels.dims.join(', ')}]`)
-  }
-  const features = new Float32Array(images.data.length)
-  for (let i = 0; i < features.length; i++) features[i] = (images.data[i] as number) / 255
-  const classes = Math.max(2, labels.data.reduce((max, label) => Math.max(max, label), 0) + 1)
-  return createDataset({ name, inputShape: [rows, columns, 1], classes, features, labels: Int32Array.from(labels.data) })
 }
 
 /**

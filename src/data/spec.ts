@@ -1,10 +1,12 @@
 import { MurmurError, isMurmurError } from '../errors.js'
-import { type Dataset, type TrainTestSplit, createDataset, subset } from './dataset.js'
+import type { TrainTestSplit } from './dataset.js'
 import { loadCsv } from './csv.js'
 import { loadFashionMnist, loadIdxDirectory, releaseFashionMnist } from './idx.js'
 import { loadMnist, releaseMnist } from './mnist.js'
-import { type Partition, formatPartition, parsePartition, partitionIndices } from './partition.js'
-import { createRandom, deriveSeed } from './random.js'
+import { checkHoldoutFraction, nodeDataFromDataset, nodeDataFromPart, type LoadNodeDataOptions, type NodeData } from './node-data.js'
+import { type Partition, formatPartition, parsePartition } from './partition.js'
+
+export { holdOutRows, holdoutSeed, nodeDataFromArrays, type LoadNodeDataOptions, type NodeData, type RecordArrays } from './node-data.js'
 
 export type BuiltinDataset = 'mnist' | 'fashion-mnist'
 
@@ -90,23 +92,6 @@ export function formatDataSpec (spec: DataSpec): string {
   }
 }
 
-/** The data one node works with. */
-export interface NodeData {
-  /** What the node trains on. */
-  readonly train: Dataset
-  /** Part of the node's own data, held out to measure its own accuracy. */
-  readonly holdout: Dataset
-  /** The dataset's shared test split, when it has one (builtin, idx); never for training. */
-  readonly test?: Dataset
-}
-
-export interface LoadNodeDataOptions {
-  /** Seeds the partition and the holdout; nodes of one network must share it. */
-  seed: number
-  /** Share of the node's data held out, in [0, 1); default 0.1. At least one sample is held out. */
-  holdoutFraction?: number
-}
-
 /**
  * Forgets the built-in datasets this process has cached. A node's training worker calls it once it
  * holds its own part: each node process would otherwise keep a whole copy it no longer needs.
@@ -121,84 +106,20 @@ export async function loadTrainTestSplit (dataset: BuiltinDataset): Promise<Trai
 }
 
 /**
- * Which of a node's rows it trains on and which it holds out (each list ascending); at least one row
- * in each. The simulator takes these row numbers as they are, without copying the rows.
- */
-export function holdOutRows (indices: readonly number[], fraction: number, seed: number, what: string): { train: number[]; holdout: number[] } {
-  if (indices.length < 2) {
-    throw new MurmurError('ERR_INVALID_DATA', `${what} has ${indices.length} sample${indices.length === 1 ? '' : 's'}; a node needs at least 2 (one to train on, one to hold out), so use fewer parts or more data`)
-  }
-  const size = Math.min(indices.length - 1, Math.max(1, Math.round(indices.length * fraction)))
-  const shuffled = createRandom(seed).shuffle([...indices])
-  const ascending = (a: number, b: number): number => a - b
-  return { train: shuffled.slice(size).sort(ascending), holdout: shuffled.slice(0, size).sort(ascending) }
-}
-
-/** The seed of a node's holdout: its own, so it does not replay the partition's random numbers. */
-export function holdoutSeed (seed: number, part: number): number {
-  return deriveSeed(seed, part, 0x401d)
-}
-
-/** Splits a node's rows into train and holdout; at least one row in each. */
-function holdOut (dataset: Dataset, indices: readonly number[], fraction: number, seed: number, what: string): { train: Dataset; holdout: Dataset } {
-  const rows = holdOutRows(indices, fraction, seed, what)
-  return { train: subset(dataset, rows.train), holdout: subset(dataset, rows.holdout) }
-}
-
-function allRows (dataset: Dataset): number[] {
-  return Array.from({ length: dataset.count }, (_, index) => index)
-}
-
-/** A node's records given as arrays by an embedding program, in place of a data spec. */
-export interface RecordArrays {
-  /** count × sample size values, row-major (the manifest's input shape per row) */
-  readonly features: Float32Array
-  /** one class index per row, in [0, classes) */
-  readonly labels: Int32Array
-  /** a name for messages (default 'arrays') */
-  readonly name?: string
-}
-
-/**
- * A node's data from arrays: checked against the manifest's input shape and classes, and split into
- * train and holdout like any other data.
- */
-export function nodeDataFromArrays (records: RecordArrays, shape: { inputShape: readonly number[]; classes: number }, options: LoadNodeDataOptions): NodeData {
-  const fraction = options.holdoutFraction ?? 0.1
-  if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
-    throw new MurmurError('ERR_INVALID_ARGUMENT', `holdoutFraction must be in [0, 1), got ${fraction}`)
-  }
-  const name = records.name ?? 'arrays'
-  const dataset = createDataset({ name, inputShape: shape.inputShape, classes: shape.classes, features: records.features, labels: records.labels })
-  return holdOut(dataset, allRows(dataset), fraction, deriveSeed(options.seed, 0, 0x401d), name)
-}
-
-/**
  * Loads what a node started with `--data SPEC` trains on. For builtin datasets every node computes
  * the same partition of the train split from the shared seed and keeps part I, so no coordination
  * is needed for the parts to be disjoint.
  */
 export async function loadNodeData (spec: DataSpec, options: LoadNodeDataOptions): Promise<NodeData> {
-  const fraction = options.holdoutFraction ?? 0.1
-  if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
-    throw new MurmurError('ERR_INVALID_ARGUMENT', `holdoutFraction must be in [0, 1), got ${fraction}`)
-  }
-  const seedOfHoldout = holdoutSeed(options.seed, spec.kind === 'builtin' ? spec.part : 0)
+  checkHoldoutFraction(options.holdoutFraction ?? 0.1)
   switch (spec.kind) {
-    case 'builtin': {
-      const { train, test } = await loadTrainTestSplit(spec.dataset)
-      const parts = partitionIndices(train.labels, train.classes, spec.parts, spec.partition, options.seed)
-      const mine = parts[spec.part - 1]
-      if (mine === undefined) throw new MurmurError('ERR_INVALID_DATA_SPEC', `data spec "${formatDataSpec(spec)}": part ${spec.part} is not between 1 and ${spec.parts}`)
-      return { ...holdOut(train, mine, fraction, seedOfHoldout, `part ${spec.part}/${spec.parts} of ${spec.dataset}`), test }
-    }
+    case 'builtin':
+      return nodeDataFromPart(await loadTrainTestSplit(spec.dataset), spec.part, spec.parts, spec.partition, options, spec.dataset)
     case 'idx': {
       const { train, test } = await loadIdxDirectory(spec.directory, `idx:${spec.directory}`)
-      return { ...holdOut(train, allRows(train), fraction, seedOfHoldout, `the train split in ${spec.directory}`), test }
+      return nodeDataFromDataset(train, options, `the train split in ${spec.directory}`, test)
     }
-    case 'csv': {
-      const dataset = await loadCsv(spec.file, spec.labelColumn)
-      return holdOut(dataset, allRows(dataset), fraction, seedOfHoldout, spec.file)
-    }
+    case 'csv':
+      return nodeDataFromDataset(await loadCsv(spec.file, spec.labelColumn), options, spec.file)
   }
 }

@@ -4,7 +4,7 @@ import { MurmurError } from '../errors.js'
 import { BACKEND_NAMES, type BackendName } from './backend-names.js'
 import { registerWasmGradientKernels } from './wasm-kernels/index.js'
 
-export { BACKEND_NAMES, isBackendName, type BackendName } from './backend-names.js'
+export { BACKEND_NAMES, BROWSER_BACKEND_NAMES, isBackendName, type BackendName } from './backend-names.js'
 
 // A variable specifier keeps TypeScript and bundlers from requiring the optional native package.
 const NATIVE_PACKAGE = '@tensorflow/tfjs-node'
@@ -31,6 +31,8 @@ export interface BackendOptions {
    * callers need not change.
    */
   readonly needsConvolutionGradients?: boolean
+  /** the backends to try, fastest first (default BACKEND_NAMES, a process node's; a browser node's: BROWSER_BACKEND_NAMES) */
+  readonly chain?: readonly BackendName[]
 }
 
 /**
@@ -50,7 +52,7 @@ export async function selectBackend (options: BackendOptions = {}): Promise<Back
     }
     return options.preference
   }
-  for (const name of BACKEND_NAMES) {
+  for (const name of options.chain ?? BACKEND_NAMES) {
     if (await tryBackend(name) === null) return name
   }
   throw new MurmurError('ERR_BACKEND_UNAVAILABLE', 'no TF.js backend could be initialised')

@@ -96,7 +96,9 @@ export class Libp2pTransport implements Transport {
     // Gossip does not run over relays (it would use up their data limit): peers reached only through
     // one (found through the swarm's DHT) are candidates too; they get only what fits.
     const members = new Set([...this.swarmPeers(), ...relayedOnlyPeers(this.host)])
-    return [...members].map(peer => {
+    // In a private swarm, a model goes only to peers that proved they hold the key (admission.ts).
+    const admission = this.host.services.admission
+    return [...members].filter(peer => admission === undefined || admission.isAdmitted(peer)).map(peer => {
       const id = parsePeer(peer)
       const connections = id === null ? [] : this.host.getConnections(id)
       return { peer, relayed: !connections.some(connection => connection.limits === undefined) }

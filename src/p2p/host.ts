@@ -1,5 +1,4 @@
-import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
-import { createPeerScoreParams, createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
+import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNAT } from '@libp2p/autonat'
@@ -17,12 +16,14 @@ import type { Libp2p, PeerDiscovery, PubSub, ComponentLogger } from '@libp2p/int
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { MurmurError } from '../errors.js'
+import { admission, type Admission } from './admission.js'
 import { dialOrder } from './address-order.js'
 import type { Identity } from './identity.js'
 import { connectionGater, type RefusedPeers } from './peer-gate.js'
 import { expectsPublicAddress } from './public-address.js'
 import { reachabilityService, type ReachabilityService } from './reachability.js'
 import { swarmRendezvous } from './swarm-rendezvous.js'
+import { dialDiscoveredPeers, swarmGossipsub, swarmPeerDiscovery } from './swarm-services.js'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 export type HostServices = {
@@ -31,6 +32,8 @@ export type HostServices = {
   reachability: ReachabilityService
   /** present when the host was given a swarm id */
   dht?: KadDHT
+  /** present in a private swarm: every connection proves knowledge of the swarm key (admission.ts) */
+  admission?: Admission
 }
 
 export type Host = Libp2p<HostServices>
@@ -51,6 +54,12 @@ export interface HostOptions {
   readonly gate?: RefusedPeers
   /** a private swarm's pre-shared key (see swarm-key.ts): peers without it complete no connection */
   readonly swarmKey?: Uint8Array
+  /**
+   * the key whose knowledge every connection must prove (admission.ts), whatever its transport
+   * (default: the swarm key). Given alone, without a swarm key, the host runs admission without pnet:
+   * what a transport pnet does not cover (WebRTC) looks like.
+   */
+  readonly admissionKey?: Uint8Array
   /** gossip topics whose invalid messages count against the sender's peer score */
   readonly scoredTopics?: readonly string[]
   /**
@@ -74,9 +83,6 @@ export interface HostOptions {
   readonly transports?: NonNullable<Libp2pOptions['transports']>
 }
 
-function toHex (bytes: Uint8Array | undefined): string {
-  return bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']
 const DEFAULT_RELAY_RESERVATIONS = 2
@@ -111,9 +117,14 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const publicNode = expectsPublicAddress(options.listen, options.announce ?? [])
   const reservations = publicNode ? 0 : (options.relayReservations ?? DEFAULT_RELAY_RESERVATIONS)
   const relayService = options.relayService ?? publicNode
+  const admissionKey = options.admissionKey ?? options.swarmKey
+  // The gossip score reads the admission service, which libp2p creates below.
+  let admissionService: Admission | undefined
   const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...options.bootstrap], timeout: 100 }) as never)
   if (options.mdns) peerDiscovery.push(mdns() as never)
+  // Browser nodes are found through the swarm's peer topic (swarm-services.ts); process nodes relay it.
+  if (options.swarmId !== undefined) peerDiscovery.push(swarmPeerDiscovery(options.swarmId) as never)
   const host = await createLibp2p({
     privateKey: options.identity,
     addresses: {
@@ -138,6 +149,14 @@ export async function createHost (options: HostOptions): Promise<Host> {
       autoNAT: autoNAT(),
       dcutr: dcutr(),
       reachability: reachabilityService(),
+      ...(admissionKey === undefined
+        ? {}
+        : {
+            admission: (components: Parameters<ReturnType<typeof admission>>[0]) => {
+              admissionService = admission({ swarmKey: admissionKey })(components)
+              return admissionService
+            }
+          }),
       ...(relayService ? { relay: circuitRelayServer() } : {}),
       ...(options.swarmId === undefined
         ? {}
@@ -157,48 +176,9 @@ export async function createHost (options: HostOptions): Promise<Host> {
               ...(options.gate === undefined ? {} : { isBlocked: (peer: string) => options.gate?.isBlocked(peer) ?? false })
             })
           }),
-      pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictSign',
-        allowPublishToZeroTopicPeers: true,
-        ignoreDuplicatePublishError: true,
-        fallbackToFloodsub: false,
-        // Not over relayed (limited) connections: gossip traffic would use up a relay's data limit.
-        runOnLimitedConnection: false,
-        // In broadcast mode models are large: publish to the mesh only and keep the mesh small, so each
-        // model crosses fewer links twice. (Push mode sends models over direct streams instead.)
-        floodPublish: false,
-        D: 3,
-        Dlo: 2,
-        Dhi: 5,
-        Dout: 1,
-        maxInboundDataLength: options.maxMessageBytes,
-        // Recognise a duplicate by sender and sequence number before checking its signature: with
-        // models of hundreds of kilobytes, verifying every copy costs more than the training.
-        // A peer whose messages fail validation loses score until gossipsub ignores (graylists) it.
-        scoreParams: createPeerScoreParams({
-          // Many peers behind one address are normal here (a local swarm, a LAN behind NAT): no penalty.
-          IPColocationFactorWeight: 0,
-          topics: Object.fromEntries((options.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
-            topicWeight: 1,
-            timeInMeshWeight: 0,
-            firstMessageDeliveriesWeight: 0,
-            meshMessageDeliveriesWeight: 0,
-            meshFailurePenaltyWeight: 0,
-            invalidMessageDeliveriesWeight: -10,
-            invalidMessageDeliveriesDecay: 0.9
-          })]))
-        }),
-        scoreThresholds: { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -400 },
-        fastMsgIdFn: message => `${toHex(message.from)}:${toHex(message.seqno)}`
-      })
+      pubsub: swarmGossipsub({ maxMessageBytes: options.maxMessageBytes, scoredTopics: options.scoredTopics ?? [], admission: () => admissionService })
     }
   })
-  const targetPeers = options.targetPeers ?? 32
-  // Bootstrap dials its peers itself; peers found any other way (mDNS) are dialled here.
-  host.addEventListener('peer:discovery', event => {
-    const peer = event.detail
-    if (host.getConnections(peer.id).length > 0 || host.getPeers().length >= targetPeers) return
-    host.dial(peer.id).catch(() => { /* an unreachable peer is simply not a neighbour */ })
-  })
+  dialDiscoveredPeers(host, options.targetPeers ?? 32)
   return host
 }

@@ -61,6 +61,8 @@ export class ModelGossip<T> extends TypedEventEmitter<ModelGossipEvents<T>> {
     const pubsub = this.host.services.pubsub
     pubsub.topicValidators.set(this.topic, (peer, message) => {
       const from = message.type === 'signed' ? message.from.toString() : peer.toString()
+      // In a private swarm, nothing is taken from a neighbour that has not proved it holds the key.
+      if (this.host.services.admission !== undefined && !this.host.services.admission.isAdmitted(peer)) return TopicValidatorResult.Ignore
       let verdict: Verdict<T>
       try {
         verdict = this.validate(from, message.data, peer.toString())

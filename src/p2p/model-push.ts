@@ -1,5 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
+import { mayServe } from './admission.js'
 import type { Host } from './host.js'
 
 /**
@@ -45,6 +46,8 @@ export async function handlePushes (host: Host, options: PushHandlerOptions): Pr
     serving++
     const signal = AbortSignal.timeout(options.timeoutMs)
     const serve = async (): Promise<void> => {
+      // In a private swarm, only a peer that proved it holds the key is heard (admission.ts).
+      if (!await mayServe(host.services.admission, connection.remotePeer, signal)) throw new Error('push refused: the peer is not admitted')
       const lp = lpStream(stream, { maxDataLength: options.maxBytes })
       const bytes = (await lp.read({ signal })).subarray()
       const reply = await options.onPush(connection.remotePeer.toString(), bytes)

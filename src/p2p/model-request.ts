@@ -1,5 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
+import { mayServe } from './admission.js'
 import type { Host } from './host.js'
 
 /**
@@ -41,6 +42,8 @@ export async function serveModel (host: Host, options: ModelServerOptions): Prom
     serving++
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000)
     const answer = async (): Promise<void> => {
+      // In a private swarm, only a peer that proved it holds the key gets a model (admission.ts).
+      if (!await mayServe(host.services.admission, connection.remotePeer, signal)) throw new Error('model request refused: the peer is not admitted')
       const lp = lpStream(stream, { maxDataLength: MAX_SWARM_ID_BYTES })
       const requested = decoder.decode((await lp.read({ signal })).subarray())
       const model = requested === options.swarmId ? await options.model(from) : null
@@ -62,6 +65,7 @@ export interface ModelRequestOptions {
 
 /** Asks one peer for its model; resolves to the encoded update, or null if it has none. */
 export async function requestModel (host: Host, peer: PeerId, options: ModelRequestOptions): Promise<Uint8Array | null> {
+  if (!await mayServe(host.services.admission, peer, options.signal)) throw new Error(`${peer.toString()} is not admitted to the swarm`)
   const stream = await host.dialProtocol(peer, MODEL_REQUEST_PROTOCOL, { signal: options.signal })
   try {
     const lp = lpStream(stream, { maxDataLength: options.maxBytes })

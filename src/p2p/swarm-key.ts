@@ -2,28 +2,21 @@ import { readFile } from 'node:fs/promises'
 import { generateKey } from '@libp2p/pnet'
 import { MurmurError } from '../errors.js'
 import { checkPrivateFile } from '../private-files.js'
+import { parseSwarmKey } from './swarm-key-format.js'
+
+export { parseSwarmKey, parseSwarmKeyText } from './swarm-key-format.js'
 
 /**
  * Pre-shared keys for private swarms (libp2p pnet): every connection is encrypted with the key before
  * anything else happens, so a peer without it completes no connection at all. The file format is
  * the one go-ipfs and js-libp2p use: "/key/swarm/psk/1.0.0/", "/base16/", then 64 hex digits.
  */
-const HEADER = '/key/swarm/psk/1.0.0/'
 const KEY_FILE_BYTES = 95
 
 export function generateSwarmKey (): Uint8Array {
   const key = new Uint8Array(KEY_FILE_BYTES)
   generateKey(key)
   return key
-}
-
-/** Checks a swarm key file's content; returns it as pnet expects it. */
-export function parseSwarmKey (content: Uint8Array, source: string): Uint8Array {
-  const lines = new TextDecoder().decode(content).split(/\r\n|\r|\n/)
-  if (lines[0] !== HEADER || lines[1] !== '/base16/' || !/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')) {
-    throw new MurmurError('ERR_INVALID_ARGUMENT', `${source} is not a swarm key: expected the lines "${HEADER}", "/base16/" and 64 hex digits (make one with: murmur keygen --out ${source})`)
-  }
-  return new TextEncoder().encode(`${HEADER}\n/base16/\n${lines[2] ?? ''}`)
 }
 
 export async function readSwarmKey (file: string): Promise<Uint8Array> {

@@ -34,6 +34,8 @@ export interface ReadyLine {
   readonly api: string
   /** the file holding the API token that PUT requests need */
   readonly apiTokenFile: string
+  /** the browser node page's URL, with --web */
+  readonly web?: string | null
   readonly backend: string
 }
 
@@ -101,7 +103,7 @@ export class NodeProcess {
           return
         }
         if (event.event === 'ready' && node.ready === null) {
-          node.ready = { peerId: event.peerId ?? '', multiaddrs: event.multiaddrs ?? [], api: event.api ?? '', apiTokenFile: event.apiTokenFile ?? '', backend: event.backend ?? '' }
+          node.ready = { peerId: event.peerId ?? '', multiaddrs: event.multiaddrs ?? [], api: event.api ?? '', apiTokenFile: event.apiTokenFile ?? '', backend: event.backend ?? '', web: event.web ?? null }
           signal?.removeEventListener('abort', onAbort)
           resolve()
         }

@@ -12,6 +12,8 @@ import { ATTACKS, type Attack } from '../../attacks/attack.js'
 import { DEFAULT_LISTEN } from '../../p2p/host.js'
 import { readPeerList, readSwarmKey } from '../../p2p/swarm-key.js'
 import { collect, duration, fraction, parsedWith, withFlag } from '../parsers.js'
+import { webFiles, webSocketAddresses } from '../../web/web-files.js'
+import { startWebServer, type WebServer } from '../../web/web-server.js'
 import { addRecordPrivacyFlags, recordPrivacyForNode, type RecordPrivacyFlags } from '../privacy-flags.js'
 
 interface StartFlags extends RecordPrivacyFlags {
@@ -23,6 +25,7 @@ interface StartFlags extends RecordPrivacyFlags {
   announce?: string[]
   relayService: boolean
   api?: ApiAddress
+  web?: ApiAddress
   mdns: boolean
   backend?: BackendName
   maxCpu?: number
@@ -73,6 +76,7 @@ export function startCommand (): Command {
     .option('--announce <multiaddr>', 'address peers can dial this node at, e.g. a router\'s public address and forwarded port, repeatable; makes the node a relay and DHT server (see docs/deployment.md)', collect)
     .option('--no-relay-service', 'do not relay for peers behind NAT, even when publicly reachable')
     .addOption(new Option('--api <host:port>', 'serve GET /status, /metrics, /model and GET/PUT /blocked-peers there (e.g. 127.0.0.1:9090; keep it on loopback: GETs need no token; PUT needs the token the node writes to DATADIR/api-token); off unless given').argParser(parsedWith(parseApiAddress)))
+    .addOption(new Option('--web <host:port>', 'serve a browser node\'s page there (e.g. 0.0.0.0:8080): a tab that opens it joins this swarm through this node, which then also relays for tabs (docs/browser.md)').argParser(parsedWith(parseApiAddress)))
     .option('--no-mdns', 'do not look for peers on the local network')
     .addOption(new Option('--backend <name>', 'TF.js backend to use; default: the fastest that loads').choices(BACKEND_NAMES))
     .addOption(new Option('--max-cpu <fraction>', 'train at most this share of the time and idle the rest, e.g. 0.25 on a battery-powered device').argParser(fraction))
@@ -99,7 +103,8 @@ export function startCommand (): Command {
         ...(flags.listen === undefined ? {} : { listen: flags.listen }),
         ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
         ...(flags.announce === undefined ? {} : { announce: flags.announce }),
-        ...(flags.relayService ? {} : { relayService: false }),
+        // Tabs reach each other over WebRTC, signalled through a relay reservation: a page's node relays.
+        ...(flags.relayService ? (flags.web === undefined ? {} : { relayService: true }) : { relayService: false }),
         ...(flags.api === undefined ? {} : { api: flags.api }),
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
         ...(flags.maxCpu === undefined ? {} : { maxCpu: flags.maxCpu }),
@@ -110,8 +115,14 @@ export function startCommand (): Command {
         checkpointIntervalMs: flags.checkpointInterval,
         ...(recordPrivacy === undefined ? {} : { recordPrivacy })
       })
+      let web: WebServer | null = null
+      if (flags.web !== undefined) {
+        const joinAt = (): string[] => webSocketAddresses(node.multiaddrs(), node.peerId)
+        if (joinAt().length === 0) log('warning', { message: 'no WebSockets listener' }, 'warning: --web: this node listens on no WebSockets address, so tabs cannot join through it; add e.g. --listen /ip4/0.0.0.0/tcp/0/ws')
+        web = await startWebServer(flags.web, await webFiles({ manifest, bootstrap: joinAt, privateSwarm: swarmKey !== undefined }))
+      }
       const ready = node.status()
-      log('ready', { peerId: node.peerId, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, apiTokenFile: node.apiTokenFile, backend: node.backend, step: ready.step, restarts: ready.restarts },
+      log('ready', { peerId: node.peerId, web: web?.url ?? null, swarmId: node.swarmId, multiaddrs: ready.multiaddrs, api: node.apiAddress, apiTokenFile: node.apiTokenFile, backend: node.backend, step: ready.step, restarts: ready.restarts },
         [
           `murmur node ${node.peerId}`,
           `  swarm     ${node.swarmId}`,
@@ -119,6 +130,7 @@ export function startCommand (): Command {
           `  data      ${flags.data} (${ready.data.trainSamples} to train on, ${ready.data.holdoutSamples} held out)`,
           ...(ready.privacy?.level === 'record' ? [`  privacy   record-level DP-SGD: noise ${ready.privacy.noiseMultiplier.toPrecision(3)} × clip ${ready.privacy.clip}, sampling ${(ready.privacy.samplingRate * 100).toPrecision(3)} %; ε spent ${ready.privacy.epsilon.toFixed(2)}${ready.privacy.epsilonBudget === null ? '' : ` of ${ready.privacy.epsilonBudget}`} at δ = ${ready.privacy.delta}`] : []),
           ...ready.multiaddrs.map(address => `  listening ${address}`),
+          ...(web === null ? [] : [`  web       ${web.url} (a browser node's page)`]),
           ...(node.apiAddress === null ? [] : [`  api       http://${node.apiAddress}/status`, `  api token ${node.apiTokenFile ?? ''} (for PUT requests)`]),
           node.resumed ? `  resumed at step ${ready.step} (start ${ready.restarts + 1})` : `  no checkpoint: starting from the manifest's initial weights${flags.warmJoin ? ', and asking peers for the swarm\'s model' : ''}`
         ].join('\n'))
@@ -142,7 +154,7 @@ export function startCommand (): Command {
           }
           stopping = true
           clearInterval(printer)
-          node.stop().then(() => {
+          Promise.all([web?.close(), node.stop()]).then(() => {
             const s = node.status()
             log('stopped', { step: s.step, checkpoint: s.checkpoint }, `stopped at step ${s.step}; checkpoint saved`)
             resolveStop()

@@ -1,0 +1,127 @@
+import type { NodeTrainer } from '../core/node-trainer.js'
+import type { NodeData } from '../data/node-data.js'
+import { MurmurError, type MurmurErrorCode } from '../errors.js'
+import type { DpSgdPlan } from '../learning/dp-sgd-plan.js'
+import type { Manifest } from '../learning/manifest.js'
+import type { EvaluationSplit, TrainResult } from '../learning/trainer.js'
+import type { Weights } from '../learning/weights.js'
+import type { TrainingRequest, TrainingWorkerMessage, TrainingWorkerReady } from '../learning/worker-protocol.js'
+import type { BrowserWorkerInit } from './worker-messages.js'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export interface BrowserTrainerInit {
+  /** URL of the training worker's script (training-worker.ts, bundled) */
+  readonly workerUrl: string
+  /** where TF.js finds its .wasm files (a URL ending in /) */
+  readonly wasmPath: string
+  readonly manifest: Manifest
+  readonly data: NodeData
+  readonly seed: number
+  readonly signal?: AbortSignal
+}
+
+function toError (error: { code: string; message: string }): MurmurError {
+  return new MurmurError(error.code as MurmurErrorCode, error.message)
+}
+
+/**
+ * The core's trainer port in a browser: TF.js runs in a Web Worker (training-worker.ts) and every
+ * call is a message to it, as a process node's WorkerTrainer does with a worker thread. It also
+ * measures its own training speed (samples a second while training), for the page.
+ */
+export class BrowserTrainer implements NodeTrainer {
+  readonly backend: string
+  readonly trainSamples: number
+  readonly holdoutSamples: number
+  readonly dpSgdPlan: DpSgdPlan | null = null
+  private readonly worker: Worker
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  private nextId = 0
+  private failure: Error | null = null
+  private trainingMs = 0
+  private trainedSamples = 0
+
+  private constructor (worker: Worker, ready: TrainingWorkerReady) {
+    this.worker = worker
+    this.backend = ready.backend
+    this.trainSamples = ready.trainSamples
+    this.holdoutSamples = ready.holdoutSamples
+    worker.onmessage = (event: MessageEvent<TrainingWorkerMessage>) => {
+      const message = event.data
+      if (message.type !== 'response') return
+      const pending = this.pending.get(message.id)
+      this.pending.delete(message.id)
+      if (message.ok) pending?.resolve(message.result)
+      else pending?.reject(toError(message.error))
+    }
+    worker.onerror = event => { this.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${event.message}`)) }
+  }
+
+  /** Starts the worker and waits until it has built its model on its backend. */
+  static async start (init: BrowserTrainerInit): Promise<BrowserTrainer> {
+    const worker = new Worker(init.workerUrl)
+    try {
+      const ready = await new Promise<TrainingWorkerReady>((resolve, reject) => {
+        init.signal?.addEventListener('abort', () => { reject(new MurmurError('ERR_WORKER', 'start of the training worker was aborted')) }, { once: true })
+        worker.onmessage = (event: MessageEvent<TrainingWorkerMessage>) => {
+          const message = event.data
+          if (message.type === 'ready') resolve(message)
+          else if (message.type === 'failed') reject(toError(message.error))
+        }
+        worker.onerror = event => { reject(new MurmurError('ERR_WORKER', `the training worker failed to start: ${event.message}`)) }
+        const start: BrowserWorkerInit = { type: 'init', manifest: init.manifest, data: init.data, seed: init.seed, wasmPath: init.wasmPath }
+        worker.postMessage(start)
+      })
+      return new BrowserTrainer(worker, ready)
+    } catch (error) {
+      worker.terminate()
+      throw error
+    }
+  }
+
+  private failAll (error: Error): void {
+    this.failure ??= error
+    for (const pending of this.pending.values()) pending.reject(this.failure)
+    this.pending.clear()
+  }
+
+  private async call<T>(request: DistributiveOmit<TrainingRequest, 'id'>): Promise<T> {
+    if (this.failure !== null) throw this.failure
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: value => { resolve(value as T) }, reject })
+      this.worker.postMessage({ ...request, id })
+    })
+  }
+
+  async train (steps: number): Promise<TrainResult> {
+    const started = performance.now()
+    const result = await this.call<TrainResult>({ method: 'train', steps })
+    this.trainingMs += performance.now() - started
+    this.trainedSamples += result.samples
+    return result
+  }
+
+  /** samples a second while training (local steps only, merging and evaluation excluded); 0 before any */
+  get samplesPerSecond (): number {
+    return this.trainingMs > 0 ? this.trainedSamples / (this.trainingMs / 1000) : 0
+  }
+
+  async getWeights (): Promise<Weights> {
+    return this.call({ method: 'getWeights' })
+  }
+
+  async setWeights (weights: Weights): Promise<void> {
+    return this.call({ method: 'setWeights', weights })
+  }
+
+  async evaluate (split: EvaluationSplit): Promise<number | null> {
+    return this.call({ method: 'evaluate', split })
+  }
+
+  async close (): Promise<void> {
+    this.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
+    this.worker.terminate()
+  }
+}
