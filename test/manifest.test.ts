@@ -136,7 +136,7 @@ describe('createManifest / parseManifest', () => {
     expect(manifest.seed).toBe(42)
     expect(manifest.training).toEqual({ optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' })
     expect(manifest.merge).toEqual({ rule: 'trimmed-mean:0.25' })
-    expect(manifest.codec).toBe('fp32')
+    expect(manifest.codec).toBe('int8')
     expect(manifest.model).toEqual(modelSpec('mlp', 10))
     expect(manifest.dataset).toEqual({ name: 'mnist', inputShape: [28, 28, 1], classes: 10 })
   })

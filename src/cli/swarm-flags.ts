@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { parsePartition, type Partition } from '../data/partition.js'
 import type { BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
-import { DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES, OPTIMIZERS, type ExchangeSettings, type OptimizerName, type TrainingSettings } from '../learning/manifest.js'
+import { DEFAULT_CODEC, DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES, OPTIMIZERS, type ExchangeSettings, type OptimizerName, type TrainingSettings } from '../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../learning/weight-codec.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../learning/merge.js'
 import { MODEL_NAMES, type ModelSpec } from '../learning/models.js'
@@ -65,7 +65,7 @@ export function addSwarmFlags (command: Command, options: SwarmFlagOptions): Com
     .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))
     .addOption(new Option('--optimizer <name>', 'local optimizer (manifest default if not given)').choices(OPTIMIZERS))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
-    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default fp32)`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
+    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default ${DEFAULT_CODEC})`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))
     .addOption(new Option('--merge <rule>', `how nodes merge the models they receive: ${MERGE_RULES_HELP} (default ${DEFAULT_MERGE_RULE}; mean only among trusted peers)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
     .addOption(new Option('--fanout <n>', `peers a node pushes its model to after each round (default ${DEFAULT_EXCHANGE.fanout})`).argParser(integer(1, 1024)))
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams (default); broadcast: whole models on gossipsub to everyone').choices(EXCHANGE_MODES))

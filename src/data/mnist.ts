@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -100,22 +100,43 @@ function cacheFile (): string {
 }
 
 async function readCache (): Promise<Pixels | null> {
-  let bytes: Buffer
+  let file: FileHandle
   try {
-    bytes = await readFile(cacheFile())
+    file = await open(cacheFile(), 'r')
   } catch {
     return null
   }
-  const header = CACHE_MAGIC.length + 4
-  if (bytes.byteLength < header || bytes.toString('latin1', 0, CACHE_MAGIC.length) !== CACHE_MAGIC) return null
-  const count = bytes.readUInt32LE(CACHE_MAGIC.length)
-  if (bytes.byteLength !== header + count * 4 + count * IMAGE_SIZE * 4) return null
-  // One copy each, into aligned typed arrays (the file is little-endian, as every machine we run on).
-  const labels = new Int32Array(bytes.buffer.slice(bytes.byteOffset + header, bytes.byteOffset + header + count * 4))
-  const start = header + count * 4
-  const features = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + count * IMAGE_SIZE * 4))
-  if (!labels.every(label => label >= 0 && label < DIGITS)) return null
-  return { features, labels }
+  try {
+    // Read straight into the typed arrays: no intermediate copy of the whole file, which would
+    // double the memory a node's training worker peaks at while it loads its data.
+    const header = Buffer.alloc(CACHE_MAGIC.length + 4)
+    const { size } = await file.stat()
+    if ((await file.read(header, 0, header.byteLength, 0)).bytesRead !== header.byteLength || header.toString('latin1', 0, CACHE_MAGIC.length) !== CACHE_MAGIC) return null
+    const count = header.readUInt32LE(CACHE_MAGIC.length)
+    if (size !== header.byteLength + count * 4 + count * IMAGE_SIZE * 4) return null
+    // The file is little-endian, as every machine we run on.
+    const labels = new Int32Array(count)
+    const features = new Float32Array(count * IMAGE_SIZE)
+    if (!await readExactly(file, new Uint8Array(labels.buffer), header.byteLength)) return null
+    if (!await readExactly(file, new Uint8Array(features.buffer), header.byteLength + labels.byteLength)) return null
+    if (!labels.every(label => label >= 0 && label < DIGITS)) return null
+    return { features, labels }
+  } catch {
+    return null
+  } finally {
+    await file.close()
+  }
+}
+
+/** Fills `target` from the file at `position`; false when the file ends first. */
+async function readExactly (file: FileHandle, target: Uint8Array, position: number): Promise<boolean> {
+  let done = 0
+  while (done < target.byteLength) {
+    const { bytesRead } = await file.read(target, done, target.byteLength - done, position + done)
+    if (bytesRead === 0) return false
+    done += bytesRead
+  }
+  return true
 }
 
 async function writeCache (pixels: Pixels): Promise<void> {

@@ -18,6 +18,15 @@ function toError (error: { code: string; message: string }): MurmurError {
   return new MurmurError(error.code as MurmurErrorCode, error.message)
 }
 
+/**
+ * The young generation of the worker's JavaScript heap, in MiB. V8 sizes it for throughput and lets
+ * it grow to 3 × 16 MiB or more, kept resident once grown; training allocates mostly short-lived
+ * batch arrays and tensor wrappers (the tensors themselves live in the wasm backend's memory), so a
+ * small one costs no measurable training speed and keeps a node process about 100 MiB smaller
+ * (docs/architecture.md, "Memory of a node process").
+ */
+export const WORKER_YOUNG_GENERATION_MB = 4
+
 /** A Trainer whose TF.js work happens in a worker thread; every call is a message to it. */
 export class WorkerTrainer implements Trainer {
   readonly backend: BackendName
@@ -55,7 +64,7 @@ export class WorkerTrainer implements Trainer {
 
   /** Starts the worker and waits until it has loaded its data and model. */
   static async start (init: TrainingWorkerInit, signal?: AbortSignal): Promise<WorkerTrainer> {
-    const worker = new Worker(compiledModule('learning/training-worker.js'), { workerData: init })
+    const worker = new Worker(compiledModule('learning/training-worker.js'), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } })
     try {
       const ready = await new Promise<TrainingWorkerReady>((resolve, reject) => {
         const onAbort = (): void => { reject(new MurmurError('ERR_WORKER', 'start of the training worker was aborted')) }

@@ -42,7 +42,7 @@ export interface SwarmOptions {
   readonly training?: Partial<TrainingSettings>
   /** push to sampled neighbours (default) or broadcast on gossip, and the fanout */
   readonly exchange?: Partial<ExchangeSettings>
-  /** codec for model values, e.g. int8 or topk:0.1 (default fp32) */
+  /** codec for model values, e.g. fp16 or topk:0.1 (default: the manifest's, int8) */
   readonly codec?: string
   /** merge rule, e.g. median or trimmed-mean:0.2 (default mean) */
   readonly mergeRule?: string

@@ -39,6 +39,14 @@ export interface ReadyLine {
   readonly backend: string
 }
 
+/**
+ * Node.js flags of every node process. A small young generation for the main thread, which serves
+ * libp2p and the API: V8 otherwise grows it to 3 × 16 MiB or more and keeps it resident, which is a
+ * fifth of an MLP node's memory (the training worker limits its own, see worker-trainer.ts). An
+ * operator can give `murmur start` the same with NODE_OPTIONS (docs/deployment.md).
+ */
+export const NODE_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=2']
+
 /** Node processes still running: they are detached, so they must not outlive a launcher that exits. */
 const running = new Set<ChildProcess>()
 process.on('exit', () => {
@@ -65,6 +73,7 @@ export class NodeProcess {
 
   static async start (options: NodeProcessOptions, signal?: AbortSignal): Promise<NodeProcess> {
     const args = [
+      ...NODE_PROCESS_FLAGS,
       compiledModule('cli/index.js'), 'start',
       '--manifest', options.manifestFile,
       '--data', options.dataSpec,

@@ -1,7 +1,6 @@
 import { formatPartition, parsePartition } from '../data/partition.js'
 import type { BuiltinDataset } from '../data/spec.js'
 import { DEFAULT_TRAINING } from '../learning/manifest.js'
-import { runSwarm } from './launcher.js'
 
 /** One swarm of the skew benchmark: which data and model, how the data is split, which algorithm. */
 export interface SkewCase {
@@ -75,6 +74,9 @@ export interface SkewBenchOptions {
 
 /** Runs one local swarm per case and scores its nodes against a centralized model on as many samples. */
 export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewResult[]> {
+  // Loaded here, not at the top: the CLI imports this file for its defaults, and the launcher loads
+  // TF.js, which a `murmur start` process must not load on its main thread.
+  const { runSwarm } = await import('./launcher.js')
   const results: SkewResult[] = []
   const nodes = options.nodes ?? 8
   for (const [index, benchCase] of options.cases.entries()) {

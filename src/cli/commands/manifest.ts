@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
-import { createManifest, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
+import { createManifest, DEFAULT_CODEC, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
@@ -57,7 +57,7 @@ export function manifestCommand (): Command {
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges').argParser(integer(1, MANIFEST_LIMITS.localSteps)).default(DEFAULT_TRAINING.localSteps))
     .addOption(new Option('--algorithm <name>', `what local steps do for a swarm with skewed data: ${LOCAL_ALGORITHMS_HELP} (docs/architecture.md)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))).default(DEFAULT_TRAINING.algorithm))
     .addOption(new Option('--merge <rule>', `how a node merges the models it receives: ${MERGE_RULES_HELP}`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))).default(DEFAULT_MERGE_RULE))
-    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP}`).argParser(parsedWith(text => formatCodec(parseCodec(text)))).default('fp32'))
+    .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP}`).argParser(parsedWith(text => formatCodec(parseCodec(text)))).default(DEFAULT_CODEC))
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams; broadcast: whole models on gossipsub').choices(EXCHANGE_MODES).default(DEFAULT_EXCHANGE.mode))
     .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round').argParser(integer(1, MANIFEST_LIMITS.fanout)).default(DEFAULT_EXCHANGE.fanout))
     .addOption(new Option('--out <file>', 'write the manifest to this file instead of standard output'))
