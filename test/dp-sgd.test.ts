@@ -8,7 +8,8 @@ import { DpSgd } from '../src/learning/dp-sgd.js'
 import { MAX_NOISE_MULTIPLIER, planDpSgd, type DpSgdPlan } from '../src/learning/dp-sgd-plan.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest } from '../src/learning/manifest.js'
-import type { LayerListModelSpec, LayerSpec } from '../src/learning/models.js'
+import { Dct2dLayer, dctMatrix } from '../src/learning/dct-layer.js'
+import { modelSpec, type LayerListModelSpec, type LayerSpec } from '../src/learning/models.js'
 import { clippedGradientSum, perExampleMethod } from '../src/learning/per-example-gradients.js'
 import { RdpAccountant } from '../src/learning/privacy.js'
 import { SecureUniform } from '../src/learning/secure-random.js'
@@ -17,6 +18,10 @@ import { errorOf } from './helpers.js'
 const MNIST = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
 
 const DENSE: LayerListModelSpec = { name: 'test-mlp', layers: [{ type: 'flatten' }, { type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 12, activation: 'tanh' }, { type: 'dense', units: 10, activation: 'softmax' }] }
+/** Weightless max pooling of the input before dense layers: still ghost norms. */
+const POOLED: LayerListModelSpec = { name: 'test-pooled-mlp', layers: [{ type: 'maxPooling2d', poolSize: 2 }, { type: 'flatten' }, { type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 10, activation: 'softmax' }] }
+/** The dct-mlp's shape: a fixed DCT of the input before dense layers, still ghost norms. */
+const TRANSFORMED: LayerListModelSpec = { name: 'test-dct-mlp', layers: [{ type: 'dct2d', size: 6 }, { type: 'flatten' }, { type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 10, activation: 'softmax' }] }
 const CONVOLUTIONAL: LayerListModelSpec = {
   name: 'test-cnn',
   layers: [
@@ -35,7 +40,8 @@ function build (spec: LayerListModelSpec): tf.Sequential {
     if (layer.type === 'flatten') model.add(tf.layers.flatten(input))
     if (layer.type === 'dense') model.add(tf.layers.dense({ ...input, units: layer.units, activation: layer.activation, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 + index }) }))
     if (layer.type === 'conv2d') model.add(tf.layers.conv2d({ ...input, filters: layer.filters, kernelSize: layer.kernelSize, strides: layer.strides, padding: layer.padding, activation: layer.activation, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 + index }) }))
-    if (layer.type === 'maxPooling2d') model.add(tf.layers.maxPooling2d({ poolSize: layer.poolSize }))
+    if (layer.type === 'maxPooling2d') model.add(tf.layers.maxPooling2d({ ...input, poolSize: layer.poolSize }))
+    if (layer.type === 'dct2d') model.add(new Dct2dLayer({ ...input, size: layer.size }))
   })
   model.compile({ optimizer: tf.train.sgd(0.1), loss: 'sparseCategoricalCrossentropy' })
   return model
@@ -101,13 +107,36 @@ describe('DP-SGD', () => {
     tf.disposeVariables()
   })
 
+  it('the DCT layer is the orthonormal 2-D DCT-II, keeps the low frequencies, and loses no energy at full size', () => {
+    const full = dctMatrix(4, 4, 4)
+    // Orthonormal: MᵀM = I, so ‖DCT(x)‖ = ‖x‖ (clipping bounds carry over) and nothing is lost.
+    for (let a = 0; a < 16; a++) {
+      for (let b = 0; b < 16; b++) {
+        let dot = 0
+        for (let k = 0; k < 16; k++) dot += (full[k * 16 + a] as number) * (full[k * 16 + b] as number)
+        expect(dot).toBeCloseTo(a === b ? 1 : 0, 5)
+      }
+    }
+    // A constant image has only the zero frequency: its value × √(h·w).
+    const layer = new Dct2dLayer({ size: 3, inputShape: [4, 4, 1] })
+    const model = tf.sequential({ layers: [layer] })
+    const out = tf.tidy(() => Array.from((model.predict(tf.fill([1, 4, 4, 1], 0.5)) as tf.Tensor).dataSync()))
+    expect(out[0]).toBeCloseTo(2, 5)
+    out.slice(1).forEach(value => { expect(Math.abs(value)).toBeLessThan(1e-5) })
+    expect(model.outputs[0]?.shape).toEqual([null, 3, 3, 1])
+    model.dispose()
+  })
+
   it('picks ghost norms for dense models and per-example microbatches for convolutions', () => {
     expect(perExampleMethod(DENSE)).toBe('ghost-norm')
+    expect(perExampleMethod(POOLED)).toBe('ghost-norm')
+    expect(perExampleMethod(TRANSFORMED)).toBe('ghost-norm')
+    expect(perExampleMethod(modelSpec('dct-mlp', 10))).toBe('ghost-norm')
     expect(perExampleMethod(CONVOLUTIONAL)).toBe('microbatch')
     expect(perExampleMethod({ name: 'x', layers: [{ type: 'flatten' }, { type: 'dense', units: 10, activation: 'linear' }] })).toBe('microbatch')
   })
 
-  for (const spec of [DENSE, CONVOLUTIONAL]) {
+  for (const spec of [DENSE, POOLED, TRANSFORMED, CONVOLUTIONAL]) {
     it(`${spec.name}: per-example norms and the clipped sum match autodiff, example by example`, () => {
       const model = build(spec)
       const { x, y } = tensors(train, [0, 1, 2, 3, 4, 5])
@@ -134,12 +163,13 @@ describe('DP-SGD', () => {
       // The outlier: example 0 scaled tenfold and mislabelled (more saturates the softmax and flattens its gradient).
       const outlierX = tf.tidy(() => tf.concat([clean.x.slice(0, 1).mul(10), clean.x.slice(1)]))
       const outlierY = tf.tidy(() => tf.concat([clean.y.slice(0, 1).add(1).mod(10), clean.y.slice(1)]).cast<tf.Tensor1D>('int32'))
-      const clip = 0.05
+      // Control: unclipped, the outlier's gradient is enormous next to the clip (a model with fewer
+      // inputs to its first dense layer, as after a DCT, has a smaller gradient: a smaller clip).
+      const raw = referenceGradients(model, outlierX.slice(0, 1), outlierY.slice(0, 1))[0]!
+      const clip = Math.min(0.05, l2(raw) / 200)
+      expect(l2(raw)).toBeGreaterThan(100 * clip)
       const a = clippedGradientSum(model, spec, clean.x, clean.y, clip)
       const b = clippedGradientSum(model, spec, outlierX, outlierY, clip)
-      // Control: unclipped, the outlier's gradient is enormous next to the clip.
-      const raw = referenceGradients(model, outlierX.slice(0, 1), outlierY.slice(0, 1))[0]!
-      expect(l2(raw)).toBeGreaterThan(100 * clip)
       expect(b.norms.dataSync()[0]).toBeCloseTo(l2(raw), 2)
       // Swapping one example changes the sum by ≤ 2C (each of the two contributes ≤ C)…
       const change = l2(difference(flat(b.gradients), flat(a.gradients)))
@@ -206,6 +236,22 @@ describe('DP-SGD', () => {
       const after = await trainer.evaluate('test')
       expect(before).toBeLessThan(0.2)
       expect(after).toBeGreaterThan(0.7)
+    } finally {
+      await trainer.close()
+    }
+  })
+
+  it('trains the dct-mlp (fixed DCT, then dense layers) with ghost norms through LocalTrainer', async () => {
+    const manifest = createManifest({ model: 'dct-mlp', dataset: MNIST, training: { batchSize: 50, optimizer: 'sgd', learningRate: 2 } })
+    const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8 } })
+    try {
+      const before = await trainer.evaluate('test')
+      await trainer.train(100)
+      const after = await trainer.evaluate('test')
+      expect(before).toBeLessThan(0.2)
+      expect(after).toBeGreaterThan(0.7)
+      // The DCT has no weights: only the two dense layers are exchanged (64 × 64 + 64, 64 × 10 + 10).
+      expect((await trainer.getWeights()).map(weight => weight.shape)).toEqual([[64, 64], [64], [64, 10], [10]])
     } finally {
       await trainer.close()
     }

@@ -3,6 +3,7 @@ import { MurmurError } from '../errors.js'
 import { isTopologySpec, topologyInputShape, type LayerSpec } from './models.js'
 import { sameShapes, type Weights } from './weights.js'
 import type { Manifest } from './manifest.js'
+import { Dct2dLayer } from './dct-layer.js'
 
 function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.layers.Layer {
   const input = inputShape === undefined ? {} : { inputShape }
@@ -15,6 +16,8 @@ function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.lay
       return tf.layers.conv2d({ ...input, filters: layer.filters, kernelSize: layer.kernelSize, strides: layer.strides, padding: layer.padding, activation: layer.activation })
     case 'maxPooling2d':
       return tf.layers.maxPooling2d({ ...input, poolSize: layer.poolSize })
+    case 'dct2d':
+      return new Dct2dLayer({ ...input, size: layer.size })
   }
 }
 

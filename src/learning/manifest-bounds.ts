@@ -66,6 +66,7 @@ export function checkManifestBounds (manifest: Manifest): void {
       atMost(layer.strides, limits.window, `${path}.strides`)
     }
     if (layer.type === 'maxPooling2d') atMost(layer.poolSize, limits.window, `${path}.poolSize`)
+    if (layer.type === 'dct2d') atMost(layer.size, limits.window, `${path}.size`)
   })
   const { training, exchange } = manifest
   atMost(training.batchSize, limits.batchSize, 'training.batchSize')

@@ -233,8 +233,10 @@ function parseLayer (value: unknown, path: string): LayerSpec {
       }
     case 'maxPooling2d':
       return { type: 'maxPooling2d', poolSize: positiveInteger(layer.poolSize, `${path}.poolSize`) }
+    case 'dct2d':
+      return { type: 'dct2d', size: positiveInteger(layer.size, `${path}.size`) }
     default:
-      return fail(`${path}.type must be one of flatten, dense, conv2d, maxPooling2d, got ${JSON.stringify(layer.type)}`)
+      return fail(`${path}.type must be one of flatten, dense, conv2d, maxPooling2d, dct2d, got ${JSON.stringify(layer.type)}`)
   }
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { dct2d, dctMatrix } from './dct-layer.js'
 import { isTopologySpec, type Activation, type LayerListModelSpec, type LayerSpec, type ModelSpec } from './models.js'
 
 /*
@@ -8,7 +9,9 @@ import { isTopologySpec, type Activation, type LayerListModelSpec, type LayerSpe
  * Algorithm 1).
  *
  * Fast path — models of dense layers (flatten, dense with relu / linear / tanh / sigmoid, softmax
- * output with cross-entropy). For a dense layer z = aW + b, example i's weight gradient is the outer
+ * output with cross-entropy), optionally after max-pooling or DCT layers on the input (fixed
+ * transforms of each record with no weights: they only shrink what the dense layers see, as the
+ * `dct-mlp` model's DCT does). For a dense layer z = aW + b, example i's weight gradient is the outer
  * product a_iᵀ g_i of its input a_i and the gradient g_i of its loss at the layer's output z_i, so its
  * squared norm is ‖a_i‖²·‖g_i‖² and the bias adds ‖g_i‖² (Goodfellow 2015, "Efficient Per-Example
  * Gradient Computations"; the "ghost norm" of Li, Tramèr, Liang, Hashimoto 2022). Every example's
@@ -34,12 +37,46 @@ export type PerExampleMethod = 'ghost-norm' | 'microbatch'
 
 const HIDDEN_ACTIVATIONS: ReadonlySet<Activation> = new Set(['relu', 'linear', 'tanh', 'sigmoid'])
 
-/** 'ghost-norm' when every layer is flatten or dense and the output is a softmax, else 'microbatch'. */
+type InputTransform = Extract<LayerSpec, { type: 'maxPooling2d' | 'dct2d' }>
+
+/** The max-pooling and DCT layers a model starts with: weightless, applied to the input before anything trains. */
+function leadingTransforms (spec: LayerListModelSpec): InputTransform[] {
+  const transforms: InputTransform[] = []
+  for (const layer of spec.layers) {
+    if (layer.type !== 'maxPooling2d' && layer.type !== 'dct2d') break
+    transforms.push(layer)
+  }
+  return transforms
+}
+
+/** DCT matrices by input size, kept for the process: every step of a node uses the same one. */
+const dctMatrices = new Map<string, tf.Tensor2D>()
+
+function dctMatrixTensor (height: number, width: number, size: number): tf.Tensor2D {
+  const key = `${height}x${width}:${size}`
+  let matrix = dctMatrices.get(key)
+  if (matrix === undefined || matrix.isDisposed) {
+    matrix = tf.keep(tf.tensor2d(dctMatrix(height, width, size), [height * width, size * size]))
+    dctMatrices.set(key, matrix)
+  }
+  return matrix
+}
+
+/** A leading transform as tfjs-layers applies it: pooling with stride = pool size and 'valid' padding; the DCT of dct-layer.ts. */
+function transformInput (input: tf.Tensor4D, transform: InputTransform): tf.Tensor4D {
+  if (transform.type === 'maxPooling2d') return tf.maxPool(input, transform.poolSize, transform.poolSize, 'valid')
+  return dct2d(input, dctMatrixTensor(input.shape[1], input.shape[2], transform.size), transform.size)
+}
+
+/**
+ * 'ghost-norm' when every layer is flatten or dense (after leading max-pooling or DCT layers, if any) and the
+ * output is a softmax, else 'microbatch'.
+ */
 export function perExampleMethod (spec: ModelSpec): PerExampleMethod {
   // A user's TF.js topology may hold any supported layer (docs/models.md): one example at a time.
   if (isTopologySpec(spec)) return 'microbatch'
   const dense = spec.layers.filter((layer): layer is Extract<LayerSpec, { type: 'dense' }> => layer.type === 'dense')
-  const onlyDense = spec.layers.every(layer => layer.type === 'flatten' || layer.type === 'dense')
+  const onlyDense = spec.layers.slice(leadingTransforms(spec).length).every(layer => layer.type === 'flatten' || layer.type === 'dense')
   const last = spec.layers[spec.layers.length - 1]
   if (!onlyDense || last?.type !== 'dense' || last.activation !== 'softmax') return 'microbatch'
   return dense.slice(0, -1).every(layer => HIDDEN_ACTIVATIONS.has(layer.activation)) ? 'ghost-norm' : 'microbatch'
@@ -88,7 +125,8 @@ function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Ten
     const layers = spec.layers.filter((layer): layer is Extract<LayerSpec, { type: 'dense' }> => layer.type === 'dense')
     const inputs: tf.Tensor2D[] = []
     const outputs: tf.Tensor2D[] = []
-    let activation: tf.Tensor2D = x.reshape([count, -1])
+    const transformed = leadingTransforms(spec).reduce<tf.Tensor4D>(transformInput, x as tf.Tensor4D)
+    let activation: tf.Tensor2D = transformed.reshape([count, -1])
     let logits: tf.Tensor2D | null = null
     layers.forEach((layer, index) => {
       const kernel = weights[2 * index] as tf.Tensor2D
