@@ -27,6 +27,7 @@ import { PrivacyGuard } from './privacy-guard.js'
 import { RecordPrivacy } from './record-privacy.js'
 import { IntakeGuard } from './intake-guard.js'
 import { PeerWindow } from './peer-window.js'
+import { DEFAULT_MODEL_AVERAGE_DECAY, ModelAverage } from '../learning/model-average.js'
 import type { Attack, AttackBehaviour, Outgoing } from './attack.js'
 import { attackBehaviour } from './attacks/index.js'
 import { BoundedMap } from './bounded-map.js'
@@ -206,6 +207,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   /** the latest announcement of each peer (push mode) */
   private readonly peerProgress = new BoundedMap<string, AnnouncementMessage>(MAX_TRACKED_PEERS)
   private model: Weights | null = null
+  private readonly average = new ModelAverage(DEFAULT_MODEL_AVERAGE_DECAY)
   /** the model at the start of the current round of local training: what differential privacy measures changes from */
   private roundStart: Weights | null = null
   /** with differential privacy: the last model shared, the only one others may see */
@@ -645,6 +647,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
         weights = adopt.weights
         shared = weights
+        this.average.reset(weights)
         this.warmJoined = { from: adopt.from, step: adopt.step, at: new Date().toISOString(), answers: adopt.answers, refused: adopt.refused }
         this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
       } else if (received.length > 0) {
@@ -658,7 +661,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
         this.assertFinite(weights, 'after merging')
         await this.trainer.setWeights(weights)
       }
-      this.model = weights
+      this.model = this.average.add(weights)
       this.roundStart = weights
       this.intake.reference(weights, this.initialNorm)
       if (share) {
