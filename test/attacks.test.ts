@@ -137,7 +137,7 @@ describe('attacks against nodes with the default manifest', () => {
     for (const accuracy of honest) expect(accuracy).toBeGreaterThan(solo - MARGIN)
   }, 240_000)
 
-  it('backdoor (int8 pushes): the boosted class passes every check, and is trimmed', async () => {
+  it('backdoor (int8 pushes): the boosted class passes every check, and is clipped', async () => {
     const solo = await soloAccuracy(1)
     const { honest, accepted } = await attackedSwarm('backdoor', manifestWith({ codec: 'int8' }))
     expect(accepted).toBeGreaterThanOrEqual(20)
