@@ -62,7 +62,7 @@ describe('no claim buys weight', () => {
     expect(distance(cappedMean, attacker.weights)).toBeGreaterThan(distance(cappedMean, consensus))
   })
 
-  it('backdoor: a boosted class within the norm limit passes the norm check and takes a mean; the default rule trims it', () => {
+  it('backdoor: a boosted class within the norm limit passes the norm check and takes a mean; the default rule clips it', () => {
     const guard = new IntakeGuard()
     guard.reference(honestModels[0] as Weights, initialNorm)
     // A quarter of the eight merged models: own, five honest peers, two attackers.

@@ -226,7 +226,7 @@ describe('DP-SGD', () => {
   })
 
   it('learns MNIST through LocalTrainer on this backend, and counts the expected batch size', async () => {
-    const manifest = createManifest({ model: 'mlp', dataset: MNIST, training: { batchSize: 50, learningRate: 0.005 } })
+    const manifest = createManifest({ model: 'mlp', dataset: MNIST, training: { optimizer: 'adam', batchSize: 50, learningRate: 0.005 } })
     const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8 } })
     try {
       expect(trainer.dpSgdPlan).toMatchObject({ samplingRate: 0.05, noiseMultiplier: 0.8, expectedBatchSize: 50 })

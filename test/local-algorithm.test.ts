@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createDataset, type Dataset } from '../src/data/dataset.js'
 import { isMurmurError } from '../src/errors.js'
-import { createLocalAlgorithm, formatLocalAlgorithm, parseLocalAlgorithm, ProximalTerm, QuasiGlobalMomentum } from '../src/learning/local-algorithm.js'
+import { createLocalAlgorithm, DriftCorrection, formatLocalAlgorithm, parseLocalAlgorithm, ProximalTerm, QuasiGlobalMomentum } from '../src/learning/local-algorithm.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, parseManifest, swarmIdOf } from '../src/learning/manifest.js'
 import { distance, type Weights } from '../src/learning/weights.js'
@@ -99,6 +99,29 @@ describe('quasi-global momentum (Lin et al. 2021)', () => {
     expect(createLocalAlgorithm('qgm:0.9', { learningRate: 0.001 }).name).toBe('qgm:0.9')
     expect(createLocalAlgorithm('fedprox:10', { learningRate: 0.001 }).name).toBe('fedprox:10')
     expect(createLocalAlgorithm('dsgd', { learningRate: 0.001 }).perStep).toBe(false)
+  })
+})
+
+describe('SCAFFOLD-style drift correction (Karimireddy et al. 2020)', () => {
+  it('adds the swarm\'s displacement per step minus the node\'s own, both read from round starts and ends', () => {
+    const scaffold = new DriftCorrection(0)
+    scaffold.beginRound(model(0, 0), 2)
+    expect(scaffold.buffer).toBeNull()
+    // round 1 without a correction: the node moved itself by (4, 0) in 2 steps
+    scaffold.afterStep(model(2, 0))
+    scaffold.afterStep(model(4, 0))
+    // the merged model moved by (2, 2): c = (1, 1) per step, cᵢ = (2, 0), so c − cᵢ = (−1, 1)
+    scaffold.beginRound(model(2, 2), 2)
+    expect(valuesOf(scaffold.buffer ?? [])).toEqual([-1, 1])
+    expect(valuesOf(scaffold.afterStep(model(3, 2)))).toEqual([2, 3])
+    // round 2 ends at (4, 4) after two corrected steps: uncorrected the node moved (2, 2) − 2·(−1, 1) = (4, 0)
+    scaffold.afterStep(model(5, 3))
+    // the merged model moved by (2, 2) again: the correction is unchanged
+    scaffold.beginRound(model(4, 4), 2)
+    expect(valuesOf(scaffold.buffer ?? [])).toEqual([-1, 1])
+    expect(createLocalAlgorithm('scaffold:0.5', { learningRate: 0.001 }).name).toBe('scaffold:0.5')
+    expect(parseLocalAlgorithm('scaffold:0')).toEqual({ kind: 'scaffold', beta: 0 })
+    expect(() => parseLocalAlgorithm('scaffold:1')).toThrow(/unknown training algorithm/)
   })
 })
 

@@ -82,7 +82,10 @@ describe('swarmIdOf', () => {
     expect(id).toMatch(/^[0-9a-f]{32}$/)
     expect(swarmIdOf(createManifest(options()))).toBe(id)
     // explicit defaults describe the same swarm
-    expect(swarmIdOf(createManifest(options({ seed: 42, mergeRule: 'trimmed-mean:0.25', training: { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20 } })))).toBe(id)
+    expect(swarmIdOf(createManifest(options({ seed: 42, mergeRule: 'clipped-gossip:0.25', training: { optimizer: 'sgd', learningRate: 0.2, batchSize: 32, localSteps: 20 } })))).toBe(id)
+    // an optimizer named without a rate gets that optimizer's default rate
+    expect(createManifest(options({ training: { optimizer: 'adam' } })).training.learningRate).toBe(0.001)
+    expect(createManifest(options({ training: { optimizer: 'sgd' } })).training.learningRate).toBe(0.2)
   })
 
   it('does not depend on the order of keys', () => {
@@ -109,7 +112,7 @@ describe('swarmIdOf', () => {
       learningRate: createManifest(options({ training: { learningRate: 0.002 } })),
       batchSize: createManifest(options({ training: { batchSize: 64 } })),
       localSteps: createManifest(options({ training: { localSteps: 21 } })),
-      optimizer: createManifest(options({ training: { optimizer: 'sgd' } })),
+      optimizer: createManifest(options({ training: { optimizer: 'adam' } })),
       model: createManifest(options({ model: 'logistic' })),
       units: parseManifest(units),
       activation: parseManifest(activation),
@@ -134,8 +137,8 @@ describe('createManifest / parseManifest', () => {
     const manifest = createManifest(options())
     expect(manifest.version).toBe(1)
     expect(manifest.seed).toBe(42)
-    expect(manifest.training).toEqual({ optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' })
-    expect(manifest.merge).toEqual({ rule: 'trimmed-mean:0.25' })
+    expect(manifest.training).toEqual({ optimizer: 'sgd', learningRate: 0.2, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' })
+    expect(manifest.merge).toEqual({ rule: 'clipped-gossip:0.25' })
     expect(manifest.codec).toBe('int8')
     expect(manifest.model).toEqual(modelSpec('mlp', 10))
     expect(manifest.dataset).toEqual({ name: 'mnist', inputShape: [28, 28, 1], classes: 10 })

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { isMurmurError } from '../src/errors.js'
 import {
-  CenteredClipping, CoordinateMedian, MERGE_RULE_KINDS, MERGE_RULES_HELP, TrimmedMean, WeightedMean,
+  CenteredClipping, ClippedGossip, CoordinateMedian, MERGE_RULE_KINDS, MERGE_RULES_HELP, TrimmedMean, WeightedMean,
   createMergeRule, formatMergeRule, isMergeRuleName, parseMergeRule, type Contribution, type MergeRule, type MergeRuleSpec
 } from '../src/learning/merge.js'
 import { allFinite, consensusDistance, distance, parameterCount, sameShapes, tensorSize, weightedAverage, type Weights } from '../src/learning/weights.js'
@@ -367,6 +367,47 @@ describe('CenteredClipping', () => {
   })
 })
 
+describe('ClippedGossip', () => {
+  const rule = new ClippedGossip(0.25)
+
+  it('clips ⌊beta·n⌋ of the n models, never half of them', () => {
+    expect([2, 3, 4, 7, 8, 12, 64].map(n => rule.clippedCount(n))).toEqual([0, 0, 1, 1, 2, 3, 16])
+    // the radius is the distance of the farthest model once the clipped ones are set aside
+    expect(rule.radius([1, 5, 2, 9, 3, 4, 7])).toBe(5)
+    expect(rule.radius([1, 2])).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('is the unweighted mean when no model lies beyond the radius, whatever the claims', () => {
+    const merged = rule.merge({ weights: vector(0, 0), samples: 1 }, [{ weights: vector(1, 1), samples: 1e9 }, { weights: vector(2, 2), samples: 1 }])
+    expectClose(merged, [[1, 1]])
+  })
+
+  it('pulls the farthest models onto the radius: a hostile one moves the node by at most radius / n', () => {
+    const own = { weights: vector(0, 0), samples: 1 }
+    // seven honest peers at distances 1…7 along the first axis, one attacker a million away
+    const honest = [1, 2, 3, 4, 5, 6, 7].map(d => ({ weights: vector(d, 0), samples: 1 }))
+    const attacker = { weights: vector(0, 1e6), samples: Number.MAX_SAFE_INTEGER }
+    const merged = rule.merge(own, [...honest, attacker])
+    // n = 9, two clipped: the attacker and the peer at 7, both onto the radius 6
+    expect(rule.radius([1, 2, 3, 4, 5, 6, 7, 1e6])).toBe(6)
+    expectClose(merged, [[(1 + 2 + 3 + 4 + 5 + 6 + 6) / 9, 6 / 9]])
+    // Control: the mean follows the attacker.
+    expect(Math.abs(new WeightedMean().merge(own, [...honest, attacker]).at(0)!.values[1]!)).toBeGreaterThan(1e4)
+  })
+
+  it('keeps what skewed peers learned, which a coordinate-wise trim drops', () => {
+    // Label skew: each of eight nodes raised the output of the one class only it holds. Over the whole
+    // model every peer is as far from the node as the others, so nothing lies beyond the radius.
+    const model = (k: number): Weights => vector(...Array.from({ length: 8 }, (_, i) => (i === k ? 1 : 0)))
+    const own = { weights: model(0), samples: 1 }
+    const peers = [1, 2, 3, 4, 5, 6, 7].map(k => ({ weights: model(k), samples: 1 }))
+    const clipped = rule.merge(own, peers)
+    expectClose(clipped, [Array.from({ length: 8 }, () => 1 / 8)])
+    // Control: the trim drops each class's one holder, so no class is learned anywhere.
+    expectClose(new TrimmedMean(0.25).merge(own, peers), [Array.from({ length: 8 }, () => 0)])
+  })
+})
+
 describe('robustness against poisoned models', () => {
   const dimension = 50
   const next = random(2024)
@@ -425,8 +466,8 @@ describe('robustness against poisoned models', () => {
 
 describe('merge rule names', () => {
   it('lists the accepted forms', () => {
-    expect(MERGE_RULES_HELP).toBe('mean, trimmed-mean:BETA, median, clipped-mean:TAU')
-    expect([...MERGE_RULE_KINDS]).toEqual(['mean', 'trimmed-mean', 'median', 'clipped-mean'])
+    expect(MERGE_RULES_HELP).toBe('mean, trimmed-mean:BETA, median, clipped-mean:TAU, clipped-gossip:BETA')
+    expect([...MERGE_RULE_KINDS]).toEqual(['mean', 'trimmed-mean', 'median', 'clipped-mean', 'clipped-gossip'])
   })
 
   it('parses each form into a typed spec', () => {
@@ -446,7 +487,7 @@ describe('merge rule names', () => {
       ['mean', 'mean'], ['median', 'median'],
       ['trimmed-mean:0.20', 'trimmed-mean:0.2'], ['trimmed-mean:.25', 'trimmed-mean:0.25'], ['trimmed-mean:0.0', 'trimmed-mean:0'],
       ['trimmed-mean:2e-1', 'trimmed-mean:0.2'], ['clipped-mean:5.0', 'clipped-mean:5'], ['clipped-mean:05', 'clipped-mean:5'],
-      ['clipped-mean:1e-3', 'clipped-mean:0.001'], ['clipped-mean:1.50', 'clipped-mean:1.5']
+      ['clipped-mean:1e-3', 'clipped-mean:0.001'], ['clipped-mean:1.50', 'clipped-mean:1.5'], ['clipped-gossip:.250', 'clipped-gossip:0.25']
     ]
     for (const [text, expected] of canonical) {
       expect(formatMergeRule(parseMergeRule(text)), text).toBe(expected)
@@ -456,7 +497,8 @@ describe('merge rule names', () => {
     const specs: MergeRuleSpec[] = [
       { kind: 'mean' }, { kind: 'median' }, { kind: 'trimmed-mean', beta: 0 }, { kind: 'trimmed-mean', beta: 0.1 },
       { kind: 'trimmed-mean', beta: 0.49999 }, { kind: 'trimmed-mean', beta: 1e-7 },
-      { kind: 'clipped-mean', tau: 5 }, { kind: 'clipped-mean', tau: 0.001 }, { kind: 'clipped-mean', tau: 1e-7 }, { kind: 'clipped-mean', tau: 1e21 }
+      { kind: 'clipped-mean', tau: 5 }, { kind: 'clipped-mean', tau: 0.001 }, { kind: 'clipped-mean', tau: 1e-7 }, { kind: 'clipped-mean', tau: 1e21 },
+      { kind: 'clipped-gossip', beta: 0 }, { kind: 'clipped-gossip', beta: 0.25 }
     ]
     for (const spec of specs) {
       const text = formatMergeRule(spec)
@@ -467,7 +509,8 @@ describe('merge rule names', () => {
 
   it('builds the rule each name stands for', () => {
     const cases: Array<[string, new (...args: never[]) => MergeRule]> = [
-      ['mean', WeightedMean], ['median', CoordinateMedian], ['trimmed-mean:0.2', TrimmedMean], ['clipped-mean:5', CenteredClipping]
+      ['mean', WeightedMean], ['median', CoordinateMedian], ['trimmed-mean:0.2', TrimmedMean], ['clipped-mean:5', CenteredClipping],
+      ['clipped-gossip:0.25', ClippedGossip]
     ]
     for (const [name, type] of cases) {
       const rule = createMergeRule(name)
@@ -482,7 +525,8 @@ describe('merge rule names', () => {
     const refused = [
       'trimmed-mean:0.5', 'trimmed-mean:0.7', 'trimmed-mean:-0.1', 'trimmed-mean', 'trimmed-mean:', 'trimmed-mean:abc', 'trimmed-mean:0.1 ',
       'trimmed-mean:NaN', 'median:3', 'mean:1', 'clipped-mean:0', 'clipped-mean:0.0', 'clipped-mean:-1', 'clipped-mean', 'clipped-mean:1e999',
-      'clipped-mean:Infinity', 'clipped-mean:0x10', 'mode', '', ' mean', 'Mean', 'MEDIAN', 'trimmed_mean:0.1', 'clipped-mean:5:5'
+      'clipped-mean:Infinity', 'clipped-mean:0x10', 'mode', '', ' mean', 'Mean', 'MEDIAN', 'trimmed_mean:0.1', 'clipped-mean:5:5',
+      'clipped-gossip', 'clipped-gossip:0.5', 'clipped-gossip:-0.1', 'clipped-gossip:1'
     ]
     for (const text of refused) {
       expect(isMergeRuleName(text), text).toBe(false)
@@ -508,7 +552,7 @@ describe('merge rule names', () => {
 })
 
 describe('every merge rule', () => {
-  const names = ['mean', 'trimmed-mean:0.25', 'median', 'clipped-mean:1']
+  const names = ['mean', 'trimmed-mean:0.25', 'median', 'clipped-mean:1', 'clipped-gossip:0.25']
 
   it('throws a MurmurError for models of different shapes', () => {
     const own = { weights: layer([1, 2, 3, 4], [5, 6]), samples: 1 }

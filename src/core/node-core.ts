@@ -4,6 +4,7 @@ import { MurmurError } from '../errors.js'
 import { initialWeights } from '../learning/initial-weights.js'
 import type { Manifest } from '../learning/manifest.js'
 import { createMergeRule, type MergeRule } from '../learning/merge.js'
+import { DEFAULT_MODEL_AVERAGE_DECAY, ModelAverage } from '../learning/model-average.js'
 import { weightShapes } from '../learning/models.js'
 import { parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { allFinite, norm, type Weights } from '../learning/weights.js'
@@ -135,6 +136,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private checkpointStep = 0
   private checkpointSavedAt: string | null = null
   private model: Weights | null = null
+  /** what the node stands for: an average of its merged models over recent rounds (model-average.ts) */
+  private readonly average = new ModelAverage(DEFAULT_MODEL_AVERAGE_DECAY)
   /** the model at the start of the current round of local training: what differential privacy measures changes from */
   private roundStart: Weights | null = null
   /** with differential privacy: the last model shared, the only one others may see */
@@ -372,6 +375,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       // A fresh node takes the swarm's model as its own: its few local steps on the initial weights are worth less.
       weights = adopt.weights
       shared = weights
+      this.average.reset(weights)
       this.warmJoined = { from: adopt.from, step: adopt.step, at: isoTime(this.clock), answers: adopt.answers, refused: adopt.refused }
       this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
     } else if (received.length > 0) {
@@ -385,7 +389,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       this.assertFinite(weights, 'after merging')
       await this.trainer.setWeights(weights)
     }
-    this.model = weights
+    this.model = this.average.add(weights)
     this.roundStart = weights
     this.encodedCache = null
     this.intake.guard.reference(weights, this.initialNorm)

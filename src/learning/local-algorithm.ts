@@ -27,15 +27,17 @@ export type LocalAlgorithmSpec =
   | { readonly kind: 'dsgd' }
   | { readonly kind: 'fedprox'; readonly mu: number }
   | { readonly kind: 'qgm'; readonly beta: number }
+  | { readonly kind: 'scaffold'; readonly beta: number }
 
-export const LOCAL_ALGORITHM_KINDS = ['dsgd', 'fedprox', 'qgm'] as const
+export const LOCAL_ALGORITHM_KINDS = ['dsgd', 'fedprox', 'qgm', 'scaffold'] as const
 
 /** The accepted spellings, for error messages and --help. */
-export const LOCAL_ALGORITHMS_HELP = 'dsgd, fedprox:MU (MU > 0), qgm:BETA (0 < BETA < 1)'
+export const LOCAL_ALGORITHMS_HELP = 'dsgd, fedprox:MU (MU > 0), qgm:BETA (0 < BETA < 1), scaffold:BETA (0 ≤ BETA < 1)'
 
 const NUMBER = '((?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?)'
 const FEDPROX_NAME = new RegExp(`^fedprox:${NUMBER}$`)
 const QGM_NAME = new RegExp(`^qgm:${NUMBER}$`)
+const SCAFFOLD_NAME = new RegExp(`^scaffold:${NUMBER}$`)
 
 function validMu (mu: unknown): mu is number {
   return typeof mu === 'number' && Number.isFinite(mu) && mu > 0
@@ -57,6 +59,11 @@ function specOf (text: string): LocalAlgorithmSpec | undefined {
     const beta = Number(qgm[1])
     return validBeta(beta) ? { kind: 'qgm', beta } : undefined
   }
+  const scaffold = SCAFFOLD_NAME.exec(text)
+  if (scaffold !== null) {
+    const beta = Number(scaffold[1])
+    return beta >= 0 && beta < 1 ? { kind: 'scaffold', beta } : undefined
+  }
   return undefined
 }
 
@@ -73,6 +80,7 @@ export function formatLocalAlgorithm (spec: LocalAlgorithmSpec): string {
     case 'dsgd': return 'dsgd'
     case 'fedprox': return `fedprox:${String(spec.mu)}`
     case 'qgm': return `qgm:${String(spec.beta)}`
+    case 'scaffold': return `scaffold:${String(spec.beta)}`
   }
 }
 
@@ -98,6 +106,7 @@ export function createLocalAlgorithm (text: string, init: LocalAlgorithmInit): L
     case 'dsgd': return new PlainSteps()
     case 'fedprox': return new ProximalTerm(spec.mu, init.learningRate)
     case 'qgm': return new QuasiGlobalMomentum(spec.beta)
+    case 'scaffold': return new DriftCorrection(spec.beta)
   }
 }
 
@@ -198,4 +207,83 @@ export class QuasiGlobalMomentum implements LocalAlgorithm {
   get buffer (): Weights | null {
     return this.momentum === null ? null : copyOf(this.momentum)
   }
+}
+
+/**
+ * SCAFFOLD's control variates (Karimireddy et al., "SCAFFOLD: Stochastic Controlled Averaging for
+ * Federated Learning", ICML 2020), estimated from what a node already sees instead of being sent:
+ * every local step adds c − cᵢ, the swarm's displacement per step minus the node's own.
+ * - cᵢ (the own direction, SCAFFOLD's option II): how the node's local steps moved it in the last
+ *   round without the correction, (y − x_{t−1}) / τ − (c − cᵢ), y the model after its last step;
+ * - c (the swarm's direction): how the node's merged model moved between two round starts,
+ *   (x_t − x_{t−1}) / τ, which averages every peer's local steps (as QGM reads its momentum there).
+ * Both are exponential averages over rounds with weight BETA on the past (0: the last round only),
+ * which damps the noise of one round's estimate.
+ */
+export class DriftCorrection implements LocalAlgorithm {
+  readonly name: string
+  readonly perStep = true
+  private previousStart: Weights | null = null
+  private previousSteps = 0
+  /** the weights after the last step of the round under way: y */
+  private last: Weights | null = null
+  private own: Weights | null = null
+  private swarm: Weights | null = null
+  /** c − cᵢ, added to every local step of this round */
+  private correction: Weights | null = null
+
+  constructor (readonly beta: number) {
+    this.name = formatLocalAlgorithm({ kind: 'scaffold', beta })
+  }
+
+  beginRound (start: Weights, steps: number): void {
+    const previous = this.previousStart
+    const last = this.last
+    if (previous !== null && last !== null && this.previousSteps > 0) {
+      assertShapes(previous, start)
+      const zero = start.map(tensor => ({ shape: [...tensor.shape], values: new Float32Array(tensor.values.length) }))
+      const perStep = 1 / this.previousSteps
+      // the own direction: the round's displacement per step, without the correction it carried
+      let ownNow = addScaledDifference(zero, perStep, last, previous)
+      if (this.correction !== null) ownNow = addScaledDifference(ownNow, -1, this.correction, zero)
+      const swarmNow = addScaledDifference(zero, perStep, start, previous)
+      this.own = this.own === null ? ownNow : blend(this.own, ownNow, this.beta)
+      this.swarm = this.swarm === null ? swarmNow : blend(this.swarm, swarmNow, this.beta)
+      this.correction = addScaledDifference(zero, 1, this.swarm, this.own)
+    }
+    this.previousStart = copyOf(start)
+    this.previousSteps = steps
+    this.last = null
+  }
+
+  afterStep (weights: Weights): Weights {
+    const correction = this.correction
+    if (correction !== null) assertShapes(correction, weights)
+    const corrected = weights.map((tensor, index) => {
+      const values = Float32Array.from(tensor.values)
+      if (correction !== null) {
+        const c = (correction[index] as Tensor).values
+        for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + (c[i] as number)
+      }
+      return { shape: [...tensor.shape], values }
+    })
+    this.last = corrected
+    return corrected
+  }
+
+  /** the current correction c − cᵢ, for tests and diagnostics */
+  get buffer (): Weights | null {
+    return this.correction === null ? null : copyOf(this.correction)
+  }
+}
+
+/** β·past + (1 − β)·now, in fresh arrays. */
+function blend (past: Weights, now: Weights, beta: number): Weights {
+  return past.map((tensor, index) => {
+    const p = tensor.values
+    const n = (now[index] as Tensor).values
+    const values = new Float32Array(p.length)
+    for (let i = 0; i < p.length; i++) values[i] = beta * (p[i] as number) + (1 - beta) * (n[i] as number)
+    return { shape: [...tensor.shape], values }
+  })
 }

@@ -162,7 +162,16 @@ export const DEFAULT_SEED = 42
  */
 export const DEFAULT_CODEC = 'int8'
 
-export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'adam', learningRate: 0.001, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' }
+/**
+ * Plain SGD with quasi-global momentum: under label skew, per-node Adam scales each node's own
+ * gradients up to full steps, so averaging them no longer averages gradients and the classes a few
+ * nodes hold lose (docs/architecture.md, "Training algorithms for skewed data"); with SGD the merge
+ * averages gradients, and QGM is the paper's heavy-ball update.
+ */
+export const DEFAULT_TRAINING: TrainingSettings = { optimizer: 'sgd', learningRate: 0.2, batchSize: 32, localSteps: 20, algorithm: 'qgm:0.9' }
+
+/** The learning rate a manifest gets when it names an optimizer but no rate. */
+export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = { sgd: 0.2, adam: 0.001 }
 
 export function createManifest (options: ManifestOptions): Manifest {
   return parseManifest({
@@ -170,7 +179,11 @@ export function createManifest (options: ManifestOptions): Manifest {
     model: typeof options.model === 'string' ? modelSpec(options.model, options.dataset.classes) : options.model,
     dataset: { name: options.dataset.name, inputShape: [...options.dataset.inputShape], classes: options.dataset.classes },
     seed: options.seed ?? DEFAULT_SEED,
-    training: { ...DEFAULT_TRAINING, ...options.training },
+    training: {
+      ...DEFAULT_TRAINING,
+      ...options.training,
+      learningRate: options.training?.learningRate ?? DEFAULT_LEARNING_RATES[options.training?.optimizer ?? DEFAULT_TRAINING.optimizer]
+    },
     merge: { rule: options.mergeRule ?? DEFAULT_MERGE_RULE },
     exchange: { ...DEFAULT_EXCHANGE, ...options.exchange },
     codec: options.codec ?? DEFAULT_CODEC,

@@ -34,32 +34,43 @@ export interface MergeRule {
  * - clipped-mean:TAU (TAU > 0): centred clipping (Karimireddy, He & Jaggi 2021), one step around the
  *   node's own model: own + sample-weighted mean of the peers' differences, each scaled down to L2
  *   norm ≤ TAU (own difference 0). A peer with weight share s moves the result by at most TAU·s.
+ * - clipped-gossip:BETA (0 ≤ BETA < 0.5): ClippedGossip (He, Karimireddy & Jaggi 2022), centred
+ *   clipping with a radius chosen each merge from the models themselves: of the n models (own +
+ *   received), the ⌊BETA·n⌋ farthest from the own model are scaled down onto the distance of the
+ *   next farthest; then the unweighted mean. With at most ⌊BETA·n⌋ hostile models, each moves the
+ *   result by at most 1/n of the farthest honest model's distance; honest models inside the radius
+ *   count in full, which keeps what skewed peers learned that a coordinate-wise trim would drop.
  */
 export type MergeRuleSpec =
   | { readonly kind: 'mean' }
   | { readonly kind: 'trimmed-mean'; readonly beta: number }
   | { readonly kind: 'median' }
   | { readonly kind: 'clipped-mean'; readonly tau: number }
+  | { readonly kind: 'clipped-gossip'; readonly beta: number }
 
-export const MERGE_RULE_KINDS = ['mean', 'trimmed-mean', 'median', 'clipped-mean'] as const
+export const MERGE_RULE_KINDS = ['mean', 'trimmed-mean', 'median', 'clipped-mean', 'clipped-gossip'] as const
 export type MergeRuleKind = typeof MERGE_RULE_KINDS[number]
 
 /**
- * The default for new manifests: a robust rule that no claim can buy weight in. Per parameter the
- * highest and lowest quarter of the values are dropped (Yin et al. 2018), so up to a quarter of the
- * merged models may be hostile; sample claims are ignored. `mean` stays available for swarms whose
- * members trust each other (e.g. behind a swarm key).
+ * The default for new manifests: a robust rule that no claim can buy weight in and that keeps what
+ * honest peers with different data learned. The quarter of the merged models farthest from the node's
+ * own are pulled onto the distance of the next farthest (ClippedGossip), so up to a quarter may be
+ * hostile and each moves the node by at most 1/n of an honest model's distance; sample claims are
+ * ignored. trimmed-mean:0.25 (the default before) bounds attackers per parameter but, under label
+ * skew, drops the few peers that hold a class (docs/architecture.md, "Merging under skew"). `mean`
+ * stays available for swarms whose members trust each other (e.g. behind a swarm key).
  */
-export const DEFAULT_MERGE_RULE = 'trimmed-mean:0.25'
+export const DEFAULT_MERGE_RULE = 'clipped-gossip:0.25'
 
 /** The accepted spellings, for error messages and --help. */
-export const MERGE_RULES_HELP = 'mean, trimmed-mean:BETA, median, clipped-mean:TAU'
+export const MERGE_RULES_HELP = 'mean, trimmed-mean:BETA, median, clipped-mean:TAU, clipped-gossip:BETA'
 
 const RANGES_HELP = '0 ≤ BETA < 0.5, TAU > 0'
 
 const NUMBER = '((?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?)'
 const TRIMMED_MEAN_NAME = new RegExp(`^trimmed-mean:${NUMBER}$`)
 const CLIPPED_MEAN_NAME = new RegExp(`^clipped-mean:${NUMBER}$`)
+const CLIPPED_GOSSIP_NAME = new RegExp(`^clipped-gossip:${NUMBER}$`)
 
 function validBeta (beta: unknown): beta is number {
   return typeof beta === 'number' && beta >= 0 && beta < 0.5
@@ -82,6 +93,11 @@ function specOf (text: string): MergeRuleSpec | undefined {
     const tau = Number(clipped[1])
     return validTau(tau) ? { kind: 'clipped-mean', tau } : undefined
   }
+  const gossip = CLIPPED_GOSSIP_NAME.exec(text)
+  if (gossip !== null) {
+    const beta = Number(gossip[1])
+    return validBeta(beta) ? { kind: 'clipped-gossip', beta } : undefined
+  }
   return undefined
 }
 
@@ -102,7 +118,7 @@ export function isMergeRuleName (text: string): boolean {
 function assertSpec (spec: MergeRuleSpec): void {
   const value = spec as { kind?: unknown; beta?: unknown; tau?: unknown } | undefined
   const valid = value?.kind === 'mean' || value?.kind === 'median' ||
-    (value?.kind === 'trimmed-mean' && validBeta(value.beta)) ||
+    ((value?.kind === 'trimmed-mean' || value?.kind === 'clipped-gossip') && validBeta(value.beta)) ||
     (value?.kind === 'clipped-mean' && validTau(value.tau))
   if (!valid) throw new MurmurError('ERR_INVALID_ARGUMENT', `invalid merge rule ${JSON.stringify(spec)}; expected one of: ${MERGE_RULES_HELP} (${RANGES_HELP})`)
 }
@@ -119,6 +135,8 @@ export function formatMergeRule (spec: MergeRuleSpec): string {
       return `trimmed-mean:${String(spec.beta)}`
     case 'clipped-mean':
       return `clipped-mean:${String(spec.tau)}`
+    case 'clipped-gossip':
+      return `clipped-gossip:${String(spec.beta)}`
   }
 }
 
@@ -134,6 +152,8 @@ export function createMergeRule (text: string): MergeRule {
       return new CoordinateMedian()
     case 'clipped-mean':
       return new CenteredClipping(spec.tau)
+    case 'clipped-gossip':
+      return new ClippedGossip(spec.beta)
   }
 }
 
@@ -290,6 +310,55 @@ export class CenteredClipping implements MergeRule {
       const scale = norm > this.tau ? this.tau / norm : 1
       return Math.max(contribution.samples, 1) / total * scale
     })
+    return own.weights.map((tensor, index) => {
+      const base = tensor.values
+      const shift = new Float64Array(base.length)
+      received.forEach((contribution, k) => {
+        const coefficient = coefficients[k] as number
+        const source = (contribution.weights[index] as Tensor).values
+        for (let i = 0; i < shift.length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
+      })
+      const values = new Float32Array(base.length)
+      for (let i = 0; i < values.length; i++) values[i] = (base[i] as number) + (shift[i] as number)
+      return { shape: [...tensor.shape], values }
+    })
+  }
+}
+
+/**
+ * ClippedGossip's aggregation with its adaptive radius (He, Karimireddy & Jaggi, "Byzantine-Robust
+ * Decentralized Learning via ClippedGossip", 2022): own + (1/n)·Σ clip(received − own, radius), the
+ * radius the distance of the farthest model once the ⌊beta·n⌋ farthest are set aside (n = own +
+ * received; at most ⌊(n − 1)/2⌋ are clipped, as trimmed-mean trims). Sample claims are ignored.
+ */
+export class ClippedGossip implements MergeRule {
+  readonly robust = true
+  readonly name: string
+
+  constructor (readonly beta: number) {
+    this.name = formatMergeRule({ kind: 'clipped-gossip', beta })
+  }
+
+  /** How many models are clipped out of n: ⌊beta·n⌋, at most ⌊(n − 1)/2⌋. */
+  clippedCount (n: number): number {
+    return Math.min(Math.floor(this.beta * n + 1e-9), Math.floor((n - 1) / 2))
+  }
+
+  /** The clipping radius for these distances of the received models (Infinity when none is clipped). */
+  radius (distances: readonly number[]): number {
+    const clipped = this.clippedCount(distances.length + 1)
+    if (clipped === 0) return Number.POSITIVE_INFINITY
+    const descending = [...distances].sort((a, b) => b - a)
+    return descending[clipped] as number
+  }
+
+  merge (own: Contribution, received: readonly Contribution[]): Weights {
+    assertCompatible(own.weights, received)
+    if (received.length === 0) return copyOf(own.weights)
+    const distances = received.map(contribution => Math.sqrt(squaredDistance(contribution.weights, own.weights)))
+    const radius = this.radius(distances)
+    const n = received.length + 1
+    const coefficients = distances.map(d => (d > radius ? radius / d : 1) / n)
     return own.weights.map((tensor, index) => {
       const base = tensor.values
       const shift = new Float64Array(base.length)

@@ -35,7 +35,7 @@ export const DEFAULT_SKEW_SETUPS: ReadonlyArray<{ readonly dataset: BuiltinDatas
 export const DEFAULT_SKEW_PARTITIONS: readonly string[] = ['iid', 'dirichlet:0.5', 'dirichlet:0.1', 'shards:2']
 
 /** the manifest's default first, then the algorithms built for non-IID data */
-export const DEFAULT_SKEW_ALGORITHMS: readonly string[] = [DEFAULT_TRAINING.algorithm, 'dsgd', 'fedprox:10', 'qgm:0.9']
+export const DEFAULT_SKEW_ALGORITHMS: readonly string[] = [DEFAULT_TRAINING.algorithm, 'dsgd', 'fedprox:0.1', 'scaffold:0.5', 'qgm:0.9']
   .filter((algorithm, index, all) => all.indexOf(algorithm) === index)
 
 export interface SkewCaseChoice {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
-import { createManifest, DEFAULT_CODEC, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
+import { createManifest, DEFAULT_CODEC, DEFAULT_LEARNING_RATES, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight-codec.js'
@@ -17,7 +17,7 @@ interface ManifestFlags extends PrivacyFlags {
   dataset: string
   seed: number
   optimizer: typeof OPTIMIZERS[number]
-  learningRate: number
+  learningRate?: number
   batchSize: number
   localSteps: number
   algorithm: string
@@ -52,7 +52,7 @@ export function manifestCommand (): Command {
     .addOption(new Option('--dataset <name>', 'mnist, fashion-mnist, or a data spec (idx:DIR, csv:FILE[:label]) to read the shape from').default('mnist'))
     .addOption(new Option('--seed <n>', 'seed of the initial weights').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--optimizer <name>', 'local optimizer').choices(OPTIMIZERS).default(DEFAULT_TRAINING.optimizer))
-    .addOption(new Option('--learning-rate <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_TRAINING.learningRate))
+    .addOption(new Option('--learning-rate <rate>', `learning rate (default ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${rate} for ${name}`).join(', ')})`).argParser(positiveNumber))
     .addOption(new Option('--batch-size <n>', 'samples per batch').argParser(integer(1, MANIFEST_LIMITS.batchSize)).default(DEFAULT_TRAINING.batchSize))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges').argParser(integer(1, MANIFEST_LIMITS.localSteps)).default(DEFAULT_TRAINING.localSteps))
     .addOption(new Option('--algorithm <name>', `what local steps do for a swarm with skewed data: ${LOCAL_ALGORITHMS_HELP} (docs/architecture.md)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))).default(DEFAULT_TRAINING.algorithm))
@@ -69,7 +69,7 @@ export function manifestCommand (): Command {
         model,
         dataset: { name: dataset.name, inputShape: dataset.inputShape, classes: dataset.classes },
         seed: flags.seed,
-        training: { optimizer: flags.optimizer, learningRate: flags.learningRate, batchSize: flags.batchSize, localSteps: flags.localSteps, algorithm: flags.algorithm },
+        training: { optimizer: flags.optimizer, ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }), batchSize: flags.batchSize, localSteps: flags.localSteps, algorithm: flags.algorithm },
         mergeRule: flags.merge,
         codec: flags.codec,
         exchange: { mode: flags.exchange, fanout: flags.fanout },

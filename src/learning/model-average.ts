@@ -1,0 +1,49 @@
+import { MurmurError } from '../errors.js'
+import { sameShapes, type Tensor, type Weights } from './weights.js'
+
+/**
+ * An exponential moving average of a node's merged models over its rounds: the model the node stands
+ * for (serves, checkpoints, is scored on). Under label skew each round's merge still leans towards
+ * whichever peers' models were fresh, and swings from round to round; averaging the iterates (Polyak &
+ * Juditsky, "Acceleration of Stochastic Approximation by Averaging", SIAM J. Control Optim. 1992, in
+ * its exponential form) smooths the swings out. With `decay` d, a round's model counts (1 − d) and
+ * fades by d a round: d = 0.8 averages over about the last five rounds.
+ */
+/** what a node's served model forgets a round (model-average.ts): about the last five rounds count */
+export const DEFAULT_MODEL_AVERAGE_DECAY = 0.8
+
+export class ModelAverage {
+  private average: Weights | null = null
+
+  constructor (readonly decay: number) {
+    if (!(decay >= 0 && decay < 1)) throw new MurmurError('ERR_INVALID_ARGUMENT', `a model average's decay must lie in [0, 1), got ${decay}`)
+  }
+
+  /** Adds a round's model and returns the average (fresh arrays); the first model is taken as it is. */
+  add (weights: Weights): Weights {
+    const average = this.average
+    if (average === null || !sameShapes(average, weights)) {
+      this.average = copyOf(weights)
+      return copyOf(weights)
+    }
+    const decay = this.decay
+    this.average = average.map((tensor, index) => {
+      const past = tensor.values
+      const now = (weights[index] as Tensor).values
+      const values = new Float32Array(past.length)
+      for (let i = 0; i < past.length; i++) values[i] = decay * (past[i] as number) + (1 - decay) * (now[i] as number)
+      return { shape: [...tensor.shape], values }
+    })
+    return copyOf(this.average)
+  }
+
+  /** Starts over from this model (a node that adopts the swarm's model drops its own past). */
+  reset (weights: Weights): Weights {
+    this.average = null
+    return this.add(weights)
+  }
+}
+
+function copyOf (weights: Weights): Weights {
+  return weights.map(tensor => ({ shape: [...tensor.shape], values: Float32Array.from(tensor.values) }))
+}
