@@ -26,7 +26,7 @@ describe('fast trainer', () => {
     const random = createRandom(3)
     const shapes = [[4, 3], [3]]
     const weights = (): Weights => shapes.map(shape => ({ shape, values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random.normal()) }))
-    for (const name of ['dsgd', 'fedprox:0.5', 'qgm:0.9']) {
+    for (const name of ['dsgd', 'fedprox:0.5', 'qgm:0.9', 'scaffold:0.5']) {
       const reference = createLocalAlgorithm(name, { learningRate: 0.1 })
       const flat = createFlatLocalAlgorithm(name, 0.1)
       for (let round = 0; round < 4; round++) {

@@ -1,7 +1,8 @@
 import { parseLocalAlgorithm } from '../learning/local-algorithm.js'
 
 /**
- * The local algorithms of src/learning/local-algorithm.ts (dsgd, FedProx, quasi-global momentum)
+ * The local algorithms of src/learning/local-algorithm.ts (dsgd, FedProx, quasi-global momentum,
+ * SCAFFOLD-style drift correction)
  * working in place on flat parameter arrays: the same updates, without the fresh arrays per step
  * that the Weights version allocates (thousands of simulated nodes take millions of steps).
  * test/simulator-trainer.test.ts checks both versions agree.
@@ -67,11 +68,65 @@ class QuasiGlobalMomentum implements FlatLocalAlgorithm {
   }
 }
 
+/**
+ * SCAFFOLD-style drift correction (DriftCorrection in local-algorithm.ts, Karimireddy et al. 2020):
+ * every step adds c − cᵢ, the swarm's displacement per step minus the node's own, both averaged over
+ * rounds with weight BETA on the past.
+ */
+class FlatDriftCorrection implements FlatLocalAlgorithm {
+  private previousStart: Float32Array | null = null
+  private previousSteps = 0
+  private last: Float32Array | null = null
+  private own: Float32Array | null = null
+  private swarm: Float32Array | null = null
+  private correction: Float32Array | null = null
+
+  constructor (private readonly beta: number) {}
+
+  beginRound (start: Float32Array, steps: number): void {
+    const previous = this.previousStart
+    const last = this.last
+    if (previous !== null && last !== null && this.previousSteps > 0) {
+      const perStep = 1 / this.previousSteps
+      const correction = this.correction
+      const fresh = this.own === null
+      const own = this.own ?? new Float32Array(start.length)
+      const swarm = this.swarm ?? new Float32Array(start.length)
+      const keep = fresh ? 0 : this.beta
+      for (let i = 0; i < start.length; i++) {
+        const ownNow = perStep * ((last[i] as number) - (previous[i] as number)) - (correction === null ? 0 : correction[i] as number)
+        const swarmNow = perStep * ((start[i] as number) - (previous[i] as number))
+        own[i] = keep * (own[i] as number) + (1 - keep) * ownNow
+        swarm[i] = keep * (swarm[i] as number) + (1 - keep) * swarmNow
+      }
+      this.own = own
+      this.swarm = swarm
+      const next = correction ?? new Float32Array(start.length)
+      for (let i = 0; i < start.length; i++) next[i] = (swarm[i] as number) - (own[i] as number)
+      this.correction = next
+    }
+    if (previous === null) this.previousStart = Float32Array.from(start)
+    else previous.set(start)
+    this.previousSteps = steps
+    this.last = null
+  }
+
+  afterStep (parameters: Float32Array): void {
+    const correction = this.correction
+    if (correction !== null) {
+      for (let i = 0; i < parameters.length; i++) parameters[i] = (parameters[i] as number) + (correction[i] as number)
+    }
+    if (this.last === null) this.last = Float32Array.from(parameters)
+    else this.last.set(parameters)
+  }
+}
+
 export function createFlatLocalAlgorithm (text: string, learningRate: number): FlatLocalAlgorithm {
   const spec = parseLocalAlgorithm(text)
   switch (spec.kind) {
     case 'dsgd': return new PlainSteps()
     case 'fedprox': return new ProximalTerm(spec.mu, learningRate)
     case 'qgm': return new QuasiGlobalMomentum(spec.beta)
+    case 'scaffold': return new FlatDriftCorrection(spec.beta)
   }
 }
