@@ -72,6 +72,10 @@ describe('virtual time', () => {
     await time.runUntil(1_000)
     expect(fired).toBe(10)
     expect(clock.now() - start).toBe(1_000)
+    // Whole milliseconds, as Date.now gives (messages carry them as integers).
+    time.schedule(0.25, () => {})
+    await time.runUntil(1_000.75)
+    expect(clock.now() - start).toBe(1_000)
   })
 })
 

@@ -12,10 +12,11 @@ import { MurmurError } from '../errors.js'
  */
 
 /**
- * Step times of nodes in an 8-node `murmur swarm` on the 2-core machine murmur is developed on
- * (docs/simulations.md, "Fidelity"): the default when no calibration is given.
+ * Step times of nodes in an 8-node `murmur swarm` on the 2-core machine murmur is developed on: the
+ * default when no calibration is given. mlp: measured (docs/simulations.md, "Fidelity"); logistic:
+ * estimated from a 2-node run (3.4 ms a step) with four times as many nodes sharing the cores.
  */
-export const DEFAULT_STEP_MS: Readonly<Record<string, number>> = { logistic: 4, mlp: 12, cnn: 60 }
+export const DEFAULT_STEP_MS: Readonly<Record<string, number>> = { logistic: 15, mlp: 60 }
 
 /** The default step time of a model: the table's, or the mlp's for a model not in it. */
 export function defaultStepMs (model: string): number {

@@ -146,7 +146,9 @@ const TIMELINE_TEST_SAMPLES = 500
 const DEFAULT_TIMELINE_NODES = 64
 const TIMELINE_POINTS = 120
 /** node × test-sample evaluations the final scoring may cost at most (sets the test samples used) */
-const FINAL_EVALUATION_BUDGET = 20_000_000
+const FINAL_EVALUATION_BUDGET = 5_000_000
+/** above this many nodes, only the nodes online at the end are scored (the others' accuracy is null) */
+const SCORE_ALL_NODES_UP_TO = 1_000
 const MIN_TEST_SAMPLES = 200
 const PROGRESS_INTERVAL_MS = 500
 /** virtual time the nodes get to stop cleanly at the end */
@@ -413,7 +415,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       dataSpec: target.dataSpec,
       profile: target.profile.name,
       maxCpu: target.profile.maxCpu,
-      accuracy: weights === null ? null : network.accuracy(network.flatten(weights, scratch), testData, testRows),
+      accuracy: weights === null || (!alive && options.nodes > SCORE_ALL_NODES_UP_TO) ? null : network.accuracy(network.flatten(weights, scratch), testData, testRows),
       ...checkpointFigures(state),
       peakRssBytes: null,
       privacyEpsilon: epsilonSeen.get(target.index) ?? null,

@@ -72,10 +72,13 @@ export class VirtualTime {
     this.current = Math.max(this.current, end)
   }
 
-  /** This virtual time as the node core's clock port (timestamps from VIRTUAL_EPOCH_MS). */
+  /**
+   * This virtual time as the node core's clock port: whole milliseconds from VIRTUAL_EPOCH_MS, as
+   * Date.now gives them (transfer and step times make the virtual time itself fractional).
+   */
   clock (): Clock {
     return {
-      now: () => VIRTUAL_EPOCH_MS + this.current,
+      now: () => VIRTUAL_EPOCH_MS + Math.floor(this.current),
       schedule: (ms, callback) => {
         const timer = this.schedule(ms, callback)
         return () => { this.cancel(timer) }

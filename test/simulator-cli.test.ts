@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { stepMsFromSummary } from '../src/simulator/calibration.js'
+import { errorOf, schemaErrors, temporaryDirectory } from './helpers.js'
+
+const cli = new URL('../dist/cli/index.js', import.meta.url).pathname
+const run = promisify(execFile)
+
+describe('murmur simulate command', () => {
+  it('calibrates the step time from a swarm summary: the median of the nodes that trained all the run at full speed', () => {
+    const node = (step: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ step, alive: true, role: 'honest', maxCpu: 1, restarts: 0, ...extra })
+    const summary = { durationSeconds: 60, nodes: [node(1000), node(1200), node(600), node(10, { maxCpu: 0.2 }), node(5, { restarts: 1 }), node(5, { alive: false }), node(5, { role: 'attacker' })] }
+    expect(stepMsFromSummary(summary, 's.json')).toBeCloseTo(60_000 / 1000, 6)
+    expect(String(errorOf(() => stepMsFromSummary({ durationSeconds: 60, nodes: [node(0)] }, 's.json')))).toMatch(/no node trained the whole run at full speed/)
+    expect(String(errorOf(() => stepMsFromSummary([], 's.json')))).toMatch(/calibration s.json: no positive durationSeconds/)
+  })
+
+  it('runs with murmur swarm\'s flags and a trace file, and writes a schema-valid summary, its run figures and a report', async () => {
+    const out = await temporaryDirectory('simulate')
+    try {
+      const trace = join(out, 'trace.csv')
+      await writeFile(trace, 'device,online_from,online_to\n1,0,8\n2,0,8\n3,2,8\n4,0,3\n4,5,8\n')
+      const { stdout } = await run(process.execPath, [cli, 'simulate', '--nodes', '4', '--model', 'logistic', '--duration', '8s', '--step-time', '50ms',
+        '--latency', 'uniform:5ms:20ms', '--bandwidth', 'lognormal:50mbit:0.5', '--availability', trace, '--merge', 'median', '--local-steps', '5', '--out', out], { timeout: 90_000 })
+      expect(stdout).toMatch(/simulated swarm [0-9a-f]{32}: 4 nodes, logistic on mnist/)
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as { mergeRule: string; simulation: { latency: string; availability: string }; nodes: Array<{ restarts: number }> }
+      expect(schemaErrors('swarm-summary', summary)).toEqual([])
+      expect(summary.mergeRule).toBe('median')
+      expect(summary.simulation.latency).toBe('uniform:5ms:20ms')
+      expect(summary.simulation.availability).toBe(trace)
+      // Device 4 left at 3 s and came back at 5 s.
+      expect(summary.nodes[3]!.restarts).toBe(1)
+      const figures = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { wallSeconds: number; stepsPerSecond: number }
+      expect(figures.wallSeconds).toBeGreaterThan(0)
+      expect(figures.stepsPerSecond).toBeGreaterThan(0)
+      expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/murmur simulate/)
+      await expect(run(process.execPath, [cli, 'simulate', '--availability', join(out, 'missing.csv'), '--duration', '1s'])).rejects.toThrow(/--availability: cannot read availability trace/)
+      await expect(run(process.execPath, [cli, 'simulate', '--latency', 'uniform:9ms:1ms'])).rejects.toThrow(/invalid latency/)
+    } finally {
+      await rm(out, { recursive: true, force: true })
+    }
+  })
+})
