@@ -11,7 +11,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs', 'examples/*.mjs', 'test/fixtures/*.mjs'] },
         tsconfigRootDir: import.meta.dirname
       }
     },
@@ -51,7 +51,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['eslint.config.js', 'scripts/*.mjs'],
+    files: ['eslint.config.js', 'scripts/*.mjs', 'examples/*.mjs', 'test/fixtures/*.mjs'],
     ...tseslint.configs.disableTypeChecked
   }
 )

@@ -24,6 +24,7 @@ import { PeerGate } from './peer-gate.js'
 import { PrivacyGuard } from './privacy-guard.js'
 import { PushExchange } from './push-exchange.js'
 import { RecordPrivacy } from './record-privacy.js'
+import { resume } from './resume.js'
 import { plausibleClaims } from './sample-claims.js'
 import type { Transport, TransportHandlers } from './transport.js'
 import { encodeUpdate, validateUpdate, type UpdateExpectations } from './update-codec.js'
@@ -148,6 +149,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private resumedFromCheckpoint = false
   private readonly startupWarnings: string[] = []
   private started = false
+  /** set once start() has completed: only a node that ran writes a final checkpoint */
+  private running = false
   private stopping = false
   private readonly stopController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
@@ -225,23 +228,10 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    const restarts = await this.store.recordStart()
-    const { checkpoint: saved, problems } = await this.store.readCheckpoint()
-    this.startupWarnings.push(...problems)
-    if (saved !== null && saved.swarmId !== this.swarmId) {
-      throw new MurmurError('ERR_NODE_STATE', `the node's stored state belongs to swarm ${saved.swarmId}, not to this manifest's swarm ${this.swarmId}: give this node a state of its own`)
-    }
-    await this.store.saveManifest(this.manifest)
-    let checkpoint = saved
-    if (saved !== null) {
-      const verdict = validateUpdate(saved.model, this.expectations)
-      if (verdict.ok) await this.trainer.setWeights(verdict.value.weights)
-      else {
-        this.startupWarnings.push(`the stored checkpoint holds an unusable model (${verdict.reason}: ${verdict.detail}); starting without it`)
-        checkpoint = null
-      }
-    }
-    if (saved !== null && this.privacy !== null) {
+    const { checkpoint, weights, restarts, warnings } = await resume(this.store, this.manifest, this.expectations)
+    this.startupWarnings.push(...warnings)
+    if (weights !== null) await this.trainer.setWeights(weights)
+    if (checkpoint !== null && this.privacy !== null) {
       this.startupWarnings.push('differential privacy: the ε spent before this restart is not counted again; the accountant starts over (privacy.releases counts this run only)')
     }
     const plan = this.trainer.dpSgdPlan
@@ -264,6 +254,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
         this.warn(`warm join failed: ${error instanceof Error ? error.message : String(error)}`)
       })
     }
+    this.running = true
     this.loop = this.run().catch((error: unknown) => {
       const failure = error instanceof Error ? error : new Error(String(error))
       this.logger.error(`the training loop failed: ${failure.message}`)
@@ -396,6 +387,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     }
     this.model = weights
     this.roundStart = weights
+    this.encodedCache = null
     this.intake.guard.reference(weights, this.initialNorm)
     if (share) {
       this.released = shared
@@ -413,27 +405,30 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
    * The model others may see (warm joins, GET /model): with differential privacy, the last one
    * released, never training that was not privatised; null before there is one to give.
    */
-  async publicModel (): Promise<Uint8Array | null> {
-    if (this.privacy !== null) {
-      return this.released === null ? null : this.encode(this.released, this.samplesProcessed)
-    }
+  private async publicWeights (): Promise<Weights | null> {
+    if (this.privacy !== null) return this.released
     if (this.model === null && !this.resumedFromCheckpoint) return null
+    return this.model ?? await this.trainer.getWeights()
+  }
+
+  /** The public model, encoded once per step however many ask for it; null before there is one. */
+  async publicModel (): Promise<Uint8Array | null> {
     if (this.encodedCache?.step === this.step) return this.encodedCache.bytes
     const step = this.step
-    const bytes = await this.encodedModel()
+    const weights = await this.publicWeights()
+    if (weights === null) return null
+    const bytes = this.encode(weights, this.samplesProcessed)
     this.encodedCache = { step, bytes }
     return bytes
   }
 
   /** What model requests (warm joins) get: the public model as the exchange serves it. */
   private async servedModel (): Promise<Uint8Array | null> {
-    const bytes = await this.publicModel()
-    if (bytes === null) return null
-    const verdict = validateUpdate(bytes, this.expectations)
-    if (!verdict.ok) return bytes
-    const honest: Outgoing = { weights: verdict.value.weights, samples: verdict.value.samples }
+    const weights = await this.publicWeights()
+    if (weights === null) return null
+    const honest: Outgoing = { weights, samples: this.samplesProcessed }
     const served = this.exchange.serve(honest)
-    return served === honest ? bytes : encodeUpdate({ ...verdict.value, weights: served.weights, samples: served.samples })
+    return served === honest ? this.publicModel() : this.encode(served.weights, served.samples)
   }
 
   private encode (weights: Weights, samples: number): Uint8Array {
@@ -568,7 +563,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     this.stopController.abort()
     await this.loop
     try {
-      if (this.started) await this.checkpoint()
+      // A start that failed (e.g. the store holds another swarm's node) must not overwrite that state.
+      if (this.running) await this.checkpoint()
     } finally {
       this.exchange.stop()
       await this.transport.stop()
