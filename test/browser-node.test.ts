@@ -71,7 +71,8 @@ describe('browser nodes', () => {
       // The process nodes merge the tabs' models too.
       for (const node of swarm.nodes) await waitFor(node, status => status.updates.accepted >= 5 && status.peers >= 2)
 
-      // Accuracy: the tabs' climbs, and ends where the process nodes' does (all on held-out data of their own part).
+      // Accuracy: the tabs' ends where the process nodes' does (each on held-out records of its own part).
+      // (A tab's first evaluation is already high when its warm join adopted the swarm's model.)
       let tabAccuracy = 0
       let nodeAccuracy = 0
       const deadline = Date.now() + 90_000
@@ -80,12 +81,12 @@ describe('browser nodes', () => {
         const nodeStatuses = await Promise.all(swarm.nodes.map(async node => node.status()))
         tabAccuracy = mean(tabStatuses.map(status => status?.lastAccuracy ?? 0))
         nodeAccuracy = mean(nodeStatuses.map(status => status?.lastAccuracy ?? 0))
-        if (tabAccuracy >= nodeAccuracy - 0.04 && tabAccuracy > mean(firstAccuracy) + 0.02 && tabStatuses.every(status => (status?.step ?? 0) >= 200)) break
+        if (tabAccuracy >= nodeAccuracy - 0.03 && tabStatuses.every(status => (status?.step ?? 0) >= 200)) break
         await new Promise(resolve => setTimeout(resolve, 1_000))
       } while (Date.now() < deadline)
       process.stdout.write(`browser nodes: accuracy ${tabAccuracy.toFixed(3)} (first evaluation ${mean(firstAccuracy).toFixed(3)}), process nodes ${nodeAccuracy.toFixed(3)}\n`)
-      expect(tabAccuracy).toBeGreaterThan(mean(firstAccuracy) + 0.02)
-      expect(tabAccuracy).toBeGreaterThanOrEqual(nodeAccuracy - 0.04)
+      expect(tabAccuracy).toBeGreaterThan(0.8)
+      expect(tabAccuracy).toBeGreaterThanOrEqual(nodeAccuracy - 0.03)
 
       // The page: its chart is drawn.
       const screenshot = join(swarm.directory, 'browser-node.png')

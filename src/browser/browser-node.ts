@@ -5,6 +5,7 @@ import { NODE_EVENT_NAMES, type NodeCoreEvents } from '../core/node-events.js'
 import { PeerGate } from '../core/peer-gate.js'
 import { maxUpdateBytes } from '../core/update-codec.js'
 import type { NodeData } from '../data/node-data.js'
+import type { BackendName } from '../learning/backend-names.js'
 import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { weightShapes } from '../learning/models.js'
 import { Libp2pTransport } from '../node/libp2p-transport.js'
@@ -24,6 +25,8 @@ export interface BrowserNodeInit {
   /** the node's records, chosen by the caller once it knows the node's peer id (see BrowserNode.identity) */
   readonly data: (peerId: string) => Promise<NodeData>
   readonly workerUrl: string
+  /** a TF.js backend to use instead of the fastest that loads (webgl, wasm, cpu) */
+  readonly backend?: BackendName
   readonly wasmPath: string
   /** STUN/TURN servers for WebRTC between tabs on different networks (default none) */
   readonly iceServers?: RTCIceServer[]
@@ -110,7 +113,7 @@ export class BrowserNode extends TypedEventEmitter<NodeCoreEvents> {
       })
       const peerId = host.peerId.toString()
       const seed = seedFromPeerId(peerId)
-      trainer = await BrowserTrainer.start({ workerUrl: init.workerUrl, wasmPath: init.wasmPath, manifest: init.manifest, data: await init.data(peerId), seed })
+      trainer = await BrowserTrainer.start({ workerUrl: init.workerUrl, wasmPath: init.wasmPath, ...(init.backend === undefined ? {} : { backend: init.backend }), manifest: init.manifest, data: await init.data(peerId), seed })
       const transport = new Libp2pTransport({ host, swarmId, maxUpdateBytes: maxBytes })
       const core = new NodeCore({ transport, store, trainer, gate }, {
         id: peerId,

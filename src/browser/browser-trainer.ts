@@ -1,6 +1,7 @@
 import type { NodeTrainer } from '../core/node-trainer.js'
 import type { NodeData } from '../data/node-data.js'
 import { MurmurError, type MurmurErrorCode } from '../errors.js'
+import type { BackendName } from '../learning/backend-names.js'
 import type { DpSgdPlan } from '../learning/dp-sgd-plan.js'
 import type { Manifest } from '../learning/manifest.js'
 import type { EvaluationSplit, TrainResult } from '../learning/trainer.js'
@@ -18,6 +19,8 @@ export interface BrowserTrainerInit {
   readonly manifest: Manifest
   readonly data: NodeData
   readonly seed: number
+  /** a backend to use instead of the fastest that loads */
+  readonly backend?: BackendName
   readonly signal?: AbortSignal
 }
 
@@ -70,7 +73,7 @@ export class BrowserTrainer implements NodeTrainer {
           else if (message.type === 'failed') reject(toError(message.error))
         }
         worker.onerror = event => { reject(new MurmurError('ERR_WORKER', `the training worker failed to start: ${event.message}`)) }
-        const start: BrowserWorkerInit = { type: 'init', manifest: init.manifest, data: init.data, seed: init.seed, wasmPath: init.wasmPath }
+        const start: BrowserWorkerInit = { type: 'init', manifest: init.manifest, data: init.data, seed: init.seed, wasmPath: init.wasmPath, ...(init.backend === undefined ? {} : { backend: init.backend }) }
         worker.postMessage(start)
       })
       return new BrowserTrainer(worker, ready)

@@ -7,6 +7,7 @@
  */
 import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js'
 import type { NodeData } from '../data/node-data.js'
+import { isBackendName, type BackendName } from '../learning/backend-names.js'
 import { parseSwarmKeyText } from '../p2p/swarm-key-format.js'
 import { seedFromPeerId } from '../node/peer-seed.js'
 import { builtinPart, fetchBuiltinSplit, nodeDataFromFiles } from './browser-data.js'
@@ -53,6 +54,12 @@ function swarmKey (config: WebConfig): Uint8Array | undefined {
     return undefined
   }
   return parseSwarmKeyText(text)
+}
+
+/** ?backend=webgl|wasm|cpu: a TF.js backend instead of the fastest that loads (measurements). */
+function backendChoice (): { backend?: BackendName } {
+  const name = new URLSearchParams(location.search).get('backend') ?? ''
+  return isBackendName(name) ? { backend: name } : {}
 }
 
 /** ?checkpoint=MS: checkpoints more often than the core's default (kiosks, tests). */
@@ -115,6 +122,7 @@ class Page {
         ...(key === undefined ? {} : { swarmKey: key }),
         data: async peerId => this.data(peerId),
         ...checkpointInterval(),
+        ...backendChoice(),
         workerUrl: new URL('murmur-worker.js', base).href,
         wasmPath: new URL('wasm/', base).href
       })

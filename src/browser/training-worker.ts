@@ -36,7 +36,7 @@ async function handle (trainer: LocalTrainer, request: TrainingRequest): Promise
 
 async function start (init: BrowserWorkerInit): Promise<LocalTrainer> {
   setWasmPaths(init.wasmPath)
-  const backend = await selectBackend({ chain: BROWSER_BACKEND_NAMES, needsConvolutionGradients: hasConvolutions(init.manifest.model) })
+  const backend = await selectBackend({ chain: BROWSER_BACKEND_NAMES, needsConvolutionGradients: hasConvolutions(init.manifest.model), ...(init.backend === undefined ? {} : { preference: init.backend }) })
   return LocalTrainer.create(init.manifest, init.data, { backend, seed: init.seed, algorithm: init.manifest.training.algorithm })
 }
 

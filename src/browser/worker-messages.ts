@@ -1,4 +1,5 @@
 import type { NodeData } from '../data/node-data.js'
+import type { BackendName } from '../learning/backend-names.js'
 import type { Manifest } from '../learning/manifest.js'
 
 /** What a browser node's training worker is started with (its first message). */
@@ -11,4 +12,6 @@ export interface BrowserWorkerInit {
   readonly seed: number
   /** where TF.js finds its .wasm files (a URL ending in /) */
   readonly wasmPath: string
+  /** a backend to use instead of the fastest that loads (webgl, wasm, cpu) */
+  readonly backend?: BackendName
 }
