@@ -15,7 +15,7 @@ import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { DEVICE_PROFILES, parseProfiles, type ProfileShare } from '../../swarm/profiles.js'
 import { durationMs, planScenario, readScenarioFile, type ScenarioFile } from '../../swarm/scenario.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
-import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
+import { addPrivacyFlags, privacyFromFlags, withDpSgdTrainingDefaults, type PrivacyFlags } from '../privacy-flags.js'
 import { duration, integer, oneOf, parsedWith, positiveNumber, withFlag } from '../parsers.js'
 
 interface SwarmFlags extends PrivacyFlags {
@@ -112,6 +112,7 @@ export function swarmCommand (): Command {
     .action(async (given: SwarmFlags) => {
       let flags = given
       let scenario
+      let scenarioSet: Partial<SwarmFlags> = {}
       if (given.scenario !== undefined) {
         const source = given.scenario
         const file = await withFlag('--scenario', readScenarioFile(source))
@@ -119,10 +120,15 @@ export function swarmCommand (): Command {
         // A flag typed on the command line wins over the scenario, which wins over the built-in default.
         const typed = Object.fromEntries(Object.entries(given).filter(([key]) => command.getOptionValueSource(key) === 'cli'))
         flags = { ...given, ...defaults, ...typed }
+        scenarioSet = defaults
         scenario = await withFlag('--scenario', Promise.resolve().then(() => planScenario(file, flags.nodes, flags.seed, source)))
       }
       if (flags.swarmKey !== undefined) await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const privacy = privacyFromFlags(flags)
+      if (privacy?.level === 'record' && flags.modelFile === undefined) {
+        flags = withDpSgdTrainingDefaults(flags, key => command.getOptionValueSource(key) !== 'cli' && scenarioSet[key] === undefined)
+        process.stderr.write(`record-level DP-SGD: model ${flags.model}, ${flags.optimizer ?? 'manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'}, batch ${flags.batchSize ?? 'manifest'}, ${flags.localSteps ?? 'manifest'} local steps (DP-SGD defaults where no flag chose; docs/privacy.md)\n`)
+      }
       // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
       const { runSwarm } = await import('../../swarm/launcher.js')
       const model = flags.modelFile === undefined ? flags.model : await withFlag('--model-file', modelFromFile(flags.modelFile, flags.dataset))
