@@ -241,6 +241,23 @@ describe('DP-SGD', () => {
     }
   })
 
+  it('applies the local algorithm\'s hooks to DP-SGD steps (a FedProx pull of 1 undoes every noisy step)', async () => {
+    const privacy = { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 1 } as const
+    const training = { batchSize: 50, optimizer: 'sgd', learningRate: 0.5 } as const
+    const pulled = await LocalTrainer.create(createManifest({ model: 'logistic', dataset: MNIST, training }), { train, test }, { recordPrivacy: privacy, algorithm: 'fedprox:2' })
+    const control = await LocalTrainer.create(createManifest({ model: 'logistic', dataset: MNIST, training }), { train, test }, { recordPrivacy: privacy })
+    try {
+      const start = flat((await pulled.getWeights()).map(weight => tf.tensor(weight.values)))
+      await Promise.all([pulled.train(3), control.train(3)])
+      const moved = (trainer: LocalTrainer): Promise<number> => trainer.getWeights().then(weights => l2(difference(Float32Array.from(weights.flatMap(weight => Array.from(weight.values))), start)))
+      expect(await moved(control)).toBeGreaterThan(0.01)
+      expect(await moved(pulled)).toBeLessThan(1e-6)
+    } finally {
+      await pulled.close()
+      await control.close()
+    }
+  })
+
   it('trains the dct-mlp (fixed DCT, then dense layers) with ghost norms through LocalTrainer', async () => {
     const manifest = createManifest({ model: 'dct-mlp', dataset: MNIST, training: { batchSize: 50, optimizer: 'sgd', learningRate: 2 } })
     const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8 } })

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { privacyFromFlags, recordPrivacyForNode } from '../src/cli/privacy-flags.js'
+import { DP_SGD_TRAINING_DEFAULTS, privacyFromFlags, recordPrivacyForNode, withDpSgdTrainingDefaults } from '../src/cli/privacy-flags.js'
 import { isMurmurError } from '../src/errors.js'
 import { createManifest, parseManifest } from '../src/learning/manifest.js'
 import { errorOf } from './helpers.js'
@@ -13,6 +13,16 @@ function message (action: () => unknown): string {
 }
 
 describe('--dp-* flags', () => {
+  it('murmur swarm under DP-SGD: the DP defaults fill only what no flag or scenario chose', () => {
+    const flags = { model: 'mlp', optimizer: undefined, learningRate: 0.1, batchSize: undefined, localSteps: undefined, nodes: 8 }
+    const typed = new Set(['learningRate'])
+    const chosen = withDpSgdTrainingDefaults(flags, key => !typed.has(key))
+    expect(chosen).toEqual({ model: 'dct-mlp', optimizer: 'sgd', learningRate: 0.1, batchSize: 64, localSteps: 10, nodes: 8 })
+    expect(flags.model).toBe('mlp')
+    expect(withDpSgdTrainingDefaults(flags, () => false)).toEqual(flags)
+    expect(Object.keys(DP_SGD_TRAINING_DEFAULTS).sort()).toEqual(['batchSize', 'learningRate', 'localSteps', 'model', 'optimizer'])
+  })
+
   it('--dp-epsilon and --dp-delta alone select record-level DP-SGD with a default horizon and clip', () => {
     const options = privacyFromFlags({ dpEpsilon: 8, dpDelta: 1e-5 })
     expect(options).toEqual({ level: 'record', epsilon: 8, delta: 1e-5 })

@@ -22,6 +22,25 @@ export interface PrivacyFlags extends RecordPrivacyFlags {
   dpNodeReleases?: number
 }
 
+/**
+ * What `murmur swarm` trains with under record-level DP-SGD when neither the command line nor a
+ * scenario says otherwise (docs/privacy.md has the measurements): the dct-mlp, whose fixed DCT
+ * leaves 4,810 weights for the noise to cover instead of the mlp's 101,770, and plain SGD with a
+ * large step, which noisy clipped gradients need (Adam at 0.001 learns little in the budget).
+ */
+export const DP_SGD_TRAINING_DEFAULTS = { model: 'dct-mlp', optimizer: 'sgd', learningRate: 2, batchSize: 64, localSteps: 10 } as const
+
+type DpSgdDefaultKey = keyof typeof DP_SGD_TRAINING_DEFAULTS
+
+/** `flags` with DP_SGD_TRAINING_DEFAULTS in the places `open` says nobody chose. */
+export function withDpSgdTrainingDefaults<T extends { [K in DpSgdDefaultKey]?: unknown }> (flags: T, open: (key: DpSgdDefaultKey) => boolean): T {
+  const chosen = { ...flags }
+  for (const key of Object.keys(DP_SGD_TRAINING_DEFAULTS) as DpSgdDefaultKey[]) {
+    if (open(key)) (chosen as Record<DpSgdDefaultKey, unknown>)[key] = DP_SGD_TRAINING_DEFAULTS[key]
+  }
+  return chosen
+}
+
 function invalid (message: string): MurmurError {
   return new MurmurError('ERR_INVALID_ARGUMENT', message)
 }

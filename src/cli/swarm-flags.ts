@@ -106,15 +106,15 @@ function scenarioDefaults (file: ScenarioFile, source: string, maxNodes: number)
  * The flags in force and the planned scenario: a flag typed on the command line wins over the
  * scenario's swarm settings, which win over the built-in defaults.
  */
-export async function resolveSwarmFlags<T extends SwarmFlags> (command: Command, given: T, maxNodes: number): Promise<{ flags: T; scenario?: Scenario }> {
-  if (given.scenario === undefined) return { flags: given }
+export async function resolveSwarmFlags<T extends SwarmFlags> (command: Command, given: T, maxNodes: number): Promise<{ flags: T; scenario?: Scenario; scenarioSettings: Partial<SwarmFlags> }> {
+  if (given.scenario === undefined) return { flags: given, scenarioSettings: {} }
   const source = given.scenario
   const file = await withFlag('--scenario', readScenarioFile(source))
   const defaults = await withFlag('--scenario', Promise.resolve().then(() => scenarioDefaults(file, source, maxNodes)))
   const typed = Object.fromEntries(Object.entries(given).filter(([key]) => command.getOptionValueSource(key) === 'cli'))
   const flags = { ...given, ...defaults, ...typed }
   const scenario = await withFlag('--scenario', Promise.resolve().then(() => planScenario(file, flags.nodes, flags.seed, source)))
-  return { flags, scenario }
+  return { flags, scenario, scenarioSettings: defaults }
 }
 
 /** The training settings the flags override in the manifest; undefined when none. */

@@ -87,19 +87,25 @@ export class DpSgd {
     return this.random.poissonSample(this.init.records, this.init.plan.samplingRate)
   }
 
+  /** One DP-SGD step: the optimizer applies one noisy gradient. Returns the drawn batch's summed loss and size. */
+  step (): { lossSum: number; batch: number } {
+    const { gradients, lossSum, batch } = this.noisyGradient()
+    try {
+      const named: tf.NamedTensorMap = {}
+      this.variables.forEach((variable, index) => { named[variable.name] = gradients[index] as tf.Tensor })
+      this.init.optimizer.applyGradients(named)
+    } finally {
+      tf.dispose(gradients)
+    }
+    return { lossSum, batch }
+  }
+
   /** `steps` DP-SGD steps; samples are counted as steps × the expected batch size (the drawn sizes are private). */
   train (steps: number): Promise<TrainResult> {
     let lossTotal = 0
     let drawn = 0
     for (let step = 0; step < steps; step++) {
-      const { gradients, lossSum, batch } = this.noisyGradient()
-      try {
-        const named: tf.NamedTensorMap = {}
-        this.variables.forEach((variable, index) => { named[variable.name] = gradients[index] as tf.Tensor })
-        this.init.optimizer.applyGradients(named)
-      } finally {
-        tf.dispose(gradients)
-      }
+      const { lossSum, batch } = this.step()
       lossTotal += lossSum
       drawn += batch
     }

@@ -125,22 +125,33 @@ export class LocalTrainer implements Trainer {
   }
 
   async train (steps: number): Promise<TrainResult> {
-    if (this.dpSgd !== null) return this.dpSgd.train(steps)
     let lossTotal = 0
+    /** examples the loss total is over: DP-SGD's drawn batches vary in size */
+    let examples = 0
     const algorithm = this.algorithm.perStep ? this.algorithm : null
+    // Under DP-SGD the hooks stay free of privacy cost: they see only the merged model and the
+    // node's own noisy steps (post-processing), never a record.
     if (algorithm !== null) algorithm.beginRound(await this.getWeights(), steps)
     for (let step = 0; step < steps; step++) {
-      const { x, y } = this.batchTensors(this.data.train, this.nextBatch())
-      try {
-        const loss = await this.model.trainOnBatch(x, y)
-        lossTotal += Array.isArray(loss) ? (loss[0] ?? 0) : loss
-      } finally {
-        x.dispose()
-        y.dispose()
+      if (this.dpSgd !== null) {
+        const { lossSum, batch } = this.dpSgd.step()
+        lossTotal += lossSum
+        examples += batch
+      } else {
+        const { x, y } = this.batchTensors(this.data.train, this.nextBatch())
+        try {
+          const loss = await this.model.trainOnBatch(x, y)
+          lossTotal += (Array.isArray(loss) ? (loss[0] ?? 0) : loss) * this.batchSize
+          examples += this.batchSize
+        } finally {
+          x.dispose()
+          y.dispose()
+        }
       }
       if (algorithm !== null) await this.setWeights(algorithm.afterStep(await this.getWeights()))
     }
-    return { steps, samples: steps * this.batchSize, loss: steps > 0 ? lossTotal / steps : 0 }
+    // Samples count the expected batch size under DP-SGD too: the drawn sizes are private.
+    return { steps, samples: steps * this.batchSize, loss: examples > 0 ? lossTotal / examples : 0 }
   }
 
   // Copies both ways: the cpu backend would otherwise share its live arrays with the caller.

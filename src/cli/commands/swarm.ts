@@ -4,7 +4,7 @@ import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
-import { privacyFromFlags } from '../privacy-flags.js'
+import { privacyFromFlags, withDpSgdTrainingDefaults } from '../privacy-flags.js'
 import { parsedWith, withFlag } from '../parsers.js'
 import { addSwarmFlags, exchangeFromFlags, modelFromFlags, resolveSwarmFlags, trainingFromFlags, type SwarmFlags } from '../swarm-flags.js'
 
@@ -27,9 +27,15 @@ export function swarmCommand (): Command {
     .option('--verbose', 'show what the nodes print on stderr', false)
     .addOption(new Option('--dashboard <host:port>', 'serve a live page of the whole swarm there while it runs (e.g. 127.0.0.1:8080; port 0 picks a free one)').argParser(parsedWith(parseApiAddress)))
     .action(async (given: SwarmCommandFlags) => {
-      const { flags, scenario } = await resolveSwarmFlags(command, given, MAX_NODES)
+      const resolved = await resolveSwarmFlags(command, given, MAX_NODES)
+      const { scenario, scenarioSettings } = resolved
+      let flags = resolved.flags
       if (flags.swarmKey !== undefined) await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const privacy = privacyFromFlags(flags)
+      if (privacy?.level === 'record' && flags.modelFile === undefined) {
+        flags = withDpSgdTrainingDefaults(flags, key => command.getOptionValueSource(key) !== 'cli' && scenarioSettings[key] === undefined)
+        process.stderr.write(`record-level DP-SGD: model ${flags.model}, ${flags.optimizer ?? 'manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'}, batch ${flags.batchSize ?? 'manifest'}, ${flags.localSteps ?? 'manifest'} local steps (DP-SGD defaults where no flag chose; docs/privacy.md)\n`)
+      }
       // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
       const { runSwarm } = await import('../../swarm/launcher.js')
       const model = await modelFromFlags(flags)
