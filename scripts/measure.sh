@@ -34,13 +34,13 @@ echo "== hostile-load: scripts/hostile-load.mjs 32 60"; node scripts/hostile-loa
 for noise in 0.001 0.01 0.1; do
   run "dp-node-$noise" swarm --nodes 8 --duration 60s --dp-node-clip 1 --dp-node-noise "$noise" --out "$out/dp-node-$noise"
 done
-# Record-level DP-SGD (docs/privacy.md): ε against accuracy beside a run without DP, same hyperparameters.
-dp_sgd="--nodes 8 --optimizer sgd --learning-rate 0.5 --batch-size 64"
-run dp-sgd-none swarm $dp_sgd --duration 60s --out "$out/dp-sgd-none"
-for epsilon in 2 4 8; do
-  run "dp-sgd-$epsilon" swarm $dp_sgd --duration 60s --dp-epsilon "$epsilon" --dp-epochs 60 --out "$out/dp-sgd-$epsilon"
+# Record-level DP-SGD (docs/privacy.md): ε against accuracy beside runs without DP (8 nodes, 120 s).
+dp_sgd="--nodes 8 --duration 120s --model dct-mlp --optimizer sgd --batch-size 64 --local-steps 10 --algorithm dsgd"
+run dp-sgd-none-mlp swarm --nodes 8 --duration 120s --model mlp --optimizer sgd --learning-rate 0.5 --batch-size 64 --local-steps 10 --algorithm dsgd --out "$out/dp-sgd-none-mlp"
+run dp-sgd-none swarm $dp_sgd --learning-rate 0.3 --out "$out/dp-sgd-none"
+for epsilon in 1 2 4 8; do
+  run "dp-sgd-$epsilon" swarm $dp_sgd --learning-rate 2 --dp-epsilon "$epsilon" --dp-epochs 60 --out "$out/dp-sgd-$epsilon"
 done
-run dp-sgd-8-120s swarm $dp_sgd --duration 120s --dp-epsilon 8 --dp-epochs 60 --out "$out/dp-sgd-8-120s"
 run dp-sgd-bench bench train --models mlp --backends wasm --dp --json
 run gossip-bench bench gossip --json
 run scale-48 swarm --nodes 48 --duration 90s --out "$out/scale-48"
