@@ -1,6 +1,5 @@
-import { AttackingExchange } from '../attacks/attacking-exchange.js'
+import { attacking } from '../attacks/attacking-exchange.js'
 import type { Attack } from '../attacks/attack.js'
-import { attackBehaviour } from '../attacks/index.js'
 import { NodeCore } from '../core/node-core.js'
 import type { Checkpoint } from '../core/node-state.js'
 import { PeerGate } from '../core/peer-gate.js'
@@ -243,7 +242,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       maxCpu: target.profile.maxCpu,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
-      ...(attack === null ? {} : { decorateExchange: (exchange, context) => new AttackingExchange(exchange, attackBehaviour(attack), context) })
+      ...(attack === null ? {} : { decorateExchange: attacking(attack) })
     })
     core.addEventListener('error', event => { failures.push(event.detail) })
     target.core = core
