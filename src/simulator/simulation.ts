@@ -1,6 +1,5 @@
-import { AttackingExchange } from '../attacks/attacking-exchange.js'
+import { attacking } from '../attacks/attacking-exchange.js'
 import type { Attack } from '../attacks/attack.js'
-import { attackBehaviour } from '../attacks/index.js'
 import { NodeCore } from '../core/node-core.js'
 import type { Checkpoint } from '../core/node-state.js'
 import { PeerGate } from '../core/peer-gate.js'
@@ -117,7 +116,7 @@ export interface SimulationProgress {
   readonly wallSeconds: number
   readonly liveNodes: number
   readonly nodeCount: number
-  /** node-seconds simulated per wall second, over the last second or so */
+  /** node-seconds simulated per wall second, since the start */
   readonly nodeSecondsPerSecond: number
   readonly lastPoint: TimelinePoint | undefined
 }
@@ -226,6 +225,8 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   const world = new SimulatedNetwork({ time, links, nodes: options.nodes, targetPeers: options.network.targetPeers, seed: options.seed })
   const events: SwarmEvent[] = []
   const failures: Error[] = []
+  /** nodes running now */
+  let running = 0
 
   const startNode = async (target: SimulatedNode): Promise<void> => {
     // A node stopping (a leave just before a restart) finishes first: one core per node at a time.
@@ -243,12 +244,13 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       maxCpu: target.profile.maxCpu,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
-      ...(attack === null ? {} : { decorateExchange: (exchange, context) => new AttackingExchange(exchange, attackBehaviour(attack), context) })
+      ...(attack === null ? {} : { decorateExchange: attacking(attack) })
     })
     core.addEventListener('error', event => { failures.push(event.detail) })
     target.core = core
     target.trainer = trainer
     target.state = 'running'
+    running++
     await core.start()
   }
   const stopNode = (target: SimulatedNode, crash: boolean): void => {
@@ -257,6 +259,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
     target.trainer?.stopTraining()
     const core = target.core
     target.state = crash ? 'killed' : 'left'
+    running--
     target.stopping = core.stop().catch((error: unknown) => { failures.push(error instanceof Error ? error : new Error(String(error))) })
     target.core = null
     target.trainer = null
@@ -333,19 +336,17 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   }
 
   const durationSeconds = options.durationMs / 1000
-  let lastProgress = { wall: performance.now(), nodeSeconds: 0 }
+  let lastProgress = performance.now()
   let nodeSeconds = 0
   let lastVirtual = 0
   let rate = 0
-  const liveCount = (): number => nodes.reduce((count, n) => count + (n.state === 'running' ? 1 : 0), 0)
-  let live = 0
   const progress = (phase: SimulationProgress['phase']): void => {
     options.onProgress?.({
       phase,
       virtualSeconds: time.now() / 1000,
       durationSeconds,
       wallSeconds: (performance.now() - wallStart) / 1000,
-      liveNodes: live,
+      liveNodes: running,
       nodeCount: options.nodes,
       nodeSecondsPerSecond: rate,
       lastPoint: timeline[timeline.length - 1]
@@ -360,18 +361,17 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   for (let t = 0; t < options.durationMs; t += interval) {
     time.scheduleAt(t, () => { sampleTimeline().catch((error: unknown) => { failures.push(error instanceof Error ? error : new Error(String(error))) }) })
   }
-  // Churn changes the live count only at scenario actions; counting it at every progress tick is enough.
   await time.runUntil(options.durationMs, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     onAdvance: now => {
       if (failures.length > 0) throw failures[0] as Error
-      nodeSeconds += live * (now - lastVirtual) / 1000
+      nodeSeconds += running * (now - lastVirtual) / 1000
       lastVirtual = now
       const wall = performance.now()
-      if (wall - lastProgress.wall >= PROGRESS_INTERVAL_MS) {
-        live = liveCount()
-        rate = (nodeSeconds - lastProgress.nodeSeconds) / ((wall - lastProgress.wall) / 1000)
-        lastProgress = { wall, nodeSeconds }
+      if (wall - lastProgress >= PROGRESS_INTERVAL_MS) {
+        // Averaged since the start: virtual time advances in bursts, a window of half a second is noise.
+        rate = nodeSeconds / ((wall - wallStart) / 1000)
+        lastProgress = wall
         peakRss = Math.max(peakRss, process.memoryUsage().rss)
         progress('simulating')
       }
