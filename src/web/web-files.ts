@@ -27,9 +27,9 @@ export interface WebFilesInit {
 /** The parts of the built-in data a tab chooses among, by its peer id, unless its URL says ?part=I/N. */
 const DEFAULT_PARTS = 8
 
-/** The bundle's directory: dist/web, built by `npm run build` (scripts/build-web.mjs). */
+/** The bundle's directory: dist/page, built by `npm run build` (scripts/build-web.mjs). */
 function bundleDirectory (): string {
-  return compiledModule('web')
+  return compiledModule('page')
 }
 
 async function readBundleFile (file: string): Promise<Uint8Array> {
@@ -66,7 +66,7 @@ export async function webFiles (init: WebFilesInit): Promise<Map<string, WebFile
   try {
     wasm = (await readdir(join(bundleDirectory(), 'wasm'))).filter(file => file.endsWith('.wasm'))
   } catch (error) {
-    throw new MurmurError('ERR_INVALID_ARGUMENT', 'the browser node\'s bundle is missing (dist/web): run npm run build', { cause: error })
+    throw new MurmurError('ERR_INVALID_ARGUMENT', 'the browser node\'s bundle is missing (dist/page): run npm run build', { cause: error })
   }
   for (const file of wasm) files.set(`wasm/${file}`, { contentType: 'application/wasm', body: async () => readBundleFile(`wasm/${file}`) })
   const builtin = init.manifest.dataset.name === 'mnist'
