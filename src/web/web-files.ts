@@ -13,6 +13,8 @@ import { webPageHtml } from './web-page.js'
 export interface WebFile {
   readonly contentType: string
   readonly body: () => Promise<string | Uint8Array>
+  /** whether the body is the same at every request (default true; the config is made per request) */
+  readonly cacheable?: boolean
 }
 
 export interface WebFilesInit {
@@ -76,7 +78,7 @@ export async function webFiles (init: WebFilesInit): Promise<Map<string, WebFile
     builtinData: builtin ? { name: 'mnist', parts: init.parts ?? DEFAULT_PARTS } : null,
     privateSwarm: init.privateSwarm
   })
-  files.set(WEB_CONFIG_FILE, { contentType: 'application/json', body: async () => JSON.stringify(config()) })
+  files.set(WEB_CONFIG_FILE, { contentType: 'application/json', body: async () => JSON.stringify(config()), cacheable: false })
   if (builtin) {
     // Made once, when a tab first asks: the whole built-in split (about 8 MB).
     let encoded: Promise<{ train: ReturnType<typeof idxOf>; test: ReturnType<typeof idxOf> }> | null = null
