@@ -1,12 +1,12 @@
-// Builds the browser node (src/browser) into dist/web: the page's script, the training worker's
-// script, and TF.js's wasm binaries. Run by `npm run build` after tsc.
+// Builds the browser node (src/browser) into dist/page: the page's script, the training worker's
+// script, and TF.js's wasm binaries (dist/page). Run by `npm run build` after tsc.
 import { copyFile, mkdir, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const out = join(root, 'dist', 'web')
+const out = join(root, 'dist', 'page')
 const common = {
   bundle: true,
   platform: 'browser',

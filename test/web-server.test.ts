@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { describe, it, expect } from 'vitest'
 import { parseIdx } from '../src/data/idx-format.js'
 import { loadMnist } from '../src/data/mnist.js'
@@ -38,7 +39,11 @@ describe('the browser node page', () => {
       expect(config).toMatchObject({ bootstrap: BOOTSTRAP, privateSwarm: true, builtinData: { name: 'mnist' } })
       expect(config.manifest).toEqual(MANIFEST)
       expect(JSON.stringify(config)).not.toMatch(/key\/swarm|psk/)
-      expect((await fetchRaw(server.port, '/murmur-worker.js')).status).toBe(200)
+      const worker = await fetchRaw(server.port, '/murmur-worker.js')
+      const compressed = await fetchRaw(server.port, '/murmur-worker.js', { 'accept-encoding': 'gzip' })
+      expect(compressed.headers['content-encoding']).toBe('gzip')
+      expect(compressed.body.byteLength).toBeLessThan(worker.body.byteLength / 2)
+      expect(gunzipSync(compressed.body).equals(worker.body)).toBe(true)
       expect((await fetchRaw(server.port, '/wasm/tfjs-backend-wasm-simd.wasm')).headers['content-type']).toBe('application/wasm')
       // The built-in split, as IDX: what a process node trains on, as bytes.
       const images = parseIdx(new Uint8Array((await fetchRaw(server.port, '/data/train-images.idx')).body))

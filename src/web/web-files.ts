@@ -13,6 +13,8 @@ import { webPageHtml } from './web-page.js'
 export interface WebFile {
   readonly contentType: string
   readonly body: () => Promise<string | Uint8Array>
+  /** whether the body is the same at every request (default true; the config is made per request) */
+  readonly cacheable?: boolean
 }
 
 export interface WebFilesInit {
@@ -27,9 +29,9 @@ export interface WebFilesInit {
 /** The parts of the built-in data a tab chooses among, by its peer id, unless its URL says ?part=I/N. */
 const DEFAULT_PARTS = 8
 
-/** The bundle's directory: dist/web, built by `npm run build` (scripts/build-web.mjs). */
+/** The bundle's directory: dist/page, built by `npm run build` (scripts/build-web.mjs). */
 function bundleDirectory (): string {
-  return compiledModule('web')
+  return compiledModule('page')
 }
 
 async function readBundleFile (file: string): Promise<Uint8Array> {
@@ -66,7 +68,7 @@ export async function webFiles (init: WebFilesInit): Promise<Map<string, WebFile
   try {
     wasm = (await readdir(join(bundleDirectory(), 'wasm'))).filter(file => file.endsWith('.wasm'))
   } catch (error) {
-    throw new MurmurError('ERR_INVALID_ARGUMENT', 'the browser node\'s bundle is missing (dist/web): run npm run build', { cause: error })
+    throw new MurmurError('ERR_INVALID_ARGUMENT', 'the browser node\'s bundle is missing (dist/page): run npm run build', { cause: error })
   }
   for (const file of wasm) files.set(`wasm/${file}`, { contentType: 'application/wasm', body: async () => readBundleFile(`wasm/${file}`) })
   const builtin = init.manifest.dataset.name === 'mnist'
@@ -76,7 +78,7 @@ export async function webFiles (init: WebFilesInit): Promise<Map<string, WebFile
     builtinData: builtin ? { name: 'mnist', parts: init.parts ?? DEFAULT_PARTS } : null,
     privateSwarm: init.privateSwarm
   })
-  files.set(WEB_CONFIG_FILE, { contentType: 'application/json', body: async () => JSON.stringify(config()) })
+  files.set(WEB_CONFIG_FILE, { contentType: 'application/json', body: async () => JSON.stringify(config()), cacheable: false })
   if (builtin) {
     // Made once, when a tab first asks: the whole built-in split (about 8 MB).
     let encoded: Promise<{ train: ReturnType<typeof idxOf>; test: ReturnType<typeof idxOf> }> | null = null

@@ -2,6 +2,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { MurmurError } from '../errors.js'
 import { createApiGuard, type ApiGuard } from '../node/api-guard.js'
 import type { ApiAddress } from '../node/api.js'
@@ -25,6 +26,9 @@ const SECURITY_HEADERS = {
   'cross-origin-opener-policy': 'same-origin'
 } as const
 
+/** Files smaller than this go uncompressed. */
+const GZIP_MIN_BYTES = 1024
+
 function answer (response: ServerResponse, status: number, contentType: string, body: string | Uint8Array, head: boolean, headers: Record<string, string> = {}): void {
   response.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': contentType, 'cache-control': 'no-store', 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength) })
   response.end(head ? undefined : body)
@@ -38,6 +42,15 @@ function answer (response: ServerResponse, status: number, contentType: string, 
  * private swarm's key is never part of the page.
  */
 export async function startWebServer (address: ApiAddress, files: ReadonlyMap<string, WebFile>): Promise<WebServer> {
+  // Compressed once per file (the bundle, the worker, wasm, the data): a tab loads about 1.6 MB, not 6.
+  const compressed = new Map<string, Uint8Array>()
+  const gzipped = (path: string, body: string | Uint8Array, cacheable: boolean): Uint8Array => {
+    const cached = compressed.get(path)
+    if (cached !== undefined) return cached
+    const bytes = gzipSync(body)
+    if (cacheable) compressed.set(path, bytes)
+    return bytes
+  }
   let guard: ApiGuard = () => ({ status: 503, error: 'starting', message: 'the page is starting' })
   const server = createServer((request, response) => {
     const head = request.method === 'HEAD'
@@ -51,13 +64,19 @@ export async function startWebServer (address: ApiAddress, files: ReadonlyMap<st
       return
     }
     const path = new URL(request.url ?? '/', 'http://localhost').pathname.replace(/^\//, '')
-    const file = files.get(path === '' ? 'index.html' : path)
+    const name = path === '' ? 'index.html' : path
+    const file = files.get(name)
     if (file === undefined) {
       answer(response, 404, 'text/plain', 'not found\n', head)
       return
     }
+    const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
     file.body().then(
-      body => { answer(response, 200, file.contentType, body, head) },
+      body => {
+        const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+        if (!gzip || size < GZIP_MIN_BYTES) answer(response, 200, file.contentType, body, head, { vary: 'accept-encoding' })
+        else answer(response, 200, file.contentType, gzipped(name, body, file.cacheable !== false), head, { vary: 'accept-encoding', 'content-encoding': 'gzip' })
+      },
       (error: unknown) => { answer(response, 500, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`, head) })
   })
   await new Promise<void>((resolve, reject) => {
