@@ -1,4 +1,6 @@
 import { describe, it, expect } from 'vitest'
+import { initialWeights } from '../src/learning/initial-weights.js'
+import { norm } from '../src/learning/weights.js'
 import { InProcessSwarm, testManifest, type InProcessNode } from './inprocess/swarm.js'
 
 /** Partitions, churn, restarts and failing disks, with node cores in-process on a virtual clock. */
@@ -96,6 +98,35 @@ describe('churn and partitions, in-process', () => {
     // A few steps in, it is as good as the swarm.
     expect(joinedAt).toBeLessThan(100)
     expect(adopted).toBeGreaterThan(swarmAccuracy - 0.05)
+  })
+
+  it('a late joiner warm-joins a swarm whose models outgrew its norm bound, then accepts their pushes', async () => {
+    // A norm factor of 1.2 (the default is 4) lets a short run outgrow a fresh node's bound, as long
+    // training does with the default.
+    const core = { intakeLimits: { normFactor: 1.2 } }
+    const swarm = new InProcessSwarm()
+    const nodes = await swarm.grow(3, { msPerStep: 40, core })
+    // What a fresh node lets in: the factor times the initial weights' norm.
+    const freshBound = 1.2 * norm(initialWeights(swarm.manifest.model, swarm.manifest.dataset.inputShape, swarm.manifest.seed))
+    await swarm.until(() => nodes.every(node => node.core.status().step >= 600), 1_200_000, 'the swarm to train')
+    const grown = Math.min(...await Promise.all(nodes.map(async node => norm(await node.trainer.getWeights()))))
+    // Control: the swarm's models are beyond what a fresh node's bound lets in.
+    expect(grown).toBeGreaterThan(freshBound)
+    const [late] = await swarm.grow(1, { warmJoin: true, msPerStep: 40, dataSeed: 61, core }) as [InProcessNode]
+    let joined = false
+    let boundAtJoin = 0
+    late.core.addEventListener('warm-join', () => { joined = true; boundAtJoin = late.core.status().intake?.normBound ?? 0 })
+    let accepted = 0
+    late.core.addEventListener('accepted', () => { accepted++ })
+    await swarm.until(() => joined, 120_000, 'the warm join')
+    await swarm.until(() => accepted >= 20, 120_000, 'pushes accepted after the warm join')
+    const status = late.core.status()
+    await swarm.stop()
+    expect(status.warmJoin?.answers).toBe(3)
+    expect(status.warmJoin?.refused).toBe(0)
+    // The adopted model re-anchors the bound at once, not at 1 % a round.
+    expect(boundAtJoin).toBeGreaterThan(grown)
+    expect(swarm.testAccuracy(late)).toBeGreaterThan(0.5)
   })
 
   it('a restart resumes from the checkpoint: same step and counters, no warm join, restarts counted', async () => {

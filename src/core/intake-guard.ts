@@ -104,6 +104,19 @@ export class IntakeGuard {
     this.normBound = Math.max(floor, Math.min(target, grown))
   }
 
+  /**
+   * After the node has adopted the swarm's model (a warm join whose answers agreed with each other and
+   * scored on its held-out data): the bound follows that model's norm at once. The growth cap guards
+   * against what peers push, not against the node's own checked decision; without this, a node that
+   * joins a swarm whose models have outgrown normFactor × the initial norm refuses every peer.
+   */
+  adopt (model: Weights): void {
+    const value = norm(model)
+    if (!Number.isFinite(value)) return
+    const current = Number.isFinite(this.normBound) ? this.normBound : 0
+    this.normBound = Math.max(current, this.limits.normFactor * value)
+  }
+
   /** the norm a received model may have now */
   get bound (): number {
     return this.normBound

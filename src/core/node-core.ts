@@ -312,7 +312,10 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
         const verdict = bytes === null ? null : validateUpdate(bytes, this.expectations)
         return verdict?.ok === true ? { from: peer, step: verdict.value.step, weights: verdict.value.weights } : null
       },
-      plausible: weights => this.intake.guard.plausible(weights),
+      // Not the intake's norm bound: a joiner's bound is anchored on the initial weights and knows
+      // nothing of how far the swarm's models have grown. Answers are judged against each other
+      // (outliers refused) and their combination against the joiner's held-out data.
+      plausible: weights => Number.isFinite(norm(weights)),
       combine: (center, others) => this.mergeRule.merge({ weights: center, samples: 1 }, others.map(weights => ({ weights, samples: 1 }))),
       random: () => random.next(),
       signal: this.stopController.signal,
@@ -376,6 +379,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       weights = adopt.weights
       shared = weights
       this.average.reset(weights)
+      this.intake.guard.adopt(weights)
       this.warmJoined = { from: adopt.from, step: adopt.step, at: isoTime(this.clock), answers: adopt.answers, refused: adopt.refused }
       this.safeDispatchEvent('warm-join', { detail: { from: adopt.from, step: adopt.step, samples: 0 } })
     } else if (received.length > 0) {
