@@ -9,11 +9,11 @@ import { createRandom, deriveSeed } from '../data/random.js'
 import { holdOutRows, holdoutSeed, loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
 import { initialWeights } from '../learning/initial-weights.js'
-import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
+import { swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
 import type { ModelSpec } from '../learning/models.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import { assignProfiles, type ProfileShare } from '../swarm/profiles.js'
-import { checkpointFigures, finalScoring, lateJoins, round, summarise } from '../swarm/run-figures.js'
+import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise } from '../swarm/run-figures.js'
 import type { Scenario, ScenarioAction } from '../swarm/scenario.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { availabilityActions, type Availability } from './availability.js'
@@ -164,16 +164,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   let peakRss = process.memoryUsage().rss
   if (options.privacy?.level === 'record') throw new MurmurError('ERR_INVALID_ARGUMENT', 'murmur simulate does not simulate record-level DP-SGD (--dp-epsilon, --dp-noise); node-level privacy (--dp-node-*) works')
   const { train, test } = await loadTrainTestSplit(options.dataset)
-  const manifest = createManifest({
-    model: options.model,
-    dataset: { name: options.dataset, inputShape: train.inputShape, classes: train.classes },
-    seed: options.seed,
-    ...(options.training === undefined ? {} : { training: options.training }),
-    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
-    ...(options.codec === undefined ? {} : { codec: options.codec }),
-    ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
-    ...(options.privacy === undefined ? {} : { privacy: options.privacy })
-  })
+  const manifest = runManifest(options, train)
   const swarmId = swarmIdOf(manifest)
   const network = DenseNetwork.create(manifest.model, train.inputShape)
   const data = sparseRows(train)

@@ -1,4 +1,4 @@
-import { checkpointFigures, finalScoring, lateJoins, round, summarise } from './run-figures.js'
+import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise } from './run-figures.js'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,7 @@ import { loadNodeData, loadTrainTestSplit, parseDataSpec, type BuiltinDataset } 
 import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
-import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
+import { swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
 import { weightShapes, type ModelSpec } from '../learning/models.js'
 import { epsilonFromRdp } from '../learning/privacy.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
@@ -159,16 +159,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   const workdir = resolve(options.out ?? await mkdtemp(join(tmpdir(), 'murmur-swarm-')))
   await mkdir(workdir, { recursive: true })
   const { train, test } = await loadTrainTestSplit(options.dataset)
-  const manifest = createManifest({
-    model: options.model,
-    dataset: { name: options.dataset, inputShape: train.inputShape, classes: train.classes },
-    seed: options.seed,
-    ...(options.training === undefined ? {} : { training: options.training }),
-    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
-    ...(options.codec === undefined ? {} : { codec: options.codec }),
-    ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
-    ...(options.privacy === undefined ? {} : { privacy: options.privacy })
-  })
+  const manifest = runManifest(options, train)
   const partition = formatPartition(options.partition)
   const dataSpecOf = (i: number): string => `${options.dataset}:${i + 1}/${options.nodes}:${partition}`
   await checkRecordPrivacyBudgets(manifest, Array.from({ length: options.nodes }, (_, i) => dataSpecOf(i)))

@@ -1,3 +1,6 @@
+import type { BuiltinDataset } from '../data/spec.js'
+import { createManifest, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
+import type { ModelSpec } from '../learning/models.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { Checkpoint } from '../core/node-state.js'
 import type { LateJoin, NodeSummary, TimelinePoint } from './summary.js'
@@ -6,6 +9,32 @@ import type { LateJoin, NodeSummary, TimelinePoint } from './summary.js'
  * Figures of a finished run that `murmur swarm`, `murmur testbed` and `murmur simulate` compute the
  * same way, from their nodes' final states and timelines (no TF.js, no processes here).
  */
+
+/** What a run (`murmur swarm`, `simulate`, `testbed`) is told about the manifest its nodes share. */
+export interface RunManifestOptions {
+  readonly dataset: BuiltinDataset
+  readonly model: string | ModelSpec
+  readonly seed: number
+  readonly training?: Partial<TrainingSettings>
+  readonly exchange?: Partial<ExchangeSettings>
+  readonly codec?: string
+  readonly mergeRule?: string
+  readonly privacy?: PrivacyOptions
+}
+
+/** The manifest of a run: the built-in dataset's shape, and only the settings the run was given. */
+export function runManifest (options: RunManifestOptions, shape: { readonly inputShape: readonly number[]; readonly classes: number }): Manifest {
+  return createManifest({
+    model: options.model,
+    dataset: { name: options.dataset, inputShape: shape.inputShape, classes: shape.classes },
+    seed: options.seed,
+    ...(options.training === undefined ? {} : { training: options.training }),
+    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
+    ...(options.privacy === undefined ? {} : { privacy: options.privacy })
+  })
+}
 
 export function round (value: number, digits = 1): number {
   return Math.round(value * 10 ** digits) / 10 ** digits

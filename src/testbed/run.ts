@@ -5,9 +5,10 @@ import { subset } from '../data/dataset.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
-import { createManifest, swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
+import { swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
 import type { Weights } from '../learning/weights.js'
 import { centralizedBaseline, checkpointFigures, Evaluator, finalScoring, readFinalState, round, sampleTimeline, sleep } from '../swarm/launcher.js'
+import { runManifest } from '../swarm/run-figures.js'
 import { writeReport } from '../swarm/report.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
@@ -57,14 +58,7 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
   const started = Date.now()
   const workdir = resolve(options.out ?? await mkdtemp(join(tmpdir(), 'murmur-testbed-')))
   const { train, test } = await loadTrainTestSplit(options.dataset)
-  const manifest = createManifest({
-    model: options.model,
-    dataset: { name: options.dataset, inputShape: train.inputShape, classes: train.classes },
-    seed: options.seed,
-    ...(options.training === undefined ? {} : { training: options.training }),
-    ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
-    ...(options.codec === undefined ? {} : { codec: options.codec })
-  })
+  const manifest = runManifest(options, train)
   const partition = formatPartition(options.partition)
   const { topology } = options
   const testbed = await Testbed.create({
