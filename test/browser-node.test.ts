@@ -60,6 +60,8 @@ describe('browser nodes', () => {
       for (const part of [4, 5]) tabs.push(await Tab.open(browser, `${swarm.web}?join&part=${part}/5&checkpoint=2000`))
       const [first, second] = tabs as [Tab, Tab]
       const firstAccuracy = await Promise.all(tabs.map(async tab => (await tab.waitFor(status => status.lastAccuracy !== null, 'a first evaluation')).lastAccuracy as number))
+      // Headless Chromium draws WebGL in software (SwiftShader), slower than wasm: the tabs skip it.
+      for (const tab of tabs) expect((await tab.status())?.backend).toBe('wasm')
       // WebSockets to process nodes, WebRTC between the two tabs (signalled through a node's relay).
       for (const tab of tabs) {
         await tab.waitFor(status => status.connections.some(connection => connection.transport === 'websockets') &&

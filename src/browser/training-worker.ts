@@ -8,6 +8,7 @@
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { isMurmurError } from '../errors.js'
 import { BROWSER_BACKEND_NAMES, selectBackend } from '../learning/backend.js'
+import { softwareWebGl } from './software-webgl.js'
 import { hasConvolutions } from '../learning/models.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
 import type { TrainingRequest, TrainingWorkerMessage } from '../learning/worker-protocol.js'
@@ -36,7 +37,9 @@ async function handle (trainer: LocalTrainer, request: TrainingRequest): Promise
 
 async function start (init: BrowserWorkerInit): Promise<LocalTrainer> {
   setWasmPaths(init.wasmPath)
-  const backend = await selectBackend({ chain: BROWSER_BACKEND_NAMES, needsConvolutionGradients: hasConvolutions(init.manifest.model), ...(init.backend === undefined ? {} : { preference: init.backend }) })
+  // A software-rendered WebGL is slower than wasm: skip it unless asked for (?backend=webgl).
+  const chain = softwareWebGl() ? BROWSER_BACKEND_NAMES.filter(name => name !== 'webgl') : BROWSER_BACKEND_NAMES
+  const backend = await selectBackend({ chain, needsConvolutionGradients: hasConvolutions(init.manifest.model), ...(init.backend === undefined ? {} : { preference: init.backend }) })
   return LocalTrainer.create(init.manifest, init.data, { backend, seed: init.seed, algorithm: init.manifest.training.algorithm })
 }
 
