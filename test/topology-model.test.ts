@@ -7,6 +7,7 @@ import { isMurmurError } from '../src/errors.js'
 import { selectBackend } from '../src/learning/backend.js'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
+import { buildModel } from '../src/learning/layers-model.js'
 import { createManifest, parseManifest, swarmIdOf } from '../src/learning/manifest.js'
 import { exportModel, loadLayersModel, modelSpecFromFile } from '../src/learning/model-files.js'
 import { SUPPORTED_LAYERS } from '../src/learning/models.js'
@@ -157,6 +158,17 @@ describe('a model brought as a TF.js model.json', () => {
       expect(tfAccuracy(model, data.holdout)).toBeCloseTo(trainer.accuracy(data.holdout), 6)
       model.dispose()
       await trainer.close()
+    }
+  })
+
+  it('builds the built-in models for flat records (CSV, arrays): their leading flatten takes a 1-D input', async () => {
+    for (const model of ['logistic', 'mlp']) {
+      const manifest = createManifest({ model, dataset: { name: 'rows', inputShape: [6], classes: 3 } })
+      const built = await buildModel(manifest)
+      const output = built.predict(tf.ones([2, 6])) as tf.Tensor
+      expect(output.shape).toEqual([2, 3])
+      output.dispose()
+      built.dispose()
     }
   })
 })

@@ -9,7 +9,9 @@ function buildLayer (layer: LayerSpec, inputShape: number[] | undefined): tf.lay
   const input = inputShape === undefined ? {} : { inputShape }
   switch (layer.type) {
     case 'flatten':
-      return tf.layers.flatten(input)
+      // TF.js's Flatten refuses a flat input (ndim 2 with the batch), which records from CSV files
+      // or arrays are: as the first layer, an identity reshape stands in for it (no weights either way).
+      return inputShape !== undefined && inputShape.length === 1 ? tf.layers.reshape({ inputShape, targetShape: inputShape }) : tf.layers.flatten(input)
     case 'dense':
       return tf.layers.dense({ ...input, units: layer.units, activation: layer.activation })
     case 'conv2d':
