@@ -6,14 +6,13 @@ import { PeerGate } from '../core/peer-gate.js'
 import { validateUpdate } from '../core/update-codec.js'
 import { formatPartition, partitionIndices, type Partition } from '../data/partition.js'
 import { createRandom, deriveSeed } from '../data/random.js'
-import { holdOutRows, holdoutSeed, loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
+import { holdOutRows, holdoutSeed, loadTrainTestSplit } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
 import { initialWeights } from '../learning/initial-weights.js'
-import { swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
-import type { ModelSpec } from '../learning/models.js'
+import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import { assignProfiles, type ProfileShare } from '../swarm/profiles.js'
-import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise } from '../swarm/run-figures.js'
+import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise, type RunManifestOptions } from '../swarm/run-figures.js'
 import type { Scenario, ScenarioAction } from '../swarm/scenario.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { availabilityActions, type Availability } from './availability.js'
@@ -27,23 +26,17 @@ import { SimulatedTrainer } from './simulated-trainer.js'
 import { sparseRows, type SparseRows } from './sparse-rows.js'
 import { settle, VirtualTime } from './virtual-time.js'
 
-export interface SimulationOptions {
+/**
+ * The manifest's settings (RunManifestOptions; a model given as data must be dense layers only, see
+ * dense-network.ts; node-level privacy only, record-level DP-SGD is not simulated) and the run's.
+ */
+export interface SimulationOptions extends RunManifestOptions {
   readonly nodes: number
-  readonly dataset: BuiltinDataset
-  /** a built-in model's name, or a model described as data (dense layers only, see dense-network.ts) */
-  readonly model: string | ModelSpec
   readonly partition: Partition
   /** virtual time the nodes train */
   readonly durationMs: number
-  readonly seed: number
   /** mix of device profiles; every node is 'fast' if not set */
   readonly profiles?: readonly ProfileShare[]
-  readonly training?: Partial<TrainingSettings>
-  readonly exchange?: Partial<ExchangeSettings>
-  readonly codec?: string
-  readonly mergeRule?: string
-  /** node-level differential privacy (record-level DP-SGD is not simulated) */
-  readonly privacy?: PrivacyOptions
   /** what happens to the swarm over time: the scenario files of `murmur swarm` */
   readonly scenario?: Scenario
   /** churn: when each node is online (a trace or the smartphone generator) */

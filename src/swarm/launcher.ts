@@ -1,4 +1,4 @@
-import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise } from './run-figures.js'
+import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise, type RunManifestOptions } from './run-figures.js'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -6,12 +6,12 @@ import { join, resolve } from 'node:path'
 import { concatenate, subset, type Dataset } from '../data/dataset.js'
 import { createRandom } from '../data/random.js'
 import { formatPartition, type Partition } from '../data/partition.js'
-import { loadNodeData, loadTrainTestSplit, parseDataSpec, type BuiltinDataset } from '../data/spec.js'
+import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import { LocalTrainer } from '../learning/local-trainer.js'
-import { swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
-import { weightShapes, type ModelSpec } from '../learning/models.js'
+import { swarmIdOf, type Manifest } from '../learning/manifest.js'
+import { weightShapes } from '../learning/models.js'
 import { epsilonFromRdp } from '../learning/privacy.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import type { NodeStatus } from '../node/status.js'
@@ -26,28 +26,16 @@ import type { Scenario, ScenarioAction } from './scenario.js'
 import type { Attack } from '../attacks/attack.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from './summary.js'
 
-export interface SwarmOptions {
+/** The manifest's settings (RunManifestOptions: dataset, model, seed, training, exchange, codec, merge rule, privacy) and the run's. */
+export interface SwarmOptions extends RunManifestOptions {
   readonly nodes: number
-  readonly dataset: BuiltinDataset
-  /** a built-in model's name, or a model described as data (e.g. from a TF.js model.json) */
-  readonly model: string | ModelSpec
   readonly partition: Partition
   readonly durationMs: number
-  readonly seed: number
   /** where summary.json, the manifest and the nodes' state go; a temporary folder if not set */
   readonly out?: string
   readonly backend?: BackendName
   /** mix of device profiles; every node is 'fast' (no CPU limit) if not set */
   readonly profiles?: readonly ProfileShare[]
-  readonly training?: Partial<TrainingSettings>
-  /** push to sampled neighbours (default) or broadcast on gossip, and the fanout */
-  readonly exchange?: Partial<ExchangeSettings>
-  /** codec for model values, e.g. fp16 or topk:0.1 (default: the manifest's, int8) */
-  readonly codec?: string
-  /** merge rule, e.g. median or trimmed-mean:0.2 (default mean) */
-  readonly mergeRule?: string
-  /** differential privacy for every node */
-  readonly privacy?: PrivacyOptions
   /** what happens to the swarm over time (kills, restarts, joins, partitions) */
   readonly scenario?: Scenario
   /** a swarm key file (murmur keygen) every node gets: a private swarm */
