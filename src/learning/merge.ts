@@ -227,6 +227,15 @@ function coordinatewise (models: readonly Weights[], reduce: (column: Float32Arr
 }
 
 /**
+ * How many of n values a robust rule with share `beta` sets aside (trims, clips): ⌊beta·n⌋, at most
+ * ⌊(n − 1)/2⌋ so that a majority always remains. The epsilon keeps e.g. 0.29 × 100 =
+ * 28.999999999999996 at 29.
+ */
+function outvotedCount (beta: number, n: number): number {
+  return Math.min(Math.floor(beta * n + 1e-9), Math.floor((n - 1) / 2))
+}
+
+/**
  * Coordinate-wise trimmed mean (Yin et al. 2018): for each parameter, the ⌊beta·n⌋ smallest and
  * ⌊beta·n⌋ largest of the n values (own + received) are dropped and the rest averaged, unweighted, so
  * reported sample counts give an attacker no leverage. With nothing to trim it is the plain mean.
@@ -241,8 +250,7 @@ export class TrimmedMean implements MergeRule {
 
   /** How many values are dropped at each end out of n: ⌊beta·n⌋, always leaving at least one. */
   trimmedCount (n: number): number {
-    // The epsilon keeps e.g. 0.29 × 100 = 28.999999999999996 at 29.
-    return Math.min(Math.floor(this.beta * n + 1e-9), Math.floor((n - 1) / 2))
+    return outvotedCount(this.beta, n)
   }
 
   merge (own: Contribution, received: readonly Contribution[]): Weights {
@@ -341,7 +349,7 @@ export class ClippedGossip implements MergeRule {
 
   /** How many models are clipped out of n: ⌊beta·n⌋, at most ⌊(n − 1)/2⌋. */
   clippedCount (n: number): number {
-    return Math.min(Math.floor(this.beta * n + 1e-9), Math.floor((n - 1) / 2))
+    return outvotedCount(this.beta, n)
   }
 
   /** The clipping radius for these distances of the received models (Infinity when none is clipped). */
