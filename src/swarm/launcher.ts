@@ -1,4 +1,4 @@
-import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise, type RunManifestOptions } from './run-figures.js'
+import { checkpointFigures, finalScoring, lateJoins, privacyFigures, round, runManifest, summarise, summaryHeader, trafficFigures, type RunManifestOptions } from './run-figures.js'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -360,26 +360,19 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     timeline.push(point)
     progress('baseline', new Map(), timeline, Date.now() - trainingStarted)
     const centralized = await centralizedBaseline(manifest, nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
+    const traffic = trafficFigures(nodeSummaries)
     const summary: SwarmSummary = {
-      swarmId: swarmIdOf(manifest),
-      dataset: options.dataset,
-      partition,
-      model: manifest.model.name,
-      codec: manifest.codec,
-      exchange: manifest.exchange,
-      mergeRule: manifest.merge.rule,
-      scenario: scenario?.name ?? null,
-      nodeCount: options.nodes,
+      ...summaryHeader(manifest, { partition: options.partition, scenario: scenario?.name ?? null, nodeCount: options.nodes }),
       durationSeconds: round(trainingSeconds),
       wallSeconds: round((Date.now() - started) / 1000),
       backend: nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
       consensusDistance: consensus ?? 0,
-      bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
+      bytesSentPerNode: traffic.bytesSentPerNode,
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
-      ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...nodeSummaries.map(n => n.epsilon ?? 0)) } }),
-      bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
+      ...privacyFigures(manifest, nodeSummaries),
+      bytesPerExchange: traffic.bytesPerExchange,
       nodes: nodeSummaries,
       timeline,
       events,

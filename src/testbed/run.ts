@@ -5,10 +5,10 @@ import { subset } from '../data/dataset.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
-import { swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
+import type { ExchangeSettings, TrainingSettings } from '../learning/manifest.js'
 import type { Weights } from '../learning/weights.js'
 import { centralizedBaseline, checkpointFigures, Evaluator, finalScoring, readFinalState, round, sampleTimeline, sleep } from '../swarm/launcher.js'
-import { runManifest } from '../swarm/run-figures.js'
+import { runManifest, summaryHeader, trafficFigures } from '../swarm/run-figures.js'
 import { writeReport } from '../swarm/report.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
@@ -181,24 +181,17 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
     const { scores: finalScores, consensus, point, meanSamples } = finalScoring(counted, countedModels, trainingSeconds)
     timeline.push(point)
     const centralized = await centralizedBaseline(manifest, testbed.nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
+    const traffic = trafficFigures(nodeSummaries)
     const summary: TestbedSummary = {
-      swarmId: swarmIdOf(manifest),
-      dataset: options.dataset,
-      partition,
-      model: options.model,
-      codec: manifest.codec,
-      exchange: manifest.exchange,
-      mergeRule: manifest.merge.rule,
-      scenario: topology.name,
-      nodeCount: topology.nodeCount,
+      ...summaryHeader(manifest, { partition: options.partition, scenario: topology.name, nodeCount: topology.nodeCount }),
       durationSeconds: round(trainingSeconds),
       wallSeconds: round((Date.now() - started) / 1000),
       backend: testbed.nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
       consensusDistance: consensus ?? 0,
-      bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
-      bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
+      bytesSentPerNode: traffic.bytesSentPerNode,
+      bytesPerExchange: traffic.bytesPerExchange,
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
       nodes: nodeSummaries,
       timeline,
