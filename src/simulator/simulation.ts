@@ -13,7 +13,7 @@ import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import { assignProfiles, type ProfileShare } from '../swarm/profiles.js'
 import { checkpointFigures, finalScoring, lateJoins, privacyFigures, round, runManifest, summarise, summaryHeader, trafficFigures, type RunManifestOptions } from '../swarm/run-figures.js'
-import type { Scenario, ScenarioAction } from '../swarm/scenario.js'
+import { attackFromStart, type Scenario, type ScenarioAction } from '../swarm/scenario.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { availabilityActions, type Availability } from './availability.js'
 import { DenseNetwork } from './dense-network.js'
@@ -458,14 +458,6 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
 
 function firstRows (count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => i)
-}
-
-/** The attack a node runs from the start, if the scenario makes it an attacker at 0 s. */
-function attackFromStart (scenario: Scenario | undefined, index: number): Attack | null {
-  for (const action of scenario?.actions ?? []) {
-    if (action.kind === 'attack' && action.atMs === 0 && action.nodes.includes(index)) return action.attack
-  }
-  return null
 }
 
 /**
