@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest'
 import { createManifest } from '../src/learning/manifest.js'
 import { generateSwarmKey, parseSwarmKey } from '../src/p2p/swarm-key.js'
 import { NodeProcess } from '../src/swarm/node-process.js'
-import { sleep, temporaryDirectory, waitFor } from './helpers.js'
+import { schemaErrors, sleep, temporaryDirectory, waitFor } from './helpers.js'
 
 
 describe('swarm keys', () => {
@@ -46,8 +46,13 @@ describe('a private swarm', () => {
         expect(status?.peers).toBe(0)
         expect(status?.updates.received).toBe(0)
       }
+      // The outsider holds no key, so it runs no admission.
+      expect((await outsider.status())?.admission).toBeNull()
       const memberStatus = await member.status()
       expect(memberStatus?.peers).toBe(1)
+      // Admission runs on every connection of a private swarm, pnet-covered TCP too: /status counts the friend's.
+      expect(memberStatus?.admission?.admitted).toBeGreaterThanOrEqual(1)
+      expect(schemaErrors('node-status', memberStatus)).toEqual([])
     } finally {
       await Promise.all(nodes.map(async node => node.stop()))
     }

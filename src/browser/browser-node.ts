@@ -10,6 +10,7 @@ import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { weightShapes } from '../learning/models.js'
 import { Libp2pTransport } from '../node/libp2p-transport.js'
 import { seedFromPeerId } from '../node/peer-seed.js'
+import type { AdmissionCounts } from '../p2p/admission.js'
 import type { Host } from '../p2p/host.js'
 import { announcementTopic, modelTopic } from '../p2p/model-gossip.js'
 import { createBrowserHost } from './browser-host.js'
@@ -53,7 +54,7 @@ export interface BrowserNodeStatus extends CoreStatus {
   /** training speed: samples a second while training */
   readonly samplesPerSecond: number
   /** connections refused or cut by admission (a private swarm), and peers admitted */
-  readonly admission: { admitted: number; refused: number; timedOut: number } | null
+  readonly admission: AdmissionCounts | null
 }
 
 function transportOf (address: string): string {

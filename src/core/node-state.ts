@@ -5,15 +5,26 @@
  * (checkpoint policy) and what a checkpoint read at start-up is worth.
  */
 
+/**
+ * The counters of a node that a run's summary reports for each node (NodeSummary, src/swarm/summary.ts,
+ * takes its fields from here), in the order the summary lists them.
+ */
+export const REPORTED_COUNTERS = ['exchanges', 'updatesReceived', 'updatesAccepted', 'updatesRejected', 'rejectedByReason', 'bytesSent', 'bytesReceived', 'restarts'] as const
+
 /** Counters a node keeps across restarts. */
 export interface NodeCounters {
+  /** times the node shared its model */
   exchanges: number
+  /** models received from peers, whatever the verdict */
   updatesReceived: number
   updatesAccepted: number
   updatesRejected: number
+  /** refused models by reason (only reasons seen) */
   rejectedByReason: Record<string, number>
+  /** model payload bytes sent and received (docs/protocol.md, sections 6 and 10.2) */
   bytesSent: number
   bytesReceived: number
+  /** starts of the node before the current one */
   restarts: number
   /** pushes skipped because the previous one to that peer was still in flight */
   sendsDropped: number
@@ -25,8 +36,22 @@ export interface NodeCounters {
   peersGraylisted: number
 }
 
+/** The counters a run's summary reports for each node. */
+export type ReportedCounters = Pick<NodeCounters, typeof REPORTED_COUNTERS[number]>
+
 export function emptyCounters (): NodeCounters {
   return { exchanges: 0, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: {}, bytesSent: 0, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 0, resyncs: 0, peersGraylisted: 0 }
+}
+
+/**
+ * The reported counters of a node, in the summary's order; a counter the checkpoint lacks (one written
+ * before the counter existed) reads 0. A copy: the node's own go on counting.
+ */
+export function reportedCounters (counters: Partial<NodeCounters> = {}): ReportedCounters {
+  const empty = emptyCounters()
+  const reported: Partial<Record<keyof ReportedCounters, unknown>> = {}
+  for (const name of REPORTED_COUNTERS) reported[name] = name === 'rejectedByReason' ? { ...counters.rejectedByReason } : counters[name] ?? empty[name]
+  return reported as ReportedCounters
 }
 
 /** A node's saved progress; the model is kept in the same encoding it travels in. */

@@ -245,6 +245,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
       peers: this.host.getPeers().length,
       connections: this.connections.list(),
       reachability: this.host.services.reachability.reachability(),
+      admission: this.host.services.admission?.counts() ?? null,
       ...core,
       role: this.options.attack === undefined ? 'honest' : 'attacker',
       ...this.monitor.status(),

@@ -1,4 +1,5 @@
 import type { CoreStatus } from '../core/core-status.js'
+import type { AdmissionCounts } from '../p2p/admission.js'
 import type { ConnectionInfo } from '../p2p/connection-list.js'
 import type { Reachability } from '../p2p/reachability.js'
 import type { ProcessStatus } from './process-monitor.js'
@@ -21,6 +22,11 @@ export interface NodeStatus extends CoreStatus, ProcessStatus {
   connections: ConnectionInfo[]
   /** whether peers can dial this node directly (announced, or confirmed by AutoNAT), see reachability.ts */
   reachability: Reachability
+  /**
+   * a private swarm's admission (src/p2p/admission.ts): connections whose peer proved it holds the swarm
+   * key, proved wrongly, or proved nothing in time; null without a swarm key
+   */
+  admission: AdmissionCounts | null
   /** 'attacker' only in simulations (murmur start --attack) */
   role: 'honest' | 'attacker'
   /** what the operator should know that did not stop the node: all start-up warnings, then the latest ones */

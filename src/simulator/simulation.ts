@@ -12,8 +12,8 @@ import { initialWeights } from '../learning/initial-weights.js'
 import { swarmIdOf, type Manifest } from '../learning/manifest.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
 import { assignProfiles, type ProfileShare } from '../swarm/profiles.js'
-import { checkpointFigures, finalScoring, lateJoins, round, runManifest, summarise, type RunManifestOptions } from '../swarm/run-figures.js'
-import type { Scenario, ScenarioAction } from '../swarm/scenario.js'
+import { checkpointFigures, finalScoring, lateJoins, privacyFigures, round, runManifest, summarise, summaryHeader, trafficFigures, type RunManifestOptions } from '../swarm/run-figures.js'
+import { attackFromStart, type Scenario, type ScenarioAction } from '../swarm/scenario.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { availabilityActions, type Availability } from './availability.js'
 import { DenseNetwork } from './dense-network.js'
@@ -413,26 +413,17 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   const { scores, consensus, point, meanSamples } = finalScoring(counted, countedModels, durationSeconds)
   timeline.push(point)
   const centralized = centralizedBaseline(manifest, network, data, partRows, testData, testRows, meanSamples)
-  const bytesSent = nodeSummaries.reduce((total, n) => total + n.bytesSent, 0)
-  const exchanges = nodeSummaries.reduce((total, n) => total + n.exchanges, 0)
+  const traffic = trafficFigures(nodeSummaries)
   const summary: SimulationSummary = {
-    swarmId,
-    dataset: options.dataset,
-    partition,
-    model: manifest.model.name,
-    codec: manifest.codec,
-    exchange: manifest.exchange,
-    mergeRule: manifest.merge.rule,
-    scenario: scenario?.name ?? null,
-    nodeCount: options.nodes,
+    ...summaryHeader(manifest, { partition: options.partition, scenario: scenario?.name ?? null, nodeCount: options.nodes }),
     durationSeconds: round(durationSeconds),
     backend: 'simulated',
     centralized,
     accuracy: scores,
     consensusDistance: consensus ?? 0,
-    bytesSentPerNode: Math.round(bytesSent / Math.max(nodeSummaries.length, 1)),
-    ...(manifest.privacy === undefined ? {} : { privacy: { ...manifest.privacy, epsilonSpent: Math.max(0, ...epsilonSeen.values()) } }),
-    bytesPerExchange: Math.round(bytesSent / Math.max(exchanges, 1)),
+    bytesSentPerNode: traffic.bytesSentPerNode,
+    ...privacyFigures(manifest, nodeSummaries),
+    bytesPerExchange: traffic.bytesPerExchange,
     nodes: nodeSummaries,
     timeline,
     events,
@@ -467,14 +458,6 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
 
 function firstRows (count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => i)
-}
-
-/** The attack a node runs from the start, if the scenario makes it an attacker at 0 s. */
-function attackFromStart (scenario: Scenario | undefined, index: number): Attack | null {
-  for (const action of scenario?.actions ?? []) {
-    if (action.kind === 'attack' && action.atMs === 0 && action.nodes.includes(index)) return action.attack
-  }
-  return null
 }
 
 /**

@@ -1,9 +1,10 @@
+import { formatPartition, type Partition } from '../data/partition.js'
 import type { BuiltinDataset } from '../data/spec.js'
-import { createManifest, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
+import { createManifest, swarmIdOf, type ExchangeSettings, type Manifest, type PrivacyOptions, type TrainingSettings } from '../learning/manifest.js'
 import type { ModelSpec } from '../learning/models.js'
 import { consensusDistance, type Weights } from '../learning/weights.js'
-import type { Checkpoint } from '../core/node-state.js'
-import type { LateJoin, NodeSummary, TimelinePoint } from './summary.js'
+import { reportedCounters, type Checkpoint, type ReportedCounters } from '../core/node-state.js'
+import type { LateJoin, NodeSummary, SwarmSummary, TimelinePoint } from './summary.js'
 
 /**
  * Figures of a finished run that `murmur swarm`, `murmur testbed` and `murmur simulate` compute the
@@ -34,6 +35,53 @@ export function runManifest (options: RunManifestOptions, shape: { readonly inpu
     ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
     ...(options.privacy === undefined ? {} : { privacy: options.privacy })
   })
+}
+
+/** What a summary begins with: which swarm ran, on what data, with what model and rules, and how many nodes. */
+export type SummaryHeader = Pick<SwarmSummary, 'swarmId' | 'dataset' | 'partition' | 'model' | 'codec' | 'exchange' | 'mergeRule' | 'scenario' | 'nodeCount'>
+
+/** What a run tells summaryHeader besides its manifest. */
+export interface SummaryHeaderInit {
+  readonly partition: Partition
+  /** the scenario's (or the testbed topology's) name; null without one */
+  readonly scenario: string | null
+  readonly nodeCount: number
+}
+
+/**
+ * The header of a run's summary (docs/schemas/swarm-summary.schema.json), the same for `murmur swarm`,
+ * `simulate` and `testbed`: the swarm id, dataset, model, codec, exchange and merge rule come from the
+ * manifest the nodes shared, so the summary cannot name settings the nodes did not run.
+ */
+export function summaryHeader (manifest: Manifest, init: SummaryHeaderInit): SummaryHeader {
+  return {
+    swarmId: swarmIdOf(manifest),
+    dataset: manifest.dataset.name,
+    partition: formatPartition(init.partition),
+    model: manifest.model.name,
+    codec: manifest.codec,
+    exchange: manifest.exchange,
+    mergeRule: manifest.merge.rule,
+    scenario: init.scenario,
+    nodeCount: init.nodeCount
+  }
+}
+
+/** Model payload bytes a node sent, on average per node and per exchange, over every node of the summary. */
+export function trafficFigures (nodes: readonly NodeSummary[]): Pick<SwarmSummary, 'bytesSentPerNode' | 'bytesPerExchange'> {
+  const bytesSent = nodes.reduce((total, n) => total + n.bytesSent, 0)
+  const exchanges = nodes.reduce((total, n) => total + n.exchanges, 0)
+  return {
+    bytesSentPerNode: Math.round(bytesSent / Math.max(nodes.length, 1)),
+    bytesPerExchange: Math.round(bytesSent / Math.max(exchanges, 1))
+  }
+}
+
+/** The summary's `privacy`: the manifest's settings and the largest ε any node spent; absent (an empty object to spread) without differential privacy. */
+export function privacyFigures (manifest: Manifest, nodes: readonly NodeSummary[]): Pick<SwarmSummary, 'privacy'> {
+  if (manifest.privacy === undefined) return {}
+  // A reduce, not Math.max(...): a simulation has more nodes than a call may take arguments.
+  return { privacy: { ...manifest.privacy, epsilonSpent: nodes.reduce((largest, n) => Math.max(largest, n.epsilon ?? 0), 0) } }
 }
 
 export function round (value: number, digits = 1): number {
@@ -97,17 +145,10 @@ export function finalScoring (counted: readonly NodeSummary[], models: readonly 
 }
 
 /** What a node's final checkpoint says of its progress and traffic, for its line in the summary (zeros without one). */
-export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step' | 'exchanges' | 'updatesReceived' | 'updatesAccepted' | 'updatesRejected' | 'rejectedByReason' | 'bytesSent' | 'bytesReceived' | 'restarts'> {
+export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step'> & ReportedCounters {
   return {
     samplesProcessed: state?.samplesProcessed ?? 0,
     step: state?.step ?? 0,
-    exchanges: state?.counters.exchanges ?? 0,
-    updatesReceived: state?.counters.updatesReceived ?? 0,
-    updatesAccepted: state?.counters.updatesAccepted ?? 0,
-    updatesRejected: state?.counters.updatesRejected ?? 0,
-    rejectedByReason: state?.counters.rejectedByReason ?? {},
-    bytesSent: state?.counters.bytesSent ?? 0,
-    bytesReceived: state?.counters.bytesReceived ?? 0,
-    restarts: state?.counters.restarts ?? 0
+    ...reportedCounters(state?.counters)
   }
 }

@@ -55,6 +55,14 @@ export interface Scenario {
   readonly lateJoiners: ReadonlySet<number>
 }
 
+/** The attack a node runs from the start of the swarm, if the scenario makes it an attacker at 0 s; null otherwise. */
+export function attackFromStart (scenario: Scenario | undefined, index: number): Attack | null {
+  for (const action of scenario?.actions ?? []) {
+    if (action.kind === 'attack' && action.atMs === 0 && action.nodes.includes(index)) return action.attack
+  }
+  return null
+}
+
 function fail (source: string, message: string): never {
   throw new MurmurError('ERR_INVALID_ARGUMENT', `scenario ${source}: ${message}`)
 }

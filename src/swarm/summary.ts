@@ -2,7 +2,14 @@
  * DIR/summary.json of `murmur swarm --out DIR`. The format is fixed in
  * docs/schemas/swarm-summary.schema.json; fields may be added, never renamed or dropped.
  */
-export interface NodeSummary {
+import type { ReportedCounters } from '../core/node-state.js'
+
+/**
+ * One node's line. Its counters (exchanges, updates received, accepted and rejected by reason, bytes
+ * sent and received, restarts) are the node's own, from its final checkpoint: ReportedCounters in
+ * src/core/node-state.ts.
+ */
+export interface NodeSummary extends ReportedCounters {
   index: number
   peerId: string
   role: 'honest' | 'attacker'
@@ -16,14 +23,6 @@ export interface NodeSummary {
   accuracy: number | null
   samplesProcessed: number
   step: number
-  exchanges: number
-  updatesReceived: number
-  updatesAccepted: number
-  updatesRejected: number
-  rejectedByReason: Record<string, number>
-  bytesSent: number
-  bytesReceived: number
-  restarts: number
   /** largest resident memory of the node's process seen while it ran */
   peakRssBytes: number | null
   /** differential privacy: the ε this node had spent when last seen (null when off) */

@@ -5,12 +5,16 @@ import { subset } from '../data/dataset.js'
 import { formatPartition, type Partition } from '../data/partition.js'
 import { loadTrainTestSplit, type BuiltinDataset } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
-import { swarmIdOf, type ExchangeSettings, type TrainingSettings } from '../learning/manifest.js'
-import type { Weights } from '../learning/weights.js'
-import { centralizedBaseline, checkpointFigures, Evaluator, finalScoring, readFinalState, round, sampleTimeline, sleep } from '../swarm/launcher.js'
-import { runManifest } from '../swarm/run-figures.js'
+import type { ExchangeSettings, TrainingSettings } from '../learning/manifest.js'
+import { centralizedBaseline } from '../swarm/centralized-baseline.js'
+import { Evaluator, sampleTimeline } from '../swarm/evaluator.js'
+import { NodeObservations } from '../swarm/node-observations.js'
+import { nodeResults } from '../swarm/node-results.js'
+import { finalScoring, round, runManifest, summaryHeader, trafficFigures } from '../swarm/run-figures.js'
 import { writeReport } from '../swarm/report.js'
-import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
+import { EventLog, playTimeline } from '../swarm/scenario-timeline.js'
+import { sleep } from '../swarm/sleep.js'
+import type { SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { connectivityOf, type Connectivity, type PlacedStatus } from './connectivity.js'
 import { Testbed } from './testbed.js'
 import type { TestbedAction, Topology } from './topology.js'
@@ -69,33 +73,27 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
     ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(options.onNodeLog === undefined ? {} : { onNodeLog: options.onNodeLog })
   })
-  const events: SwarmEvent[] = []
-  let trainingStarted = Date.now()
-  const record = (event: Omit<SwarmEvent, 't'>): void => {
-    const full = { t: round((Date.now() - trainingStarted) / 1000), ...event }
-    events.push(full)
-    options.onEvent?.(full)
-  }
+  const events = new EventLog(options.onEvent)
   const perform = async (action: TestbedAction): Promise<void> => {
     switch (action.kind) {
       case 'kill':
         await Promise.all(action.nodes.map(async index => testbed.kill(index)))
-        record({ kind: 'kill', nodes: [...action.nodes] })
+        events.record({ kind: 'kill', nodes: [...action.nodes] })
         return
       case 'join':
       case 'restart':
         await Promise.all(action.nodes.map(async index => testbed.start(index, options.signal)))
-        record({ kind: action.kind, nodes: [...action.nodes] })
+        events.record({ kind: action.kind, nodes: [...action.nodes] })
         return
       case 'cut':
       case 'restore':
         if (action.kind === 'cut') testbed.network.cut(action.home)
         else testbed.network.restore(action.home)
-        record({ kind: `${action.kind} home ${action.home}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
+        events.record({ kind: `${action.kind} home ${action.home}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
         return
       case 'cap':
         testbed.network.cap(action.home, action.rate)
-        record({ kind: action.rate === null ? `uncap home ${action.home}` : `cap home ${action.home} at ${action.rate}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
+        events.record({ kind: action.rate === null ? `uncap home ${action.home}` : `cap home ${action.home} at ${action.rate}`, nodes: testbed.nodes.filter(n => n.home === action.home).map(n => n.index) })
     }
   }
   let evaluator: Evaluator | undefined
@@ -111,21 +109,15 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
 
     evaluator = await Evaluator.create(manifest, test, options.backend)
     const scorer = evaluator
-    trainingStarted = Date.now()
+    const trainingStarted = Date.now()
+    events.startedAt = trainingStarted
     const deadline = trainingStarted + options.durationMs
-    scenarioRun = (async () => {
-      for (const action of topology.actions) {
-        await sleep(trainingStarted + action.atMs - Date.now(), scenarioAbort.signal)
-        if (scenarioAbort.signal.aborted || Date.now() >= deadline) return
-        await perform(action)
-      }
-    })()
+    scenarioRun = playTimeline(topology.actions, perform, { startedAt: trainingStarted, deadline, signal: scenarioAbort.signal })
     const timeline: TimelinePoint[] = []
     const connectivity: Connectivity[] = []
     const timelineTest = subset(test, Array.from({ length: Math.min(TIMELINE_TEST_SAMPLES, test.count) }, (_, i) => i))
     const interval = options.timelineIntervalMs ?? 5_000
-    const peakRss = new Map<number, number>()
-    const lagP99 = new Map<number, number>()
+    const observations = new NodeObservations()
     let nextSample = 0
     while (!(options.signal?.aborted ?? false) && Date.now() < deadline) {
       const elapsed = Date.now() - trainingStarted
@@ -136,8 +128,7 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
         for (const [index, status] of statuses) {
           if (status === null) continue
           placed.push({ index, home: testbed.node(index).home, status })
-          peakRss.set(index, Math.max(peakRss.get(index) ?? 0, status.memory.rssBytes))
-          lagP99.set(index, status.eventLoop.lagP99Ms)
+          observations.observe(index, status)
         }
         const point = await sampleTimeline(testbed.live(), scorer, timelineTest, elapsed / 1000)
         const links = connectivityOf(placed, round(elapsed / 1000))
@@ -153,56 +144,35 @@ export async function runTestbed (options: TestbedRunOptions): Promise<TestbedSu
     const aliveAtEnd = new Set(testbed.live().map(n => n.index))
     await testbed.close()
 
-    const finals = await Promise.all(testbed.nodes.map(async n => n.state === 'pending' ? null : readFinalState(n.datadir)))
-    const weights = finals.map(state => scorer.decode(state?.model ?? null))
-    const nodeSummaries: NodeSummary[] = []
-    for (const [i, n] of testbed.nodes.entries()) {
-      const state = finals[i] ?? null
-      const model = weights[i] ?? null
-      nodeSummaries.push({
-        index: n.index,
-        peerId: n.peerId,
-        role: 'honest',
-        alive: aliveAtEnd.has(n.index),
-        dataSpec: n.dataSpec,
-        profile: n.home === null ? 'public' : `home ${n.home}`,
-        maxCpu: 1,
-        accuracy: model === null ? null : await scorer.accuracy(model),
-        ...checkpointFigures(state),
-        peakRssBytes: peakRss.get(n.index) ?? null,
-        // The testbed's manifests carry no differential privacy.
-        privacyEpsilon: null,
-        epsilon: null,
-        eventLoopLagP99Ms: lagP99.get(n.index) ?? null
-      })
-    }
-    const counted = nodeSummaries.filter(n => n.alive)
-    const countedModels = testbed.nodes.map((n, i) => aliveAtEnd.has(n.index) ? weights[i] ?? null : null).filter((w): w is Weights => w !== null)
+    const { summaries: nodeSummaries, counted, countedModels } = await nodeResults(testbed.nodes.map(n => ({
+      index: n.index,
+      peerId: n.peerId,
+      dataSpec: n.dataSpec,
+      datadir: n.datadir,
+      role: 'honest',
+      profile: n.home === null ? 'public' : `home ${n.home}`,
+      maxCpu: 1,
+      started: n.state !== 'pending',
+      alive: aliveAtEnd.has(n.index)
+    })), manifest, scorer, observations)
     const { scores: finalScores, consensus, point, meanSamples } = finalScoring(counted, countedModels, trainingSeconds)
     timeline.push(point)
     const centralized = await centralizedBaseline(manifest, testbed.nodes.map(n => n.dataSpec), test, meanSamples, options.backend)
+    const traffic = trafficFigures(nodeSummaries)
     const summary: TestbedSummary = {
-      swarmId: swarmIdOf(manifest),
-      dataset: options.dataset,
-      partition,
-      model: options.model,
-      codec: manifest.codec,
-      exchange: manifest.exchange,
-      mergeRule: manifest.merge.rule,
-      scenario: topology.name,
-      nodeCount: topology.nodeCount,
+      ...summaryHeader(manifest, { partition: options.partition, scenario: topology.name, nodeCount: topology.nodeCount }),
       durationSeconds: round(trainingSeconds),
       wallSeconds: round((Date.now() - started) / 1000),
       backend: testbed.nodes.find(n => n.process?.ready != null)?.process?.ready?.backend ?? 'unknown',
       centralized,
       accuracy: finalScores,
       consensusDistance: consensus ?? 0,
-      bytesSentPerNode: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.length, 1)),
-      bytesPerExchange: Math.round(nodeSummaries.reduce((total, n) => total + n.bytesSent, 0) / Math.max(nodeSummaries.reduce((total, n) => total + n.exchanges, 0), 1)),
+      bytesSentPerNode: traffic.bytesSentPerNode,
+      bytesPerExchange: traffic.bytesPerExchange,
       peakRssBytesPerNode: Math.max(0, ...nodeSummaries.map(n => n.peakRssBytes ?? 0)),
       nodes: nodeSummaries,
       timeline,
-      events,
+      events: events.events,
       lateJoins: [],
       testbed: {
         topology: topology.name,
