@@ -7,10 +7,10 @@ import { createLocalAlgorithm } from '../src/learning/local-algorithm.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, type OptimizerName } from '../src/learning/manifest.js'
 import type { Weights } from '../src/learning/weights.js'
-import { DenseNetwork } from '../src/simulator/dense-network.js'
-import { createFlatLocalAlgorithm } from '../src/simulator/flat-local-algorithm.js'
-import { FlatTrainer } from '../src/simulator/flat-trainer.js'
-import { sparseRows } from '../src/simulator/sparse-rows.js'
+import { DenseNetwork } from '../src/learning/dense-network.js'
+import { createFlatLocalAlgorithm } from '../src/learning/flat-local-algorithm.js'
+import { FlatTrainer } from '../src/learning/flat-trainer.js'
+import { sparseRows } from '../src/learning/sparse-rows.js'
 
 function largestDifference (a: Weights, b: Weights): number {
   let largest = 0

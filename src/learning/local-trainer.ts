@@ -12,6 +12,7 @@ import { DpSgd } from './dp-sgd.js'
 import { planDpSgd, type DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
 import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
+import { assertDataFitsManifest } from './data-fit.js'
 
 export interface TrainingData {
   readonly train: Dataset
@@ -70,15 +71,7 @@ export class LocalTrainer implements Trainer {
   }
 
   static async create (manifest: Manifest, data: TrainingData, options: LocalTrainerOptions = {}): Promise<LocalTrainer> {
-    if (data.train.count === 0) throw new MurmurError('ERR_INVALID_DATA', 'a node needs at least one training sample')
-    const expected = manifest.dataset.inputShape.reduce((a, b) => a * b, 1)
-    const actual = data.train.inputShape.reduce((a, b) => a * b, 1)
-    if (expected !== actual) {
-      throw new MurmurError('ERR_INVALID_DATA', `the data has samples of shape [${data.train.inputShape.join(', ')}] but the manifest's model expects [${manifest.dataset.inputShape.join(', ')}]`)
-    }
-    if (data.train.classes > manifest.dataset.classes) {
-      throw new MurmurError('ERR_INVALID_DATA', `the data has ${data.train.classes} classes but the manifest's model has ${manifest.dataset.classes}`)
-    }
+    assertDataFitsManifest(manifest, data.train)
     const backend = await selectBackend({
       ...(options.backend === undefined ? {} : { preference: options.backend }),
       needsConvolutionGradients: hasConvolutions(manifest.model)

@@ -18,7 +18,8 @@ export interface TrainingWorkerInit {
 
 export interface TrainingWorkerReady {
   readonly type: 'ready'
-  readonly backend: BackendName
+  /** the TF.js backend it trains on, or 'flat' for the flat trainer (FLAT_BACKEND) */
+  readonly backend: string
   readonly trainSamples: number
   readonly holdoutSamples: number
   /** the DP-SGD plan the worker trains with (sampling rate and noise for its data); null without */

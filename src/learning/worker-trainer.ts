@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { compiledModule } from '../paths.js'
 import { MurmurError, type MurmurErrorCode } from '../errors.js'
-import type { BackendName } from './backend.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
 import type { Weights } from './weights.js'
@@ -29,7 +28,7 @@ export const WORKER_YOUNG_GENERATION_MB = 4
 
 /** A Trainer whose TF.js work happens in a worker thread; every call is a message to it. */
 export class WorkerTrainer implements Trainer {
-  readonly backend: BackendName
+  readonly backend: string
   readonly trainSamples: number
   readonly holdoutSamples: number
   /** the worker's DP-SGD plan; null without record-level privacy */

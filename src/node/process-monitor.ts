@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { MemoryReclaimer } from '../memory-reclaimer.js'
 
 const EVENT_LOOP_RESOLUTION_MS = 10
 
@@ -10,17 +11,23 @@ export interface ProcessStatus {
   memory: { rssBytes: number; heapUsedBytes: number }
 }
 
-/** Event-loop lag, uptime and memory of the process a node runs in. */
+/**
+ * Event-loop lag, uptime and memory of the process a node runs in; while started it also frees the
+ * main thread's dead model buffers early (memory-reclaimer.ts), which keeps the memory it reports down.
+ */
 export class ProcessMonitor {
   private readonly eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS })
   private readonly startedAt = Date.now()
+  private readonly reclaimer = new MemoryReclaimer()
 
   start (): void {
     this.eventLoop.enable()
+    this.reclaimer.start()
   }
 
   stop (): void {
     this.eventLoop.disable()
+    this.reclaimer.stop()
   }
 
   status (): ProcessStatus {

@@ -1,7 +1,7 @@
 import type { NodeTrainer } from '../core/node-trainer.js'
 import type { EvaluationSplit, TrainResult } from '../learning/trainer.js'
 import type { Weights } from '../learning/weights.js'
-import type { FlatTrainer } from './flat-trainer.js'
+import type { FlatTrainer } from '../learning/flat-trainer.js'
 import type { VirtualTime } from './virtual-time.js'
 
 /**

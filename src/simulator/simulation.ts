@@ -16,14 +16,14 @@ import { checkpointFigures, finalScoring, lateJoins, privacyFigures, round, runM
 import { attackFromStart, type Scenario, type ScenarioAction } from '../swarm/scenario.js'
 import type { NodeSummary, SwarmEvent, SwarmSummary, TimelinePoint } from '../swarm/summary.js'
 import { availabilityActions, type Availability } from './availability.js'
-import { DenseNetwork } from './dense-network.js'
+import { DenseNetwork } from '../learning/dense-network.js'
 import { formatBitsPerSecond, formatDistribution, formatMilliseconds, type Distribution } from './distribution.js'
-import { FlatTrainer, type NodeRows } from './flat-trainer.js'
+import { FlatTrainer, type NodeRows } from '../learning/flat-trainer.js'
 import { LinkModel } from './links.js'
 import { MemoryState } from './memory-state.js'
 import { nodeId, SimulatedNetwork } from './simulated-network.js'
 import { SimulatedTrainer } from './simulated-trainer.js'
-import { sparseRows, type SparseRows } from './sparse-rows.js'
+import { sparseRows, type SparseRows } from '../learning/sparse-rows.js'
 import { settle, VirtualTime } from './virtual-time.js'
 
 /**

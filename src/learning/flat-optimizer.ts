@@ -1,4 +1,4 @@
-import type { OptimizerName } from '../learning/manifest.js'
+import type { OptimizerName } from './manifest.js'
 
 /**
  * The manifest's optimizers on flat parameter arrays, with TF.js's constants and update order

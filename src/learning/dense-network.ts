@@ -1,6 +1,6 @@
 import { MurmurError } from '../errors.js'
-import { isTopologySpec, weightShapes, type Activation, type ModelSpec } from '../learning/models.js'
-import type { Tensor, Weights } from '../learning/weights.js'
+import { isTopologySpec, weightShapes, type Activation, type ModelSpec } from './models.js'
+import type { Tensor, Weights } from './weights.js'
 import type { SparseRows } from './sparse-rows.js'
 
 interface DenseLayer {
@@ -53,7 +53,7 @@ export class DenseNetwork {
 
   static create (spec: ModelSpec, inputShape: readonly number[]): DenseNetwork {
     if (!DenseNetwork.supports(spec) || isTopologySpec(spec)) {
-      throw new MurmurError('ERR_INVALID_ARGUMENT', `the simulator's fast trainer runs models of dense layers with a softmax output (logistic, mlp); "${spec.name}" is not one`)
+      throw new MurmurError('ERR_INVALID_ARGUMENT', `the flat trainer runs models of dense layers with a softmax output (logistic, mlp); "${spec.name}" is not one`)
     }
     const shapes = weightShapes(spec, inputShape).map(weight => [...weight.shape])
     const layers: DenseLayer[] = []

@@ -1,4 +1,4 @@
-import { parseLocalAlgorithm } from '../learning/local-algorithm.js'
+import { parseLocalAlgorithm } from './local-algorithm.js'
 
 /**
  * The local algorithms of src/learning/local-algorithm.ts (dsgd, FedProx, quasi-global momentum,

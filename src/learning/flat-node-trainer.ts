@@ -1,0 +1,97 @@
+import type { Dataset } from '../data/dataset.js'
+import { assertDataFitsManifest } from './data-fit.js'
+import type { DpSgdPlan } from './dp-sgd-plan.js'
+import { DenseNetwork } from './dense-network.js'
+import { FlatTrainer } from './flat-trainer.js'
+import { initialWeights } from './initial-weights.js'
+import type { LocalTrainerOptions, TrainingData } from './local-trainer.js'
+import type { Manifest } from './manifest.js'
+import { sparseRows, type SparseRows } from './sparse-rows.js'
+import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import type { Weights } from './weights.js'
+
+/** What a node's status names as its backend when it trains with the flat trainer. */
+export const FLAT_BACKEND = 'flat'
+
+/**
+ * Whether a node trains with the flat trainer instead of TF.js: its model is dense layers with a
+ * softmax output (logistic, mlp), it trains without record-level DP-SGD (per-example gradients are
+ * TF.js's), and no TF.js backend was asked for by name.
+ */
+export function flatTrainerFits (manifest: Manifest, options: Pick<LocalTrainerOptions, 'backend' | 'recordPrivacy'> = {}): boolean {
+  return options.backend === undefined && options.recordPrivacy === undefined && DenseNetwork.supports(manifest.model)
+}
+
+/**
+ * A node's trainer for dense models in plain JavaScript (dense-network.ts, flat-trainer.ts): the
+ * same steps as LocalTrainer with TF.js — the same initial weights, batch order, optimizer and local
+ * algorithm (test/flat-node-trainer.test.ts compares the weights) — without loading TF.js or its
+ * wasm memory, which is most of a training worker's memory. The node's rows are kept once, sparse.
+ */
+export class FlatNodeTrainer implements Trainer {
+  readonly backend = FLAT_BACKEND
+  readonly trainSamples: number
+  readonly holdoutSamples: number
+  /** record-level DP-SGD is TF.js's: a node with it never trains here */
+  readonly dpSgdPlan: DpSgdPlan | null = null
+  private readonly network: DenseNetwork
+  private readonly trainer: FlatTrainer
+  private readonly holdout: SparseRows | null
+  private readonly test: SparseRows | null
+
+  private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData) {
+    this.network = network
+    this.trainer = trainer
+    this.trainSamples = data.train.count
+    this.holdoutSamples = data.holdout?.count ?? 0
+    this.holdout = sparseOrNull(data.holdout)
+    this.test = sparseOrNull(data.test)
+  }
+
+  static create (manifest: Manifest, data: TrainingData, options: Pick<LocalTrainerOptions, 'seed' | 'algorithm'> = {}): FlatNodeTrainer {
+    assertDataFitsManifest(manifest, data.train)
+    const { inputShape } = manifest.dataset
+    const network = DenseNetwork.create(manifest.model, inputShape)
+    const algorithm = options.algorithm ?? 'dsgd'
+    const trainer = new FlatTrainer({
+      manifest: { ...manifest, training: { ...manifest.training, algorithm } },
+      network,
+      data: sparseRows(data.train),
+      rows: { train: Int32Array.from({ length: data.train.count }, (_, row) => row), holdout: new Int32Array(0) },
+      seed: options.seed ?? manifest.seed,
+      initial: initialWeights(manifest.model, inputShape, manifest.seed),
+      gradient: new Float32Array(network.parameterCount)
+    })
+    return new FlatNodeTrainer(network, trainer, data)
+  }
+
+  train (steps: number): Promise<TrainResult> {
+    return Promise.resolve(this.trainer.train(steps))
+  }
+
+  getWeights (): Promise<Weights> {
+    return Promise.resolve(this.trainer.getWeights())
+  }
+
+  setWeights (weights: Weights): Promise<void> {
+    this.trainer.setWeights(weights)
+    return Promise.resolve()
+  }
+
+  evaluate (split: EvaluationSplit): Promise<number | null> {
+    const rows = split === 'holdout' ? this.holdout : this.test
+    return Promise.resolve(rows === null ? null : this.network.accuracy(this.trainer.parameters, rows, allRows(rows.count)))
+  }
+
+  close (): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+function sparseOrNull (dataset: Dataset | undefined): SparseRows | null {
+  return dataset === undefined || dataset.count === 0 ? null : sparseRows(dataset)
+}
+
+function allRows (count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, row) => row)
+}
