@@ -97,7 +97,7 @@ export function finalScoring (counted: readonly NodeSummary[], models: readonly 
 }
 
 /** What a node's final checkpoint says of its progress and traffic, for its line in the summary (zeros without one). */
-export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step' | 'exchanges' | 'updatesReceived' | 'updatesAccepted' | 'updatesRejected' | 'rejectedByReason' | 'bytesSent' | 'bytesReceived' | 'restarts'> {
+export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 'samplesProcessed' | 'step' | 'exchanges' | 'updatesReceived' | 'updatesAccepted' | 'updatesRejected' | 'rejectedByReason' | 'bytesSent' | 'bytesReceived' | 'restarts' | 'sendsDropped' | 'sendsFailed'> {
   return {
     samplesProcessed: state?.samplesProcessed ?? 0,
     step: state?.step ?? 0,
@@ -108,6 +108,8 @@ export function checkpointFigures (state: Checkpoint | null): Pick<NodeSummary, 
     rejectedByReason: state?.counters.rejectedByReason ?? {},
     bytesSent: state?.counters.bytesSent ?? 0,
     bytesReceived: state?.counters.bytesReceived ?? 0,
-    restarts: state?.counters.restarts ?? 0
+    restarts: state?.counters.restarts ?? 0,
+    sendsDropped: state?.counters.sendsDropped ?? 0,
+    sendsFailed: state?.counters.sendsFailed ?? 0
   }
 }

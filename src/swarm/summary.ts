@@ -24,6 +24,10 @@ export interface NodeSummary {
   bytesSent: number
   bytesReceived: number
   restarts: number
+  /** pushes skipped because the previous one to that peer was still in flight */
+  sendsDropped?: number
+  /** pushes that failed (timed out, connection lost): their bytes are not in bytesSent */
+  sendsFailed?: number
   /** largest resident memory of the node's process seen while it ran */
   peakRssBytes: number | null
   /** differential privacy: the ε this node had spent when last seen (null when off) */
