@@ -24,10 +24,10 @@ describe('churn and partitions, in-process', () => {
     const right = await swarm.grow(2, { classes: RIGHT, msPerStep: 40 })
     const tally = crossings([left, right])
     swarm.network.partition([left.map(node => node.id), right.map(node => node.id)])
-    await swarm.clock.advance(60_000)
+    await swarm.time.advance(60_000)
     // Models in flight when it was cut still land; nothing crosses after that.
     const during = tally.count
-    await swarm.clock.advance(60_000)
+    await swarm.time.advance(60_000)
     expect(tally.count).toBe(during)
     const split = swarm.nodes.map(node => swarm.testAccuracy(node))
     // Each side knows half the classes: at most about half the test set.
@@ -35,7 +35,7 @@ describe('churn and partitions, in-process', () => {
 
     swarm.network.heal()
     await swarm.until(() => tally.count >= during + 50, 120_000, 'models to cross after the heal')
-    await swarm.clock.advance(60_000)
+    await swarm.time.advance(60_000)
     const healed = swarm.nodes.map(node => swarm.testAccuracy(node))
     await swarm.stop()
     for (const [index, accuracy] of healed.entries()) expect(accuracy).toBeGreaterThan((split[index] as number) + 0.2)
@@ -48,9 +48,9 @@ describe('churn and partitions, in-process', () => {
     const tally = crossings([left, right])
     for (const node of left) await node.core.block(right.map(other => other.id))
     for (const node of right) await node.core.block(left.map(other => other.id))
-    await swarm.clock.advance(1_000)
+    await swarm.time.advance(1_000)
     const during = tally.count
-    await swarm.clock.advance(60_000)
+    await swarm.time.advance(60_000)
     expect(tally.count).toBe(during)
     expect(left[0]?.core.status().blockedPeers).toBe(2)
     for (const node of swarm.nodes) await node.core.block([])
@@ -62,16 +62,16 @@ describe('churn and partitions, in-process', () => {
     const swarm = new InProcessSwarm()
     const nodes = await swarm.grow(4, { msPerStep: 40 })
     const [away, ...stay] = nodes as [InProcessNode, ...InProcessNode[]]
-    await swarm.clock.advance(10_000)
+    await swarm.time.advance(10_000)
     swarm.network.setUp(away.id, false)
     const before = stay.map(node => node.core.status().step)
     let heardFromAway = 0
     for (const node of stay) node.core.addEventListener('accepted', event => { if (event.detail.from === away.id) heardFromAway++ })
-    await swarm.clock.advance(30_000)
+    await swarm.time.advance(30_000)
     // The others trained and exchanged on; the absent node was not heard (after what was in flight).
     stay.forEach((node, index) => { expect(node.core.status().step).toBeGreaterThan((before[index] as number) + 100) })
     const whileAway = heardFromAway
-    await swarm.clock.advance(30_000)
+    await swarm.time.advance(30_000)
     expect(heardFromAway).toBe(whileAway)
     swarm.network.setUp(away.id, true)
     await swarm.until(() => heardFromAway > whileAway + 10, 60_000, 'the node to be heard again')

@@ -10,8 +10,8 @@ import { InProcessSwarm, type InProcessNode } from './inprocess/swarm.js'
  * sending what the node refuses is graylisted (cut off) for a while, and comes back after it.
  */
 
-/** A member of the network that is not a node: it sends what a test makes it send. */
-function hostile (swarm: InProcessSwarm, id: string, target: InProcessNode): void {
+/** A member of the network that is not a node: it pushes what a test makes it push. */
+function hostile (swarm: InProcessSwarm, id: string, target: InProcessNode): { push: (bytes: Uint8Array) => Promise<string>; connected: () => boolean } {
   const transport = swarm.network.join(id)
   const handlers: TransportHandlers = {
     push: () => 'accepted',
@@ -23,6 +23,10 @@ function hostile (swarm: InProcessSwarm, id: string, target: InProcessNode): voi
   }
   void transport.start(handlers, 'announcements')
   swarm.network.link(id, target.id)
+  return {
+    push: async bytes => (await transport.push(target.id, bytes, new AbortController().signal)).reply,
+    connected: () => transport.isConnected(target.id)
+  }
 }
 
 async function settled<T> (swarm: InProcessSwarm, work: Promise<T>): Promise<T> {
@@ -38,7 +42,7 @@ describe('intake of a node core, in-process', () => {
   it('counts bad input by reason, graylists a peer that keeps sending it, and lets it back after the graylist', async () => {
     const swarm = new InProcessSwarm()
     const [target] = await swarm.grow(1) as [InProcessNode]
-    hostile(swarm, 'hostile', target)
+    const { push, connected } = hostile(swarm, 'hostile', target)
     const manifest = swarm.manifest
     const initial = initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed)
     const wrongSwarm = encodeUpdate({ swarmId: 'another-swarm', step: 1, samples: 10, weights: initial, createdAt: 0 })
@@ -48,9 +52,9 @@ describe('intake of a node core, in-process', () => {
     target.core.addEventListener('warning', event => { warnings.push(event.detail.message) })
     const replies = []
     for (const bytes of [Uint8Array.of(1, 2, 3), wrongSwarm, wrongShape, huge]) {
-      replies.push(await settled(swarm, swarm.network.push('hostile', target.id, bytes)))
+      replies.push(await settled(swarm, push(bytes)))
       // One a second: within the rate, so every one is read and judged.
-      await swarm.clock.advance(1_000)
+      await swarm.time.advance(1_000)
     }
     expect(replies).toEqual(['rejected', 'rejected', 'rejected', 'rejected'])
     const reasons = target.core.status().updates.rejectedByReason
@@ -59,18 +63,18 @@ describe('intake of a node core, in-process', () => {
 
     // The 20th refusal within a minute graylists the sender: it is cut off at once.
     for (let i = 4; i < DEFAULT_INTAKE_LIMITS.penaltyThreshold; i++) {
-      await settled(swarm, swarm.network.push('hostile', target.id, Uint8Array.of(i))).catch(() => 'unreachable')
-      await swarm.clock.advance(500)
+      await settled(swarm, push(Uint8Array.of(i))).catch(() => 'unreachable')
+      await swarm.time.advance(500)
     }
     const status = target.core.status()
     expect(status.updates.rejected).toBe(DEFAULT_INTAKE_LIMITS.penaltyThreshold)
     expect(status.graylistedPeers).toBe(1)
     expect(warnings.some(message => message.startsWith('graylisted hostile'))).toBe(true)
-    expect(swarm.network.connected('hostile', target.id)).toBe(false)
-    await expect(swarm.network.push('hostile', target.id, Uint8Array.of(0))).rejects.toThrow(/not connected/)
+    expect(connected()).toBe(false)
+    await expect(push(Uint8Array.of(0))).rejects.toThrow(/not connected/)
 
-    await swarm.clock.advance(DEFAULT_INTAKE_LIMITS.graylistMs)
-    expect(swarm.network.connected('hostile', target.id)).toBe(true)
+    await swarm.time.advance(DEFAULT_INTAKE_LIMITS.graylistMs)
+    expect(connected()).toBe(true)
     expect(target.core.status().graylistedPeers).toBe(0)
     await swarm.stop()
   })
@@ -78,7 +82,7 @@ describe('intake of a node core, in-process', () => {
   it('a flood of valid pushes is cut to the rate, costs the sender no penalty, and honest updates still get in', async () => {
     const swarm = new InProcessSwarm()
     const [target, honest] = await swarm.grow(2) as [InProcessNode, InProcessNode]
-    hostile(swarm, 'flooder', target)
+    const { push } = hostile(swarm, 'flooder', target)
     const manifest = swarm.manifest
     const model = encodeUpdate({ swarmId: swarm.swarmId, step: 1, samples: 100, weights: initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed), createdAt: 0 })
     let fromHonest = 0
@@ -86,8 +90,8 @@ describe('intake of a node core, in-process', () => {
     // 200 pushes at once, and again every virtual second for 10 s.
     const replies: Array<Promise<string>> = []
     for (let second = 0; second < 10; second++) {
-      for (let i = 0; i < 200; i++) replies.push(swarm.network.push('flooder', target.id, model).catch(() => 'failed'))
-      await swarm.clock.advance(1_000)
+      for (let i = 0; i < 200; i++) replies.push(push(model).catch(() => 'failed'))
+      await swarm.time.advance(1_000)
     }
     const answers = await settled(swarm, Promise.all(replies))
     const accepted = answers.filter(reply => reply === 'accepted').length

@@ -16,7 +16,7 @@ describe('node-level privacy release, in-process', () => {
     const status = node.core.status()
     const exchangesAtEnd = status.exchanges
     const stepAtEnd = status.step
-    await swarm.clock.advance(10_000)
+    await swarm.time.advance(10_000)
     const later = node.core.status()
     await swarm.stop()
     expect(status.privacy).toMatchObject({ level: 'node', releases, exhausted: true })

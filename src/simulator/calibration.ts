@@ -8,7 +8,8 @@ import { MurmurError } from '../errors.js'
  *
  * Calibrated from a real run: `murmur swarm --out DIR` writes DIR/summary.json, and a node there
  * took `step` steps in `durationSeconds`; the median over the nodes that trained the whole run at
- * full speed is the step time of that swarm on that machine (its nodes sharing its cores).
+ * full speed is the step time of that swarm on that machine (its nodes sharing its cores). The same
+ * summary gives the share of pushes that failed there (pushLossFromSummary).
  */
 
 /**
@@ -23,7 +24,35 @@ export function defaultStepMs (model: string): number {
   return DEFAULT_STEP_MS[model] ?? DEFAULT_STEP_MS.mlp as number
 }
 
-interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown }
+interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown; sendsFailed?: unknown; updatesReceived?: unknown }
+
+/** What a simulation takes from a real run. */
+export interface Calibration {
+  /** virtual milliseconds a local step takes (stepMsFromSummary) */
+  readonly stepMs: number
+  /** share of pushes that did not complete there (pushLossFromSummary); null when the summary does not say */
+  readonly pushLoss: number | null
+}
+
+/**
+ * The share of the real run's pushes that failed: failed / (failed + arrived), over every node, a
+ * push that arrived being one a receiver counted (`updatesReceived`). On a host running more node
+ * processes than it has cores, starved receivers answer late and pushes time out (docs/simulations.md,
+ * "Fidelity"): the simulator's network has no CPU to starve, so the calibration carries the loss over.
+ * Null when the summary has no `sendsFailed` (one written before the field existed) or no pushes.
+ */
+export function pushLossFromSummary (summary: unknown): number | null {
+  const nodes = typeof summary === 'object' && summary !== null ? (summary as { nodes?: unknown }).nodes : undefined
+  if (!Array.isArray(nodes)) return null
+  let failed = 0
+  let arrived = 0
+  for (const node of nodes as SummaryNode[]) {
+    if (typeof node.sendsFailed !== 'number' || typeof node.updatesReceived !== 'number') return null
+    failed += node.sendsFailed
+    arrived += node.updatesReceived
+  }
+  return failed + arrived > 0 ? failed / (failed + arrived) : null
+}
 
 /** The median step time of the full-speed nodes of a swarm summary; refuses a summary it cannot use. */
 export function stepMsFromSummary (summary: unknown, source: string): number {
@@ -41,7 +70,8 @@ export function stepMsFromSummary (summary: unknown, source: string): number {
   return times.length % 2 === 1 ? times[middle] as number : ((times[middle - 1] as number) + (times[middle] as number)) / 2
 }
 
-export async function readCalibration (file: string): Promise<number> {
+/** Reads a real run's summary.json: its step time and push loss. */
+export async function readCalibration (file: string): Promise<Calibration> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -54,5 +84,5 @@ export async function readCalibration (file: string): Promise<number> {
   } catch (error) {
     throw new MurmurError('ERR_INVALID_ARGUMENT', `calibration ${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`)
   }
-  return stepMsFromSummary(parsed, file)
+  return { stepMs: stepMsFromSummary(parsed, file), pushLoss: pushLossFromSummary(parsed) }
 }

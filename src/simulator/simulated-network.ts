@@ -7,15 +7,22 @@ import type { VirtualTime } from './virtual-time.js'
 export interface SimulatedNetworkInit {
   readonly time: VirtualTime
   readonly links: LinkModel
-  /** node numbers run from 1 to this */
-  readonly nodes: number
+  /** members `node-1` … `node-N` from the start, numbered 1 to N (default 0; join() adds more) */
+  readonly nodes?: number
   /**
    * connections a node keeps: on coming online it dials random online nodes until it has this many,
    * and dials more when departures leave it with fewer (what libp2p's peer keeper does); it accepts
    * dials from others up to twice this many. With nodes − 1 or fewer, every online node is connected
-   * to every other.
+   * to every other. Not set: nobody dials, the links are the caller's (link(), linkAll(): an
+   * in-process test's topology), and they stay while their members go offline and come back.
    */
-  readonly targetPeers: number
+  readonly targetPeers?: number
+  /**
+   * share of pushes that never complete: the receiver does not answer and the sender's push times
+   * out (default 0). Stands for what a real run loses to its host rather than its network: starved
+   * receivers on a machine running more node processes than it has cores (calibration.ts).
+   */
+  readonly pushLoss?: number
   readonly seed: number
 }
 
@@ -24,7 +31,8 @@ interface Endpoint {
   readonly id: string
   readonly handlers: TransportHandlers
   readonly topic: GossipTopic
-  readonly gate: PeerGate
+  /** the peers the member's node refuses (its core's gate); none for a member without one */
+  readonly gate: PeerGate | null
   /** broadcast mode: messages this node has seen (flooded messages are delivered once) */
   readonly seen: Set<number>
 }
@@ -48,26 +56,29 @@ class NotConnected extends Error {
  * bytes, every verdict is the receiving core's.
  */
 export class SimulatedNetwork {
-  private readonly endpoints: Array<Endpoint | undefined>
-  private readonly connections: Array<Set<number>>
+  private readonly endpoints: Array<Endpoint | undefined> = [undefined]
+  private readonly connections: Array<Set<number>> = [new Set()]
   /** online nodes, for drawing random ones (swap-remove) */
   private readonly online: number[] = []
-  private readonly onlineAt: Int32Array
+  private readonly onlineAt: number[] = [-1]
   /** partition group of each node; all 0 when healed */
-  private readonly group: Int32Array
+  private readonly group: number[] = [0]
+  /** the group of nodes in no group of the partition (0 when healed) */
+  private outside = 0
+  /** members taken off the network while their nodes run (setUp) */
+  private readonly down = new Set<number>()
   private readonly random: Random
+  /** draws which pushes are lost: a stream of its own, so that a loss of 0 changes no other draw */
+  private readonly losses: Random
   private nextMessage = 0
-  readonly ids: string[]
+  /** member ids by number; number 0 is no member */
+  readonly ids: string[] = ['']
   private readonly indexOfId = new Map<string, number>()
 
   constructor (private readonly init: SimulatedNetworkInit) {
-    this.endpoints = new Array<Endpoint | undefined>(init.nodes + 1)
-    this.connections = Array.from({ length: init.nodes + 1 }, () => new Set<number>())
-    this.onlineAt = new Int32Array(init.nodes + 1).fill(-1)
-    this.group = new Int32Array(init.nodes + 1)
     this.random = createRandom((init.seed ^ 0x7e7) >>> 0)
-    this.ids = Array.from({ length: init.nodes + 1 }, (_, index) => index === 0 ? '' : nodeId(index))
-    for (let index = 1; index <= init.nodes; index++) this.indexOfId.set(this.ids[index] as string, index)
+    this.losses = createRandom((init.seed ^ 0x1055) >>> 0)
+    for (let index = 1; index <= (init.nodes ?? 0); index++) this.member(nodeId(index))
   }
 
   get time (): VirtualTime {
@@ -82,20 +93,60 @@ export class SimulatedNetwork {
     return this.indexOfId.get(id)
   }
 
+  /** The number of member `id`, registering it if it is new. */
+  member (id: string): number {
+    const known = this.indexOfId.get(id)
+    if (known !== undefined) return known
+    const index = this.ids.length
+    this.ids.push(id)
+    this.indexOfId.set(id, index)
+    this.endpoints.push(undefined)
+    this.connections.push(new Set())
+    this.onlineAt.push(-1)
+    this.group.push(this.outside)
+    return index
+  }
+
   endpoint (index: number): Endpoint | undefined {
     return this.endpoints[index]
   }
 
   /** A transport for node `index`, given to its core; the node joins the network when the core starts it. */
-  transport (index: number, gate: PeerGate): Transport {
+  transport (index: number, gate: PeerGate | null): SimulatedTransport {
     return new SimulatedTransport(this, index, gate)
+  }
+
+  /** A transport for member `id` (registered if new); `gate`: its node's refusals, applied to its connections. */
+  join (id: string, gate?: PeerGate): SimulatedTransport {
+    return this.transport(this.member(id), gate ?? null)
+  }
+
+  /** Links two members (a network without targetPeers: the caller's topology). */
+  link (a: string, b: string): void {
+    const from = this.member(a)
+    const to = this.member(b)
+    if (from === to) return
+    ;(this.connections[from] as Set<number>).add(to)
+    ;(this.connections[to] as Set<number>).add(from)
+  }
+
+  /** Links every pair of these members. */
+  linkAll (ids: readonly string[]): void {
+    for (const [i, a] of ids.entries()) for (const b of ids.slice(i + 1)) this.link(a, b)
+  }
+
+  /** Takes a member off the network while its node runs (a phone losing its signal), or puts it back. */
+  setUp (id: string, up: boolean): void {
+    const index = this.member(id)
+    if (up) this.down.delete(index)
+    else this.down.add(index)
   }
 
   attach (index: number, endpoint: Endpoint): void {
     this.endpoints[index] = endpoint
     this.onlineAt[index] = this.online.length
     this.online.push(index)
-    this.fill(index)
+    if (this.dialing) this.fill(index)
   }
 
   detach (index: number): void {
@@ -109,19 +160,26 @@ export class SimulatedNetwork {
     }
     this.onlineAt[index] = -1
     this.init.links.reset(index)
+    if (!this.dialing) return
     const lost = [...(this.connections[index] as Set<number>)]
     ;(this.connections[index] as Set<number>).clear()
     for (const other of lost) (this.connections[other] as Set<number>).delete(index)
     for (const other of lost) this.fill(other)
   }
 
+  /** whether nodes dial peers themselves (targetPeers set) rather than keep the caller's links */
+  private get dialing (): boolean {
+    return this.init.targetPeers !== undefined
+  }
+
   /** Dials random online nodes until `index` has its target of connections (or there are none left). */
   private fill (index: number): void {
+    const targetPeers = this.init.targetPeers ?? 0
     const mine = this.connections[index] as Set<number>
-    const target = Math.min(this.init.targetPeers, this.online.length - 1)
+    const target = Math.min(targetPeers, this.online.length - 1)
     // Every draw may hit a node already connected; a few tries per missing connection bound the work.
-    const mesh = this.online.length - 1 <= this.init.targetPeers
-    const accepting = 2 * this.init.targetPeers
+    const mesh = this.online.length - 1 <= targetPeers
+    const accepting = 2 * targetPeers
     for (let tries = 0; mine.size < target && tries < 4 * target + 8; tries++) {
       const other = mesh
         ? this.online.find(candidate => candidate !== index && !mine.has(candidate))
@@ -138,7 +196,7 @@ export class SimulatedNetwork {
     const from = this.endpoints[a]
     const to = this.endpoints[b]
     return from !== undefined && to !== undefined && (this.connections[a] as Set<number>).has(b) && this.group[a] === this.group[b] &&
-      !from.gate.isBlocked(to.id) && !to.gate.isBlocked(from.id)
+      !this.down.has(a) && !this.down.has(b) && from.gate?.isBlocked(to.id) !== true && to.gate?.isBlocked(from.id) !== true
   }
 
   /** The nodes `index` can talk to now. */
@@ -148,14 +206,22 @@ export class SimulatedNetwork {
     return result
   }
 
-  /** Cuts the network into groups (node numbers); nodes in no group form one more group. */
-  partition (groups: ReadonlyArray<readonly number[]>): void {
-    this.group.fill(groups.length + 1)
-    for (const [g, members] of groups.entries()) for (const node of members) this.group[node] = g + 1
+  /** Cuts the network into groups (node numbers or member ids); nodes in no group form one more group. */
+  partition (groups: ReadonlyArray<ReadonlyArray<number | string>>): void {
+    this.outside = groups.length + 1
+    this.group.fill(this.outside)
+    for (const [g, members] of groups.entries()) for (const node of members) this.group[typeof node === 'number' ? node : this.member(node)] = g + 1
   }
 
   heal (): void {
+    this.outside = 0
     this.group.fill(0)
+  }
+
+  /** Whether the next push is lost (pushLoss). */
+  losesPush (): boolean {
+    const loss = this.init.pushLoss ?? 0
+    return loss > 0 && this.losses.next() < loss
   }
 
   /** A number for a new broadcast message (de-duplication). */
@@ -195,8 +261,8 @@ export function nodeId (index: number): string {
 }
 
 /** One node's transport port in a simulation. */
-class SimulatedTransport implements Transport {
-  constructor (private readonly network: SimulatedNetwork, private readonly index: number, private readonly gate: PeerGate) {}
+export class SimulatedTransport implements Transport {
+  constructor (private readonly network: SimulatedNetwork, private readonly index: number, private readonly gate: PeerGate | null) {}
 
   private get id (): string {
     return this.network.ids[this.index] as string
@@ -235,12 +301,14 @@ class SimulatedTransport implements Transport {
     const time = network.time
     const { arrivesAt } = network.links.send(this.index, to, bytes.byteLength, time.now())
     const latency = network.links.link(this.index, to).latencyMs
+    const lost = network.losesPush()
     return new Promise<PushOutcome>((resolve, reject) => {
       const onAbort = (): void => {
         time.cancel(delivery)
         reject(signal.reason instanceof Error ? signal.reason : new Error('push aborted'))
       }
-      const delivery = time.scheduleAt(arrivesAt, () => {
+      // A lost push went out over the uplink and is never answered: the sender's timeout ends it.
+      const delivery = lost ? null : time.scheduleAt(arrivesAt, () => {
         const endpoint = network.endpoint(to)
         if (endpoint === undefined || !network.connected(this.index, to)) {
           signal.removeEventListener('abort', onAbort)
@@ -263,13 +331,27 @@ class SimulatedTransport implements Transport {
   }
 
   async publish (bytes: Uint8Array): Promise<number> {
+    return this.publishFrom(this.id, bytes)
+  }
+
+  /**
+   * A simulated sybil's forgery (src/attacks, broadcast mode): the same message published under
+   * other authors' names. A transport of a real node cannot do this: gossipsub signs with its key.
+   */
+  async publishAs (authors: readonly string[], bytes: Uint8Array): Promise<number> {
+    let sent = 0
+    for (const author of authors) sent += this.publishFrom(author, bytes)
+    return sent
+  }
+
+  private publishFrom (author: string, bytes: Uint8Array): number {
     const network = this.network
     const mine = network.endpoint(this.index)
     if (mine === undefined) return 0
     if (mine.topic === 'models') {
       const message = network.messageNumber()
       remember(mine.seen, message)
-      return network.flood(this.index, this.id, bytes, message, -1)
+      return network.flood(this.index, author, bytes, message, -1)
     }
     // Announcements are small: they arrive after the link's latency, and are not forwarded further
     // (every node announces to its own neighbours).
@@ -278,7 +360,7 @@ class SimulatedTransport implements Transport {
       const { arrivesAt } = network.links.send(this.index, other, CONTROL_BYTES, network.time.now())
       network.time.scheduleAt(arrivesAt, () => {
         const endpoint = network.endpoint(other)
-        if (endpoint !== undefined && network.connected(this.index, other)) endpoint.handlers.announcement(this.id, bytes)
+        if (endpoint !== undefined && network.connected(this.index, other)) endpoint.handlers.announcement(author, bytes)
       })
     }
     return neighbours.length

@@ -20,7 +20,7 @@ import { DenseNetwork } from '../learning/dense-network.js'
 import { formatBitsPerSecond, formatDistribution, formatMilliseconds, type Distribution } from './distribution.js'
 import { FlatTrainer, type NodeRows } from '../learning/flat-trainer.js'
 import { LinkModel } from './links.js'
-import { MemoryState } from './memory-state.js'
+import { MemoryStore } from './memory-store.js'
 import { nodeId, SimulatedNetwork } from './simulated-network.js'
 import { SimulatedTrainer } from './simulated-trainer.js'
 import { sparseRows, type SparseRows } from '../learning/sparse-rows.js'
@@ -62,6 +62,8 @@ export interface SimulatedNetworkSettings {
   readonly bandwidth: Distribution
   /** connections a node keeps (libp2p's target, default 32) */
   readonly targetPeers: number
+  /** share of pushes that never complete, the sender timing out (default 0; calibration.ts) */
+  readonly pushLoss?: number
 }
 
 /** The simulation's own settings, in the summary: what a reader needs to run it again. */
@@ -71,6 +73,8 @@ export interface SimulationSettings {
   readonly latency: string
   readonly bandwidth: string
   readonly targetPeers: number
+  /** share of pushes lost (calibrated from a real run, or --push-loss) */
+  readonly pushLoss: number
   readonly availability: string | null
   /** test samples each node's final model is scored on (the first ones of the test split) */
   readonly testSamples: number
@@ -122,7 +126,7 @@ interface SimulatedNode {
   readonly dataSpec: string
   readonly rows: NodeRows
   readonly profile: ProfileShare
-  readonly store: MemoryState
+  readonly store: MemoryStore
   readonly seed: number
   state: NodeState
   attack: Attack | null
@@ -191,7 +195,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       dataSpec: `${options.dataset}:${part + 1}/${parts}:${partition}`,
       rows: partRows[part] as NodeRows,
       profile: profiles[i] ?? { name: 'fast', maxCpu: 1, share: 1 },
-      store: new MemoryState(),
+      store: new MemoryStore(),
       seed: deriveSeed(options.seed, i + 1, 0x5eed),
       state: 'pending',
       attack: attackFromStart(scenario, i + 1),
@@ -206,7 +210,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   const time = new VirtualTime()
   const clock = time.clock()
   const links = new LinkModel({ latency: options.network.latency, bandwidth: options.network.bandwidth, seed: options.seed })
-  const world = new SimulatedNetwork({ time, links, nodes: options.nodes, targetPeers: options.network.targetPeers, seed: options.seed })
+  const world = new SimulatedNetwork({ time, links, nodes: options.nodes, targetPeers: options.network.targetPeers, pushLoss: options.network.pushLoss ?? 0, seed: options.seed })
   const events: SwarmEvent[] = []
   const failures: Error[] = []
   /** nodes running now */
@@ -434,6 +438,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       latency: formatDistribution(options.network.latency, formatMilliseconds),
       bandwidth: formatDistribution(options.network.bandwidth, formatBitsPerSecond),
       targetPeers: options.network.targetPeers,
+      pushLoss: options.network.pushLoss ?? 0,
       availability: options.availability?.source ?? null,
       testSamples,
       timelineNodes: timelineIndices.length,

@@ -72,6 +72,23 @@ export class VirtualTime {
     this.current = Math.max(this.current, end)
   }
 
+  /** Lets `ms` of virtual time pass, running every action due meanwhile (in-process tests). */
+  async advance (ms: number): Promise<void> {
+    await this.runUntil(this.current + ms)
+  }
+
+  /**
+   * Runs actions in order until `condition` holds; throws when it still does not after `limitMs` of
+   * virtual time, or when nothing is left to run (in-process tests wait on events, not on sleeps).
+   */
+  async until (condition: () => boolean, limitMs: number, what = 'the condition'): Promise<void> {
+    const deadline = this.current + limitMs
+    await this.runUntil(deadline, { until: condition })
+    if (condition()) return
+    if (this.queue.peekTime() === undefined) throw new Error(`nothing left to run before ${what}`)
+    throw new Error(`${what} did not happen within ${limitMs / 1000} virtual seconds`)
+  }
+
   /**
    * This virtual time as the node core's clock port: whole milliseconds from VIRTUAL_EPOCH_MS, as
    * Date.now gives them (transfer and step times make the virtual time itself fractional).

@@ -5,10 +5,11 @@ import { PeerGate } from '../../src/core/peer-gate.js'
 import { createRandom } from '../../src/data/random.js'
 import { initialWeights } from '../../src/learning/initial-weights.js'
 import { createManifest, swarmIdOf, type Manifest, type ManifestOptions } from '../../src/learning/manifest.js'
-import { MemoryNetwork, type MemoryTransport } from './memory-network.js'
-import { MemoryStore } from './memory-store.js'
+import { LinkModel } from '../../src/simulator/links.js'
+import { MemoryStore } from '../../src/simulator/memory-store.js'
+import { SimulatedNetwork, type SimulatedTransport } from '../../src/simulator/simulated-network.js'
+import { VirtualTime } from '../../src/simulator/virtual-time.js'
 import { SoftmaxTrainer, type Records } from './softmax-trainer.js'
-import { VirtualClock } from './virtual-clock.js'
 
 /** Synthetic classification data: one Gaussian blob per class, the same blobs for every node. */
 export const INPUTS = 20
@@ -69,23 +70,28 @@ export interface InProcessNode {
   readonly core: NodeCore
   readonly trainer: SoftmaxTrainer
   readonly store: MemoryStore
-  readonly transport: MemoryTransport
+  readonly transport: SimulatedTransport
   readonly gate: PeerGate
   readonly spec: NodeSpec
 }
 
 /**
  * Node cores in one process: the real core, real merging, intake and codecs, a real (small) learner,
- * an in-memory network and a virtual clock. A swarm of minutes runs in well under a second.
+ * on the simulator's virtual time, network (links the test makes, a fixed latency) and memory store.
+ * A swarm of minutes runs in well under a second.
  */
 export class InProcessSwarm {
-  readonly clock = new VirtualClock()
-  readonly network: MemoryNetwork
+  readonly time = new VirtualTime()
+  /** the nodes' clock: the virtual time from 2026-01-01 */
+  readonly clock = this.time.clock()
+  readonly network: SimulatedNetwork
   readonly nodes: InProcessNode[] = []
   readonly swarmId: string
 
+  /** `latencyMs`: one-way delay of every message (default 5 ms) */
   constructor (readonly manifest: Manifest = testManifest(), options: { latencyMs?: number } = {}) {
-    this.network = new MemoryNetwork({ clock: this.clock, ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }) })
+    const links = new LinkModel({ latency: { kind: 'fixed', value: options.latencyMs ?? 5 }, bandwidth: { kind: 'fixed', value: 1e9 }, seed: 1 })
+    this.network = new SimulatedNetwork({ time: this.time, links, seed: 1 })
     this.swarmId = swarmIdOf(manifest)
   }
 
@@ -142,14 +148,14 @@ export class InProcessSwarm {
 
   /** Runs the clock until `condition` holds (at most `limitMs` of virtual time). */
   async until (condition: () => boolean, limitMs: number, what?: string): Promise<void> {
-    await this.clock.until(condition, limitMs, what)
+    await this.time.until(condition, limitMs, what)
   }
 
   /** Stops these nodes (default all), running the clock meanwhile: a stop waits for the round in progress. */
   async stop (nodes: readonly InProcessNode[] = this.nodes): Promise<void> {
     let done = false
     const stopping = Promise.all(nodes.map(async node => node.core.stop())).finally(() => { done = true })
-    await this.clock.until(() => done, 60_000, 'the nodes to stop')
+    await this.time.until(() => done, 60_000, 'the nodes to stop')
     await stopping
   }
 }

@@ -1,11 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
+import { MurmurError } from '../../errors.js'
 import { privacyFromFlags } from '../privacy-flags.js'
 import { integer, parsedWith, withFlag } from '../parsers.js'
 import { addSwarmFlags, exchangeFromFlags, modelFromFlags, resolveSwarmFlags, trainingFromFlags, type SwarmFlags } from '../swarm-flags.js'
 import { createSimulationPrinter, simulationSummaryLines } from '../simulation-progress.js'
 import { parseDistribution, parseBitsPerSecond, parseMilliseconds, type Distribution } from '../../simulator/distribution.js'
+
+/** A share in [0, 1): what --push-loss takes. */
+function parseLoss (text: string): number {
+  const value = Number(text)
+  if (text.trim() === '' || !(value >= 0 && value < 1)) throw new MurmurError('ERR_INVALID_ARGUMENT', `"${text}" is not a share in [0, 1)`)
+  return value
+}
 
 /** most nodes one simulation runs */
 const MAX_NODES = 100_000
@@ -17,6 +25,7 @@ interface SimulateFlags extends SwarmFlags {
   availability?: string
   stepTime?: number
   calibrate?: string
+  pushLoss?: number
   timelineNodes: number
 }
 
@@ -29,7 +38,8 @@ export function simulateCommand (): Command {
     .addOption(new Option('--peers <n>', 'connections each node keeps (libp2p\'s target); all other nodes when fewer').argParser(integer(1, 1024)).default(32))
     .addOption(new Option('--availability <source>', 'churn: an availability trace file (CSV device,online_from,online_to or JSON; docs/simulations.md) or smartphone[:ONLINE[:SESSION]], generated phone-like sessions (default 0.3 online, 300s sessions)'))
     .addOption(new Option('--step-time <time>', 'virtual time one local step takes on a fast device, e.g. 12ms (default: --calibrate, else the model\'s figure in docs/simulations.md)').argParser(parsedWith(parseMilliseconds)))
-    .addOption(new Option('--calibrate <summary.json>', 'take the step time from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
+    .addOption(new Option('--calibrate <summary.json>', 'take the step time and the share of failed pushes from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
+    .addOption(new Option('--push-loss <fraction>', 'share of pushes that never complete (the sender times out), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
     .addOption(new Option('--timeline-nodes <n>', 'nodes scored at each point of the timeline').argParser(integer(1, MAX_NODES)).default(64))
     .action(async (given: SimulateFlags) => {
       const { flags, scenario } = await resolveSwarmFlags(command, given, MAX_NODES)
@@ -39,7 +49,9 @@ export function simulateCommand (): Command {
       ])
       const model = await modelFromFlags(flags)
       const modelName = typeof model === 'string' ? model : model.name
-      const stepMs = flags.stepTime ?? (flags.calibrate === undefined ? defaultStepMs(modelName) : await withFlag('--calibrate', readCalibration(flags.calibrate)))
+      const calibration = flags.calibrate === undefined ? null : await withFlag('--calibrate', readCalibration(flags.calibrate))
+      const stepMs = flags.stepTime ?? calibration?.stepMs ?? defaultStepMs(modelName)
+      const pushLoss = flags.pushLoss ?? calibration?.pushLoss ?? 0
       let availability
       if (flags.availability !== undefined) {
         const source = flags.availability
@@ -67,7 +79,7 @@ export function simulateCommand (): Command {
           durationMs: flags.duration,
           seed: flags.seed,
           stepMs,
-          network: { latency: flags.latency, bandwidth: flags.bandwidth, targetPeers: flags.peers },
+          network: { latency: flags.latency, bandwidth: flags.bandwidth, targetPeers: flags.peers, pushLoss },
           timelineNodes: flags.timelineNodes,
           signal: abort.signal,
           onProgress: progress => { printer.update(progress) },
