@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { benchCommand, skewTable } from '../src/cli/commands/bench.js'
-import { DEFAULT_SKEW_ALGORITHMS, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
+import { benchmarkSkew, DEFAULT_SKEW_ALGORITHMS, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
 import { DEFAULT_TRAINING } from '../src/learning/manifest.js'
 import { rejectionOf } from './helpers.js'
 
@@ -26,13 +26,50 @@ describe('murmur bench skew cases', () => {
   it('prints one row per swarm with both gaps to the centralized model', () => {
     const result: SkewResult = {
       dataset: 'mnist', model: 'mlp', partition: 'dirichlet:0.1', algorithm: 'qgm:0.9', nodes: 8, mergeRule: 'mean', durationSeconds: 120,
-      meanAccuracy: 0.9, minAccuracy: 0.85, centralizedAccuracy: 0.95, bytesSentPerNode: 12_345_678, samplesPerNode: 60_000
+      meanAccuracy: 0.9, minAccuracy: 0.85, centralizedAccuracy: 0.95, bytesSentPerNode: 12_345_678, samplesPerNode: 60_000, engine: 'simulate'
     }
     const table = skewTable([result])
     expect(table).toContain('qgm:0.9')
     expect(table).toContain('-5.0')
     expect(table).toContain('-10.0')
     expect(table).toContain('12.3')
+  })
+})
+
+describe('murmur bench skew --engine simulate', () => {
+  it('runs a case in the simulator, in virtual time, and scores it against its centralized model', async () => {
+    const progress: string[] = []
+    const [result] = await benchmarkSkew({
+      cases: skewCases({ setups: [{ dataset: 'mnist', model: 'logistic' }], partitions: ['shards:2'], algorithms: ['qgm:0.9'] }),
+      nodes: 4,
+      durationMs: 6_000,
+      engine: 'simulate',
+      onProgress: line => { progress.push(line) }
+    })
+    expect(progress[0]).toContain('(simulate)')
+    expect(result?.engine).toBe('simulate')
+    // 6 virtual seconds at the logistic model's 15 ms a step: 400 steps of 32 samples (and the round
+    // of 20 under way at the end), whatever the machine's load
+    expect(result?.samplesPerNode).toBeGreaterThanOrEqual(400 * 32)
+    expect(result?.samplesPerNode).toBeLessThanOrEqual(420 * 32)
+    expect(result?.durationSeconds).toBe(6)
+    expect(result?.mergeRule).toBe('clipped-gossip:0.25')
+    // nodes that hold two classes each learn the others' from their peers: far above one shard's 2 of 10 classes
+    expect(result?.meanAccuracy).toBeGreaterThan((result?.centralizedAccuracy ?? 1) - 0.2)
+    expect(result?.bytesSentPerNode).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('refuses the cnn, which the simulator does not train, before running anything', async () => {
+    const progress: string[] = []
+    const error = await rejectionOf(async () => await benchmarkSkew({
+      cases: skewCases({ setups: [{ dataset: 'mnist', model: 'mlp' }, { dataset: 'fashion-mnist', model: 'cnn' }], partitions: ['iid'], algorithms: ['dsgd'] }),
+      durationMs: 1_000,
+      engine: 'simulate',
+      onProgress: line => { progress.push(line) }
+    }))
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(String(error)).toContain('cnn')
+    expect(progress).toEqual([])
   })
 })
 
@@ -53,7 +90,8 @@ describe('murmur bench skew flags', () => {
     [['--algorithms', 'dsgd,adamw'], '--algorithms'],
     [['--algorithms', 'qgm:1'], '--algorithms'],
     [['--nodes', '1'], '--nodes'],
-    [['--duration', 'soon'], '--duration']
+    [['--duration', 'soon'], '--duration'],
+    [['--engine', 'cluster'], '--engine']
   ])('rejects %j naming %s', async (args, flag) => {
     expect(await parseError(...args)).toContain(flag)
   })

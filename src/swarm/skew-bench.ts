@@ -1,6 +1,12 @@
 import { formatPartition, parsePartition } from '../data/partition.js'
 import type { BuiltinDataset } from '../data/spec.js'
+import { MurmurError } from '../errors.js'
 import { DEFAULT_TRAINING } from '../learning/manifest.js'
+import type { SimulationOptions } from '../simulator/simulation.js'
+import type { SwarmSummary } from './summary.js'
+
+/** the figures of a run that the benchmark reads: a swarm's summary and a simulation's have them all */
+type SkewSummary = Pick<SwarmSummary, 'mergeRule' | 'durationSeconds' | 'accuracy' | 'centralized' | 'bytesSentPerNode' | 'nodes'>
 
 /** One swarm of the skew benchmark: which data and model, how the data is split, which algorithm. */
 export interface SkewCase {
@@ -12,7 +18,17 @@ export interface SkewCase {
   readonly algorithm: string
 }
 
+/**
+ * What runs a case: `swarm` starts real node processes (`murmur swarm`), `simulate` runs the same
+ * node cores in one process in virtual time (`murmur simulate`, docs/simulations.md section 7): the
+ * whole table in minutes, without TF.js; it simulates dense models only (no `cnn`).
+ */
+export type SkewEngine = 'swarm' | 'simulate'
+export const SKEW_ENGINES: readonly SkewEngine[] = ['swarm', 'simulate']
+
 export interface SkewResult extends SkewCase {
+  /** what ran the case: real node processes or the in-process simulator */
+  readonly engine: SkewEngine
   readonly nodes: number
   readonly mergeRule: string
   readonly durationSeconds: number
@@ -67,6 +83,8 @@ export interface SkewBenchOptions {
   /** the merge rule of every swarm (default: the manifest's) */
   readonly mergeRule?: string
   readonly localSteps?: number
+  /** real node processes (default) or the simulator */
+  readonly engine?: SkewEngine
   readonly onResult?: (result: SkewResult) => void
   readonly onProgress?: (line: string) => void
   readonly signal?: AbortSignal
@@ -74,16 +92,17 @@ export interface SkewBenchOptions {
 
 /** Runs one local swarm per case and scores its nodes against a centralized model on as many samples. */
 export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewResult[]> {
-  // Loaded here, not at the top: the CLI imports this file for its defaults, and the launcher loads
-  // TF.js, which a `murmur start` process must not load on its main thread.
-  const { runSwarm } = await import('./launcher.js')
+  const engine = options.engine ?? 'swarm'
+  if (engine === 'simulate') {
+    const unsimulated = options.cases.find(benchCase => benchCase.model === 'cnn')
+    if (unsimulated !== undefined) throw new MurmurError('ERR_INVALID_ARGUMENT', `the simulator trains dense models only, not ${unsimulated.model}: run ${unsimulated.dataset}:${unsimulated.model} with the swarm engine`)
+  }
   const results: SkewResult[] = []
   const nodes = options.nodes ?? 8
   for (const [index, benchCase] of options.cases.entries()) {
     if (options.signal?.aborted === true) break
-    options.onProgress?.(`[${index + 1}/${options.cases.length}] ${benchCase.dataset} ${benchCase.model}, ${benchCase.partition}, ${benchCase.algorithm}…`)
-    const summary = await runSwarm({
-      nodes,
+    options.onProgress?.(`[${index + 1}/${options.cases.length}] ${benchCase.dataset} ${benchCase.model}, ${benchCase.partition}, ${benchCase.algorithm} (${engine})…`)
+    const settings = {
       dataset: benchCase.dataset,
       model: benchCase.model,
       partition: parsePartition(benchCase.partition),
@@ -92,9 +111,11 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
       training: { algorithm: benchCase.algorithm, ...(options.localSteps === undefined ? {} : { localSteps: options.localSteps }) },
       ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
       ...(options.signal === undefined ? {} : { signal: options.signal })
-    })
+    }
+    const summary = engine === 'swarm' ? await runRealSwarm(nodes, settings) : await runSimulatedSwarm(nodes, settings)
     const result: SkewResult = {
       ...benchCase,
+      engine,
       nodes,
       mergeRule: summary.mergeRule,
       durationSeconds: summary.durationSeconds,
@@ -108,4 +129,29 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
     options.onResult?.(result)
   }
   return results
+}
+
+/** what a case sets of a run, the same for either engine */
+type CaseSettings = Pick<SimulationOptions, 'dataset' | 'model' | 'partition' | 'durationMs' | 'seed' | 'training' | 'mergeRule' | 'signal'>
+
+async function runRealSwarm (nodes: number, settings: CaseSettings): Promise<SkewSummary> {
+  // Loaded here, not at the top: the CLI imports this file for its defaults, and the launcher loads
+  // TF.js, which a `murmur start` process must not load on its main thread.
+  const { runSwarm } = await import('./launcher.js')
+  return await runSwarm({ nodes, ...settings })
+}
+
+/**
+ * The simulator's defaults (docs/simulations.md section 7): 1 ms links of 1 Gbit/s, every other node
+ * a peer, the step time of the model in an 8-node swarm on the development machine.
+ */
+async function runSimulatedSwarm (nodes: number, settings: CaseSettings): Promise<SkewSummary> {
+  const [{ runSimulation }, { defaultStepMs }] = await Promise.all([import('../simulator/simulation.js'), import('../simulator/calibration.js')])
+  const { summary } = await runSimulation({
+    nodes,
+    ...settings,
+    stepMs: defaultStepMs(settings.model as string),
+    network: { latency: { kind: 'fixed', value: 1 }, bandwidth: { kind: 'fixed', value: 1e9 }, targetPeers: 32 }
+  })
+  return summary
 }

@@ -13,7 +13,7 @@ import { formatPartition, parsePartition } from '../../data/partition.js'
 import type { BuiltinDataset } from '../../data/spec.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
-import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, skewCases, type SkewResult } from '../../swarm/skew-bench.js'
+import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, SKEW_ENGINES, skewCases, type SkewEngine, type SkewResult } from '../../swarm/skew-bench.js'
 
 interface TrainFlags {
   json: boolean
@@ -173,6 +173,7 @@ interface SkewFlags {
   seed: number
   merge?: string
   localSteps?: number
+  engine: SkewEngine
 }
 
 /** A comma-separated list, each item checked by one of murmur's parsers. */
@@ -194,9 +195,9 @@ const points = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 10
 
 /** One row per swarm: mean and lowest node accuracy against the centralized model, bytes sent per node. */
 export function skewTable (results: readonly SkewResult[]): string {
-  const table = new Table({ head: ['dataset', 'model', 'partition', 'algorithm', 'merge', 'mean %', 'min %', 'central %', 'mean − central', 'min − central', 'MB / node', 'samples / node'], style: { head: [], border: [] } })
+  const table = new Table({ head: ['engine', 'dataset', 'model', 'partition', 'algorithm', 'merge', 'mean %', 'min %', 'central %', 'mean − central', 'min − central', 'MB / node', 'samples / node'], style: { head: [], border: [] } })
   for (const result of results) {
-    table.push([result.dataset, result.model, result.partition, result.algorithm, result.mergeRule, percent(result.meanAccuracy), percent(result.minAccuracy), percent(result.centralizedAccuracy),
+    table.push([result.engine, result.dataset, result.model, result.partition, result.algorithm, result.mergeRule, percent(result.meanAccuracy), percent(result.minAccuracy), percent(result.centralizedAccuracy),
       points(result.meanAccuracy - result.centralizedAccuracy), points(result.minAccuracy - result.centralizedAccuracy), (result.bytesSentPerNode / 1e6).toFixed(1), result.samplesPerNode])
   }
   return table.toString()
@@ -214,6 +215,7 @@ function skewCommand (): Command {
     .addOption(new Option('--seed <n>', 'seed of every swarm').argParser(integer(0, 0xffffffff)).default(42))
     .addOption(new Option('--merge <rule>', `merge rule of every swarm: ${MERGE_RULES_HELP} (default: the manifest's)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (default: the manifest\'s)').argParser(integer(1, 1_000_000)))
+    .addOption(new Option('--engine <engine>', 'swarm: real node processes; simulate: the same node cores in one process in virtual time (murmur simulate\'s defaults; dense models only, no cnn)').choices(SKEW_ENGINES).default('swarm'))
     .action(async (flags: SkewFlags) => {
       const { benchmarkSkew } = await import('../../swarm/skew-bench.js')
       const cases = skewCases({
@@ -228,6 +230,7 @@ function skewCommand (): Command {
         seed: flags.seed,
         ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
         ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }),
+        engine: flags.engine,
         onProgress: line => { process.stderr.write(`${line}\n`) },
         onResult: result => {
           if (flags.json) process.stdout.write(JSON.stringify(result) + '\n')
