@@ -89,7 +89,7 @@ function difference (a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
 }
 
 function plan (overrides: Partial<DpSgdPlan> = {}): DpSgdPlan {
-  return { clip: 1, noiseMultiplier: 1, samplingRate: 0.1, expectedBatchSize: 10, delta: 1e-5, epsilonBudget: null, horizonSteps: null, ...overrides }
+  return { clip: 1, noiseMultiplier: 1, samplingRate: 0.1, expectedBatchSize: 10, delta: 1e-5, epsilonBudget: null, horizonSteps: null, augmentations: 1, ...overrides }
 }
 
 describe('DP-SGD', () => {
@@ -191,7 +191,7 @@ describe('DP-SGD', () => {
     const z = 1.3
     const clip = 0.7
     const settings = plan({ clip, noiseMultiplier: z, expectedBatchSize: 8 })
-    const dp = new DpSgd({ model, spec: DENSE, optimizer: tf.train.sgd(0.1), records: train.count, load: indices => tensors(train, indices), plan: settings })
+    const dp = new DpSgd({ model, spec: DENSE, optimizer: tf.train.sgd(0.1), learningRate: 0.1, records: train.count, load: indices => tensors(train, indices), plan: settings })
     // An empty draw: the released gradient is pure noise.
     const empty = dp.noisyGradient([])
     const noise = flat(empty.gradients)

@@ -28,7 +28,7 @@ function describe (error: unknown): { code: string; message: string } {
 
 async function handle (trainer: LocalTrainer, request: TrainingRequest): Promise<unknown> {
   switch (request.method) {
-    case 'train': return trainer.train(request.steps)
+    case 'train': return trainer.train(request.steps, request.options)
     case 'getWeights': return trainer.getWeights()
     case 'setWeights': return trainer.setWeights(request.weights)
     case 'evaluate': return trainer.evaluate(request.split)

@@ -3,7 +3,7 @@ import { compiledModule } from '../paths.js'
 import { MurmurError, type MurmurErrorCode } from '../errors.js'
 import type { BackendName } from './backend.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
-import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trainer.js'
 import type { Weights } from './weights.js'
 import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage, TrainingWorkerReady } from './worker-protocol.js'
 
@@ -94,8 +94,8 @@ export class WorkerTrainer implements Trainer {
     })
   }
 
-  train (steps: number): Promise<TrainResult> {
-    return this.call({ method: 'train', steps })
+  train (steps: number, options?: TrainOptions): Promise<TrainResult> {
+    return this.call({ method: 'train', steps, ...(options === undefined ? {} : { options }) })
   }
 
   getWeights (): Promise<Weights> {
