@@ -87,12 +87,12 @@ export class LocalTrainer implements Trainer {
     const algorithm = options.algorithm ?? 'dsgd'
     // Checked before the model is built, so a bad name leaks no tensors.
     createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
+    checkAugmentable(manifest.dataset.inputShape, options.recordPrivacy?.augmentations ?? 1)
     const model = await compiledModel(manifest)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
     if (options.recordPrivacy !== undefined) {
       const plan = planDpSgd(options.recordPrivacy, data.train.count, manifest.training.batchSize)
-      checkAugmentable(manifest.dataset.inputShape, plan.augmentations)
       trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, learningRate: manifest.training.learningRate, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan, augmentationSeed: options.seed ?? manifest.seed })
     }
     return trainer
