@@ -4,6 +4,8 @@ import { subset, type Dataset } from '../src/data/dataset.js'
 import { loadMnist } from '../src/data/mnist.js'
 import { isMurmurError } from '../src/errors.js'
 import { selectBackend } from '../src/learning/backend.js'
+import { shiftedCopies } from '../src/learning/augmentation.js'
+import { createRandom } from '../src/data/random.js'
 import { DpSgd } from '../src/learning/dp-sgd.js'
 import { MAX_NOISE_MULTIPLIER, planDpSgd, type DpSgdPlan } from '../src/learning/dp-sgd-plan.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
@@ -89,7 +91,7 @@ function difference (a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
 }
 
 function plan (overrides: Partial<DpSgdPlan> = {}): DpSgdPlan {
-  return { clip: 1, noiseMultiplier: 1, samplingRate: 0.1, expectedBatchSize: 10, delta: 1e-5, epsilonBudget: null, horizonSteps: null, ...overrides }
+  return { clip: 1, noiseMultiplier: 1, samplingRate: 0.1, expectedBatchSize: 10, delta: 1e-5, epsilonBudget: null, horizonSteps: null, augmentations: 1, ...overrides }
 }
 
 describe('DP-SGD', () => {
@@ -186,12 +188,107 @@ describe('DP-SGD', () => {
     })
   }
 
+  it('shifted copies: the first is the record, the others the record moved by at most a pixel, zeros shifted in', () => {
+    const image = Float32Array.from({ length: 5 * 5 }, (_, i) => i + 1)
+    const copies = shiftedCopies(image, [5, 5, 1], 6, createRandom(3))
+    expect(copies.length).toBe(6 * 25)
+    expect(Array.from(copies.subarray(0, 25))).toEqual(Array.from(image))
+    const shifted = (down: number, right: number): number[] => Array.from({ length: 25 }, (_, i) => {
+      const row = Math.floor(i / 5) - down
+      const column = (i % 5) - right
+      return row < 0 || row >= 5 || column < 0 || column >= 5 ? 0 : image[row * 5 + column] as number
+    })
+    const candidates = [-1, 0, 1].flatMap(down => [-1, 0, 1].map(right => shifted(down, right)))
+    for (let copy = 1; copy < 6; copy++) {
+      const values = Array.from(copies.subarray(copy * 25, (copy + 1) * 25))
+      expect(candidates.some(candidate => candidate.every((value, i) => value === values[i]))).toBe(true)
+    }
+  })
+
+  for (const spec of [DENSE, TRANSFORMED, CONVOLUTIONAL]) {
+    it(`${spec.name}: with augmented copies an example's gradient is the MEAN of its copies', clipped as one`, () => {
+      const model = build(spec)
+      const copies = 3
+      const base = tensors(train, [0, 1, 2, 3])
+      const rows = shiftedCopies(base.x.dataSync() as Float32Array, [28, 28, 1], copies, createRandom(5))
+      const x = tf.tensor(rows, [4 * copies, 28, 28, 1])
+      const y = tf.tensor1d(Array.from(base.y.dataSync()).flatMap(label => new Array<number>(copies).fill(label)), 'int32')
+      const perRow = referenceGradients(model, x, y)
+      const means = [0, 1, 2, 3].map(example => {
+        const mean = new Float32Array(perRow[0]!.length)
+        for (let copy = 0; copy < copies; copy++) perRow[example * copies + copy]!.forEach((value, j) => { mean[j] = (mean[j] as number) + value / copies })
+        return mean
+      })
+      const clip = 0.5 * Math.min(...means.map(l2)) + 0.5 * Math.max(...means.map(l2))
+      const result = clippedGradientSum(model, spec, x, y, clip, perExampleMethod(spec), copies)
+      const norms = Array.from(result.norms.dataSync())
+      expect(norms.length).toBe(4)
+      means.forEach((mean, i) => { expect(norms[i]).toBeCloseTo(l2(mean), 3) })
+      const expected = new Float32Array(means[0]!.length)
+      for (const mean of means) {
+        const factor = Math.min(1, clip / l2(mean))
+        mean.forEach((value, j) => { expected[j] = (expected[j] as number) + factor * value })
+      }
+      expect(l2(difference(flat(result.gradients), expected))).toBeLessThan(1e-3 * l2(expected))
+      tf.dispose([base.x, base.y, x, y, result.norms, result.lossSum, ...result.gradients])
+      model.dispose()
+    })
+  }
+
+  it('averaging copies BEFORE clipping keeps one record\'s influence within C; clipping each copy would not', () => {
+    const model = build(TRANSFORMED)
+    const copies = 4
+    const rowsOf = (indices: number[], scale: number): { x: tf.Tensor; y: tf.Tensor1D } => {
+      const { x, y } = tensors(train, indices)
+      const rows = shiftedCopies(x.dataSync() as Float32Array, [28, 28, 1], copies, createRandom(11))
+      const labels = Array.from(y.dataSync()).flatMap(label => new Array<number>(copies).fill((label + (scale > 1 ? 1 : 0)) % 10))
+      tf.dispose([x, y])
+      return { x: tf.tensor(rows.map(value => value * scale), [indices.length * copies, 28, 28, 1]), y: tf.tensor1d(labels, 'int32') }
+    }
+    const rest = rowsOf([1, 2, 3, 4, 5, 6, 7], 1)
+    const outlier = rowsOf([0], 10) // ten times brighter and mislabelled
+    const all = { x: tf.concat([outlier.x, rest.x]), y: tf.concat([outlier.y, rest.y]) }
+    const clip = 0.01
+    const sumOf = (batch: { x: tf.Tensor; y: tf.Tensor1D }, perCopy: boolean): Float32Array => {
+      const result = clippedGradientSum(model, TRANSFORMED, batch.x, batch.y, clip, 'ghost-norm', perCopy ? 1 : copies)
+      const values = flat(result.gradients)
+      tf.dispose([result.norms, result.lossSum, ...result.gradients])
+      return values
+    }
+    // Averaged before clipping: adding the record moves the sum by its one clipped gradient, ≤ C.
+    const added = l2(difference(sumOf(all, false), sumOf(rest, false)))
+    expect(added).toBeLessThanOrEqual(clip * (1 + 1e-4))
+    expect(added).toBeGreaterThan(0.99 * clip)
+    // Control: clipped copy by copy, the same record would move it by up to K·C.
+    expect(l2(difference(sumOf(all, true), sumOf(rest, true)))).toBeGreaterThan(2 * clip)
+    tf.dispose([rest.x, rest.y, outlier.x, outlier.y, all.x, all.y])
+    model.dispose()
+  })
+
+  it('the learning rate follows the schedule from the step the node says it is at: 0 at the horizon, no move', async () => {
+    const manifest = createManifest({ model: 'logistic', dataset: MNIST, training: { optimizer: 'sgd', batchSize: 50, learningRate: 0.5 } })
+    const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, epsilonBudget: 8, epochs: 10 } })
+    try {
+      const horizon = trainer.dpSgdPlan?.horizonSteps ?? 0
+      expect(horizon).toBe(200)
+      const weights = async (): Promise<Float32Array> => Float32Array.from((await trainer.getWeights()).flatMap(weight => Array.from(weight.values)))
+      const start = await weights()
+      await trainer.train(2, { dpSgdStepsTaken: horizon })
+      expect(l2(difference(await weights(), start))).toBeLessThan(1e-6)
+      // Control: at the start of the horizon the same steps move the model.
+      await trainer.train(2, { dpSgdStepsTaken: 0 })
+      expect(l2(difference(await weights(), start))).toBeGreaterThan(0.01)
+    } finally {
+      await trainer.close()
+    }
+  })
+
   it('adds noise of standard deviation z·C / B to every coordinate (and none when the draw is empty is still noise)', () => {
     const model = build(DENSE)
     const z = 1.3
     const clip = 0.7
     const settings = plan({ clip, noiseMultiplier: z, expectedBatchSize: 8 })
-    const dp = new DpSgd({ model, spec: DENSE, optimizer: tf.train.sgd(0.1), records: train.count, load: indices => tensors(train, indices), plan: settings })
+    const dp = new DpSgd({ model, spec: DENSE, optimizer: tf.train.sgd(0.1), learningRate: 0.1, records: train.count, load: indices => tensors(train, indices), plan: settings })
     // An empty draw: the released gradient is pure noise.
     const empty = dp.noisyGradient([])
     const noise = flat(empty.gradients)
@@ -258,10 +355,15 @@ describe('DP-SGD', () => {
     }
   })
 
-  it('trains the dct-mlp (fixed DCT, then dense layers) with ghost norms through LocalTrainer', async () => {
+  it('trains the dct-mlp (fixed DCT, then dense layers) with ghost norms and augmented copies through LocalTrainer', async () => {
     const manifest = createManifest({ model: 'dct-mlp', dataset: MNIST, training: { batchSize: 50, optimizer: 'sgd', learningRate: 2 } })
-    const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8 } })
+    const trainer = await LocalTrainer.create(manifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8, augmentations: 2 } })
+    // Shifted copies need image records: a model of flat records refuses them.
+    const flatManifest = createManifest({ model: 'logistic', dataset: { ...MNIST, inputShape: [784] } })
+    const refusal = await LocalTrainer.create(flatManifest, { train, test }, { recordPrivacy: { level: 'record', clip: 1, delta: 1e-5, noiseMultiplier: 0.8, augmentations: 2 } }).then(() => null, (error: unknown) => error)
+    expect(isMurmurError(refusal) && refusal.code).toBe('ERR_INVALID_ARGUMENT')
     try {
+      expect(trainer.dpSgdPlan?.augmentations).toBe(2)
       const before = await trainer.evaluate('test')
       await trainer.train(100)
       const after = await trainer.evaluate('test')

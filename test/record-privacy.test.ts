@@ -8,7 +8,7 @@ import { RecordPrivacy, type RecordPrivacyStatus } from '../src/core/record-priv
 import { NodeProcess } from '../src/swarm/node-process.js'
 import { schemaErrors, temporaryDirectory, waitFor } from './helpers.js'
 
-const PLAN: DpSgdPlan = { clip: 1, noiseMultiplier: 1.1, samplingRate: 0.02, expectedBatchSize: 20, delta: 1e-5, epsilonBudget: 3, horizonSteps: null }
+const PLAN: DpSgdPlan = { clip: 1, noiseMultiplier: 1.1, samplingRate: 0.02, expectedBatchSize: 20, delta: 1e-5, epsilonBudget: 3, horizonSteps: null, augmentations: 1 }
 
 function epsilonOf (steps: number): number {
   return new RdpAccountant().compose(PLAN.noiseMultiplier, steps, PLAN.samplingRate).epsilon(PLAN.delta).epsilon

@@ -4,7 +4,7 @@ import { MurmurError, type MurmurErrorCode } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import type { DpSgdPlan } from '../learning/dp-sgd-plan.js'
 import type { Manifest } from '../learning/manifest.js'
-import type { EvaluationSplit, TrainResult } from '../learning/trainer.js'
+import type { EvaluationSplit, TrainOptions, TrainResult } from '../learning/trainer.js'
 import type { Weights } from '../learning/weights.js'
 import type { TrainingRequest, TrainingWorkerMessage, TrainingWorkerReady } from '../learning/worker-protocol.js'
 import type { BrowserWorkerInit } from './worker-messages.js'
@@ -98,9 +98,9 @@ export class BrowserTrainer implements NodeTrainer {
     })
   }
 
-  async train (steps: number): Promise<TrainResult> {
+  async train (steps: number, options?: TrainOptions): Promise<TrainResult> {
     const started = performance.now()
-    const result = await this.call<TrainResult>({ method: 'train', steps })
+    const result = await this.call<TrainResult>({ method: 'train', steps, ...(options === undefined ? {} : { options }) })
     this.trainingMs += performance.now() - started
     this.trainedSamples += result.samples
     return result

@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander'
 import { MurmurError } from '../errors.js'
-import { checkRecordPrivacy, DEFAULT_DELTA, DEFAULT_RECORD_CLIP, DEFAULT_RECORD_EPOCHS, type PrivacyOptions, type PrivacySettings, type RecordPrivacySettings } from '../learning/manifest.js'
+import { checkRecordPrivacy, DEFAULT_DELTA, DEFAULT_RECORD_CLIP, type PrivacyOptions, type PrivacySettings, type RecordPrivacySettings } from '../learning/manifest.js'
+import { MAX_AUGMENTATIONS } from '../learning/augmentation.js'
+import { EPOCHS_PER_EPSILON, MAX_RECORD_EPOCHS, MIN_RECORD_EPOCHS, recordEpochsFor } from '../learning/dp-sgd-epochs.js'
 import { integer, positiveNumber } from './parsers.js'
 
 /** Record-level DP-SGD flags: `murmur manifest`, `swarm` and `start`. */
@@ -10,6 +12,7 @@ export interface RecordPrivacyFlags {
   dpEpochs?: number
   dpClip?: number
   dpNoise?: number
+  dpAugmentations?: number
   /** renamed to --dp-node-releases; kept only to say so */
   dpReleases?: number
 }
@@ -23,12 +26,14 @@ export interface PrivacyFlags extends RecordPrivacyFlags {
 }
 
 /**
- * What `murmur swarm` trains with under record-level DP-SGD when neither the command line nor a
- * scenario says otherwise (docs/privacy.md has the measurements): the dct-mlp, whose fixed DCT
- * leaves 4,810 weights for the noise to cover instead of the mlp's 101,770, and plain SGD with a
- * large step, which noisy clipped gradients need (Adam at 0.001 learns little in the budget).
+ * What `murmur swarm` and `murmur manifest` train with under record-level DP-SGD when neither the
+ * command line nor a scenario says otherwise (docs/privacy.md has the measurements): the dct-mlp,
+ * whose fixed DCT leaves 4,810 weights for the noise to cover instead of the mlp's 101,770; plain
+ * SGD with a large step, which noisy clipped gradients need (Adam at 0.001 learns little in the
+ * budget), decayed by a cosine schedule; and 4 shifted copies of each record averaged before
+ * clipping (augmentation.ts).
  */
-export const DP_SGD_TRAINING_DEFAULTS = { model: 'dct-mlp', optimizer: 'sgd', learningRate: 2, batchSize: 64, localSteps: 10 } as const
+export const DP_SGD_TRAINING_DEFAULTS = { model: 'dct-mlp', optimizer: 'sgd', learningRate: 2, batchSize: 64, localSteps: 10, dpAugmentations: 4 } as const
 
 type DpSgdDefaultKey = keyof typeof DP_SGD_TRAINING_DEFAULTS
 
@@ -41,6 +46,12 @@ export function withDpSgdTrainingDefaults<T extends { [K in DpSgdDefaultKey]?: u
   return chosen
 }
 
+/** What DP-SGD trains with after the defaults, for the line `murmur swarm` and `murmur manifest` print. */
+export function dpSgdDefaultsLine (flags: { model?: string, optimizer?: string, learningRate?: number, batchSize?: number, localSteps?: number, dpAugmentations?: number, dpEpsilon?: number, dpEpochs?: number }): string {
+  const epochs = flags.dpEpochs ?? (flags.dpEpsilon === undefined ? undefined : recordEpochsFor(flags.dpEpsilon))
+  return `model ${flags.model ?? 'of the manifest'}, ${flags.optimizer ?? 'the manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'} (cosine decay over the budget), batch ${flags.batchSize ?? 'of the manifest'}, ${flags.localSteps ?? 'the manifest\'s'} local steps, ${flags.dpAugmentations ?? 1} augmented copies${epochs === undefined ? '' : `, ${epochs} epochs`} (DP-SGD defaults where no flag chose; docs/privacy.md)`
+}
+
 function invalid (message: string): MurmurError {
   return new MurmurError('ERR_INVALID_ARGUMENT', message)
 }
@@ -50,7 +61,8 @@ export function addRecordPrivacyFlags (command: Command): Command {
   return command
     .addOption(new Option('--dp-epsilon <epsilon>', 'record-level differential privacy (DP-SGD): the ε budget for each node\'s own records; the noise is chosen so --dp-epochs passes over them spend it, and a node stops training when it is spent').argParser(positiveNumber))
     .addOption(new Option('--dp-delta <delta>', `differential privacy: δ of the (ε, δ) guarantee (default ${DEFAULT_DELTA}; below 1 / a node's records)`).argParser(positiveNumber))
-    .addOption(new Option('--dp-epochs <n>', `DP-SGD: passes over a node's records the --dp-epsilon budget must last (default ${DEFAULT_RECORD_EPOCHS})`).argParser(positiveNumber))
+    .addOption(new Option('--dp-epochs <n>', `DP-SGD: passes over a node's records the --dp-epsilon budget must last (default ${EPOCHS_PER_EPSILON} per unit of ε, from ${MIN_RECORD_EPOCHS} to ${MAX_RECORD_EPOCHS})`).argParser(positiveNumber))
+    .addOption(new Option('--dp-augmentations <k>', `DP-SGD: average each image record's gradient over this many copies shifted by up to a pixel before clipping (no privacy cost; ${DP_SGD_TRAINING_DEFAULTS.dpAugmentations} with the DP-SGD defaults, else 1)`).argParser(integer(1, MAX_AUGMENTATIONS)))
     .addOption(new Option('--dp-clip <norm>', `DP-SGD: clip each record's gradient to this L2 norm (default ${DEFAULT_RECORD_CLIP})`).argParser(positiveNumber))
     .addOption(new Option('--dp-noise <multiplier>', 'DP-SGD: a fixed noise multiplier (noise of this many times the clip) instead of one chosen from --dp-epsilon; with --dp-epsilon the budget still stops training').argParser(positiveNumber))
     .addOption(new Option('--dp-releases <n>').hideHelp().argParser(integer(1, 100_000_000)))
@@ -74,7 +86,7 @@ function checkDelta (delta: number | undefined): void {
 }
 
 function recordGiven (flags: RecordPrivacyFlags): boolean {
-  return flags.dpEpsilon !== undefined || flags.dpEpochs !== undefined || flags.dpClip !== undefined || flags.dpNoise !== undefined
+  return flags.dpEpsilon !== undefined || flags.dpEpochs !== undefined || flags.dpClip !== undefined || flags.dpNoise !== undefined || flags.dpAugmentations !== undefined
 }
 
 function recordOptions (flags: RecordPrivacyFlags): PrivacyOptions {
@@ -88,7 +100,8 @@ function recordOptions (flags: RecordPrivacyFlags): PrivacyOptions {
     ...(flags.dpDelta === undefined ? {} : { delta: flags.dpDelta }),
     ...(flags.dpNoise === undefined ? {} : { noiseMultiplier: flags.dpNoise }),
     ...(flags.dpEpsilon === undefined ? {} : { epsilon: flags.dpEpsilon }),
-    ...(flags.dpEpochs === undefined ? {} : { epochs: flags.dpEpochs })
+    ...(flags.dpEpochs === undefined ? {} : { epochs: flags.dpEpochs }),
+    ...(flags.dpAugmentations === undefined ? {} : { augmentations: flags.dpAugmentations })
   }
 }
 
@@ -121,8 +134,12 @@ export function privacyFromFlags (flags: PrivacyFlags): PrivacyOptions | undefin
  * `murmur start`: the record-level privacy this node trains with — the manifest's, with any of the
  * flags given in its place — or undefined when neither asks for it. A node may protect its own
  * records even when the manifest does not: DP-SGD changes nothing other nodes need to agree on.
+ * Of the DP-SGD training defaults a node can only pick what stays its own: without the manifest's
+ * or the flag's, image records (`inputShape` [height, width, channels]) get the default augmented
+ * copies; the horizon follows the budget given (recordEpochsFor). Model, optimizer, learning rate and
+ * batch size are the swarm's, in the manifest (`murmur manifest --dp-epsilon` picks them).
  */
-export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags): RecordPrivacySettings | undefined {
+export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags, inputShape: readonly number[] = []): RecordPrivacySettings | undefined {
   refuseRenamed(flags)
   checkDelta(flags.dpDelta)
   const base = manifestPrivacy?.level === 'record' ? manifestPrivacy : undefined
@@ -135,13 +152,17 @@ export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefin
   // A fixed noise multiplier from the flags replaces calibration; a budget from the flags replaces the manifest's noise.
   const noiseMultiplier = flags.dpNoise ?? (flags.dpEpsilon === undefined ? base?.noiseMultiplier : undefined)
   const epsilonBudget = flags.dpEpsilon ?? base?.epsilonBudget
+  // A budget from the flags gets its own horizon: the manifest's was chosen for the manifest's budget.
+  const epochs = flags.dpEpochs ?? (flags.dpEpsilon === undefined ? base?.epochs : undefined) ?? (epsilonBudget === undefined ? undefined : recordEpochsFor(epsilonBudget))
+  const augmentations = flags.dpAugmentations ?? base?.augmentations ?? (inputShape.length === 3 ? DP_SGD_TRAINING_DEFAULTS.dpAugmentations : undefined)
   const settings: RecordPrivacySettings = {
     level: 'record',
     clip: flags.dpClip ?? base?.clip ?? DEFAULT_RECORD_CLIP,
     delta: flags.dpDelta ?? base?.delta ?? DEFAULT_DELTA,
     ...(noiseMultiplier === undefined ? {} : { noiseMultiplier }),
     ...(epsilonBudget === undefined ? {} : { epsilonBudget }),
-    ...(epsilonBudget === undefined || noiseMultiplier !== undefined ? {} : { epochs: flags.dpEpochs ?? base?.epochs ?? DEFAULT_RECORD_EPOCHS })
+    ...(epsilonBudget === undefined || noiseMultiplier !== undefined || epochs === undefined ? {} : { epochs }),
+    ...(augmentations === undefined ? {} : { augmentations })
   }
   return checkRecordPrivacy(settings, message => invalid(`--dp-epsilon: ${message}`))
 }

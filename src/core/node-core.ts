@@ -334,7 +334,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     while (!this.stopping) {
       const trainingStarted = this.clock.now()
       const steps = await this.affordableSteps(this.manifest.training.localSteps)
-      const result = steps > 0 ? await this.trainer.train(steps) : { steps: 0, samples: 0, loss: 0 }
+      const result = steps > 0 ? await this.trainer.train(steps, this.recordPrivacy === null ? undefined : { dpSgdStepsTaken: this.recordPrivacy.stepsTaken() }) : { steps: 0, samples: 0, loss: 0 }
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
       if (maxCpu < 1) await idle(this.clock, dutyCycleIdleMs(this.clock.now() - trainingStarted, maxCpu), this.stopController.signal)

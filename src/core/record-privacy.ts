@@ -76,6 +76,14 @@ export class RecordPrivacy {
     return low
   }
 
+  /**
+   * DP-SGD steps accounted over all the node's runs: where its learning-rate schedule stands. After
+   * a crash it includes the reserve the last ledger held, so the schedule never goes back.
+   */
+  stepsTaken (): number {
+    return this.accountant.releases
+  }
+
   exhausted (): boolean {
     return this.affordableSteps(1) === 0
   }

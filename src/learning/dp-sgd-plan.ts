@@ -19,6 +19,23 @@ export interface DpSgdPlan {
   readonly epsilonBudget: number | null
   /** steps the budget was calibrated to last (epochs / q); null with a fixed noise multiplier */
   readonly horizonSteps: number | null
+  /**
+   * copies of each record, each randomly shifted, whose gradients are averaged before clipping
+   * (augmentation multiplicity, augmentation.ts); 1: the record alone
+   */
+  readonly augmentations: number
+}
+
+/**
+ * The learning-rate factor for a node's DP-SGD step number `step` (counted over all its runs):
+ * cosine decay from 1 to 0 over the budget's horizon (Loshchilov & Hutter 2017, "SGDR"), so the
+ * last noisy steps move the model least; 1 throughout without a horizon (a fixed noise multiplier).
+ * Only the step count decides it, never a record: the schedule is post-processing and costs no ε.
+ */
+export function learningRateScale (plan: DpSgdPlan, step: number): number {
+  if (plan.horizonSteps === null) return 1
+  const progress = Math.min(1, Math.max(0, step) / plan.horizonSteps)
+  return 0.5 * (1 + Math.cos(Math.PI * progress))
 }
 
 /**
@@ -44,7 +61,7 @@ export function planDpSgd (settings: RecordPrivacySettings, records: number, bat
     throw refuse(`δ = ${settings.delta} is not below 1 / ${records} (one over this node's training records): so large a δ allows publishing a record outright; use a smaller --dp-delta, e.g. ${(0.1 / records).toPrecision(1)}`)
   }
   const samplingRate = batchSize / records
-  const base = { clip: settings.clip, samplingRate, expectedBatchSize: batchSize, delta: settings.delta, epsilonBudget: settings.epsilonBudget ?? null }
+  const base = { clip: settings.clip, samplingRate, expectedBatchSize: batchSize, delta: settings.delta, epsilonBudget: settings.epsilonBudget ?? null, augmentations: settings.augmentations ?? 1 }
   if (settings.noiseMultiplier !== undefined) return { ...base, noiseMultiplier: settings.noiseMultiplier, horizonSteps: null }
   const { epsilonBudget, epochs } = settings
   if (epsilonBudget === undefined || epochs === undefined) throw refuse('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')

@@ -10,7 +10,8 @@ import { sameShapes, type Weights } from './weights.js'
 import type { Manifest, RecordPrivacySettings } from './manifest.js'
 import { DpSgd } from './dp-sgd.js'
 import { planDpSgd, type DpSgdPlan } from './dp-sgd-plan.js'
-import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trainer.js'
+import { checkAugmentable } from './augmentation.js'
 import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
 import { assertDataFitsManifest } from './data-fit.js'
 
@@ -79,12 +80,13 @@ export class LocalTrainer implements Trainer {
     const algorithm = options.algorithm ?? 'dsgd'
     // Checked before the model is built, so a bad name leaks no tensors.
     createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
+    checkAugmentable(manifest.dataset.inputShape, options.recordPrivacy?.augmentations ?? 1)
     const model = await compiledModel(manifest)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
     if (options.recordPrivacy !== undefined) {
       const plan = planDpSgd(options.recordPrivacy, data.train.count, manifest.training.batchSize)
-      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan })
+      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, learningRate: manifest.training.learningRate, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan, augmentationSeed: options.seed ?? manifest.seed })
     }
     return trainer
   }
@@ -117,7 +119,8 @@ export class LocalTrainer implements Trainer {
     return this.dpSgd?.plan ?? null
   }
 
-  async train (steps: number): Promise<TrainResult> {
+  async train (steps: number, options: TrainOptions = {}): Promise<TrainResult> {
+    if (this.dpSgd !== null && options.dpSgdStepsTaken !== undefined) this.dpSgd.stepsTaken = options.dpSgdStepsTaken
     let lossTotal = 0
     /** examples the loss total is over: DP-SGD's drawn batches vary in size */
     let examples = 0

@@ -5,6 +5,8 @@ import { checkManifestBounds } from './manifest-bounds.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from './merge.js'
 import { CODEC_NAMES_HELP, formatCodec, isCodecName, parseCodec } from './weight-codec.js'
 import { noiseMultiplierFor } from './privacy.js'
+import { checkAugmentations } from './augmentation.js'
+import { recordEpochsFor } from './dp-sgd-epochs.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from './local-algorithm.js'
 import { modelSpec, weightShapes, type LayerSpec, type ModelSpec } from './models.js'
 import { parseTopologyModel } from './topology-spec.js'
@@ -63,6 +65,8 @@ export interface RecordPrivacySettings {
   readonly epsilonBudget?: number
   /** the budget's horizon: passes over a node's own records that epsilonBudget must last */
   readonly epochs?: number
+  /** shifted copies of each image record whose gradients are averaged before clipping (augmentation.ts); absent: 1 */
+  readonly augmentations?: number
 }
 
 export type PrivacySettings = NodePrivacySettings | RecordPrivacySettings
@@ -72,15 +76,13 @@ export type PrivacyLevel = typeof PRIVACY_LEVELS[number]
 
 /** per-example clip norm when none is given (the figure Opacus' and TF Privacy's tutorials start from) */
 export const DEFAULT_RECORD_CLIP = 1
-/** passes over its records a record-level budget must last when no horizon is given */
-export const DEFAULT_RECORD_EPOCHS = 10
 export const DEFAULT_DELTA = 1e-5
 
 export type PrivacyOptions =
   | { readonly level?: 'node'; readonly clip: number; readonly noiseMultiplier: number; readonly delta?: number; readonly epsilonBudget?: number }
   /** a target: the noise is chosen so that `releases` exchanges spend exactly (epsilon, delta) */
   | { readonly level?: 'node'; readonly clip: number; readonly epsilon: number; readonly delta: number; readonly releases: number }
-  | { readonly level: 'record'; readonly clip?: number; readonly delta?: number; readonly noiseMultiplier?: number; readonly epsilon?: number; readonly epochs?: number }
+  | { readonly level: 'record'; readonly clip?: number; readonly delta?: number; readonly noiseMultiplier?: number; readonly epsilon?: number; readonly epochs?: number; readonly augmentations?: number }
 
 export function privacySettings (options: PrivacyOptions): PrivacySettings {
   if (options.level === 'record') {
@@ -90,7 +92,8 @@ export function privacySettings (options: PrivacyOptions): PrivacySettings {
       delta: options.delta ?? DEFAULT_DELTA,
       ...(options.noiseMultiplier === undefined ? {} : { noiseMultiplier: options.noiseMultiplier }),
       ...(options.epsilon === undefined ? {} : { epsilonBudget: options.epsilon }),
-      ...(options.epsilon === undefined || options.noiseMultiplier !== undefined ? {} : { epochs: options.epochs ?? DEFAULT_RECORD_EPOCHS })
+      ...(options.epsilon === undefined || options.noiseMultiplier !== undefined ? {} : { epochs: options.epochs ?? recordEpochsFor(options.epsilon) }),
+      ...(options.augmentations === undefined ? {} : { augmentations: options.augmentations })
     }, text => new MurmurError('ERR_INVALID_ARGUMENT', text))
   }
   if ('epsilon' in options) {
@@ -105,6 +108,7 @@ export function checkRecordPrivacy (settings: RecordPrivacySettings, error: (mes
   if (settings.noiseMultiplier === undefined && (settings.epsilonBudget === undefined || settings.epochs === undefined)) {
     throw error('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')
   }
+  checkAugmentations(settings.augmentations, error)
   return settings
 }
 
@@ -267,7 +271,8 @@ function parsePrivacy (value: unknown): PrivacySettings {
       delta,
       ...(privacy.noiseMultiplier === undefined ? {} : { noiseMultiplier: positiveNumber(privacy.noiseMultiplier, 'privacy.noiseMultiplier') }),
       ...epsilonBudget,
-      ...(privacy.epochs === undefined ? {} : { epochs: positiveNumber(privacy.epochs, 'privacy.epochs') })
+      ...(privacy.epochs === undefined ? {} : { epochs: positiveNumber(privacy.epochs, 'privacy.epochs') }),
+      ...(privacy.augmentations === undefined ? {} : { augmentations: positiveNumber(privacy.augmentations, 'privacy.augmentations') })
     }, message => new MurmurError('ERR_INVALID_MANIFEST', `invalid manifest: ${message}`))
   }
   return {

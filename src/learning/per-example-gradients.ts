@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { MurmurError } from '../errors.js'
 import { dct2d, dctMatrix } from './dct-layer.js'
 import { isTopologySpec, type Activation, type LayerListModelSpec, type LayerSpec, type ModelSpec } from './models.js'
 
@@ -21,6 +22,12 @@ import { isTopologySpec, type Activation, type LayerListModelSpec, type LayerSpe
  *
  * Fallback — anything else (convolutions, pooling): the gradient of each example on its own
  * (microbatches of one), clipped and summed. Exact, and as many backward passes as examples.
+ *
+ * Augmentation multiplicity (augmentation.ts): with `copies` = K > 1 the batch holds K consecutive
+ * rows per example and an example's gradient is the MEAN of its rows' gradients, clipped as one. For
+ * a dense layer that mean is (1/K)·A_iᵀG_i (A_i, G_i: the example's K rows of inputs and output
+ * gradients), whose squared norm is (1/K²)·Σ_jk (a_j·a_k)(g_j·g_k): two K × K Gram matrices per
+ * example, still no per-example gradient materialised.
  */
 
 export interface ClippedGradientSum {
@@ -119,9 +126,10 @@ function clipFactors (squaredNorms: tf.Tensor1D, clip: number): { factors: tf.Te
  * Ghost-norm clipping for a model of dense layers; `weights` are its trainable weights (kernel, bias
  * per dense layer), `x` a batch of inputs and `labels` their classes (int32).
  */
-function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Tensor[], x: tf.Tensor, labels: tf.Tensor1D, clip: number): ClippedGradientSum {
+function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Tensor[], x: tf.Tensor, labels: tf.Tensor1D, clip: number, copies: number): ClippedGradientSum {
   return tf.tidy(() => {
     const count = x.shape[0] ?? 0
+    const examples = count / copies
     const layers = spec.layers.filter((layer): layer is Extract<LayerSpec, { type: 'dense' }> => layer.type === 'dense')
     const inputs: tf.Tensor2D[] = []
     const outputs: tf.Tensor2D[] = []
@@ -140,10 +148,11 @@ function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Ten
     if (logits === null) throw new Error('unreachable: a ghost-norm model ends in a dense layer')
     const probabilities = outputs[outputs.length - 1] as tf.Tensor2D
     const oneHot = tf.oneHot(labels, probabilities.shape[1] ?? 0).cast<tf.Tensor2D>('float32')
-    const lossSum = probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg() as tf.Scalar
-    // Softmax with cross-entropy: each example's gradient at the logits is p_i − onehot(y_i).
+    // An example's loss is the mean over its copies.
+    const lossSum = probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg().div<tf.Scalar>(copies)
+    // Softmax with cross-entropy: each row's gradient at the logits is p_i − onehot(y_i), over K for the mean of K copies.
     const outputGradients: tf.Tensor2D[] = new Array<tf.Tensor2D>(layers.length)
-    let gradient: tf.Tensor2D = probabilities.sub(oneHot)
+    let gradient: tf.Tensor2D = copies === 1 ? probabilities.sub(oneHot) : probabilities.sub(oneHot).div(copies)
     for (let index = layers.length - 1; index >= 0; index--) {
       outputGradients[index] = gradient
       if (index > 0) {
@@ -152,33 +161,44 @@ function ghostNormClippedSum (spec: LayerListModelSpec, weights: readonly tf.Ten
         gradient = backThroughActivation(gradient.matMul(kernel, false, true), outputs[index - 1] as tf.Tensor2D, previous.activation) as tf.Tensor2D
       }
     }
-    // ‖∇ℓ_i‖² = Σ_layers (‖a_i‖² + 1)·‖g_i‖²: the kernel's outer product and the bias.
-    let squaredNorms: tf.Tensor1D = tf.zeros([count])
+    // ‖∇ℓ_i‖² = Σ_layers (‖a_i‖² + 1)·‖g_i‖²: the kernel's outer product and the bias; with copies,
+    // Σ_layers Σ_jk (a_j·a_k + 1)(g_j·g_k) over the example's rows (g already divided by K).
+    let squaredNorms: tf.Tensor1D = tf.zeros([examples])
     layers.forEach((_, index) => {
-      const inputNorms = (inputs[index] as tf.Tensor2D).square().sum(1).add(1)
-      const gradientNorms = (outputGradients[index] as tf.Tensor2D).square().sum(1)
-      squaredNorms = squaredNorms.add(inputNorms.mul(gradientNorms))
+      const input = inputs[index] as tf.Tensor2D
+      const output = outputGradients[index] as tf.Tensor2D
+      if (copies === 1) {
+        squaredNorms = squaredNorms.add(input.square().sum(1).add(1).mul(output.square().sum(1)))
+      } else {
+        const rows = input.reshape([examples, copies, -1])
+        const gradientRows = output.reshape([examples, copies, -1])
+        const inputGram = rows.matMul(rows, false, true).add(1)
+        const gradientGram = gradientRows.matMul(gradientRows, false, true)
+        squaredNorms = squaredNorms.add(inputGram.mul(gradientGram).sum([1, 2]))
+      }
     })
     const { factors, norms } = clipFactors(squaredNorms, clip)
+    // Every row of an example is scaled by that example's factor.
+    const rowFactors = copies === 1 ? factors.expandDims(1) : factors.expandDims(1).tile([1, copies]).reshape([count, 1])
     const gradients: tf.Tensor[] = []
     layers.forEach((_, index) => {
-      const scaled = (outputGradients[index] as tf.Tensor2D).mul<tf.Tensor2D>(factors.expandDims(1))
+      const scaled = (outputGradients[index] as tf.Tensor2D).mul<tf.Tensor2D>(rowFactors)
       gradients.push((inputs[index] as tf.Tensor2D).matMul(scaled, true, false), scaled.sum(0))
     })
     return { gradients, lossSum, norms }
   })
 }
 
-/** One example's loss under the model (softmax output and cross-entropy, as the model is compiled). */
+/** One example's loss under the model (softmax output and cross-entropy, as the model is compiled): the mean over its rows (copies). */
 function exampleLoss (model: tf.LayersModel, x: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
   const probabilities = model.apply(x, { training: true }) as tf.Tensor
-  return probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg() as tf.Scalar
+  return probabilities.clipByValue(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR).log().mul(oneHot).sum().neg().div<tf.Scalar>(x.shape[0] ?? 1)
 }
 
-/** Per-example gradients one example at a time, clipped and summed: works for any layer TF.js can differentiate. */
-function microbatchClippedSum (model: tf.LayersModel, x: tf.Tensor, labels: tf.Tensor1D, classes: number, clip: number): ClippedGradientSum {
+/** Per-example gradients one example (its `copies` rows) at a time, clipped and summed: works for any layer TF.js can differentiate. */
+function microbatchClippedSum (model: tf.LayersModel, x: tf.Tensor, labels: tf.Tensor1D, classes: number, clip: number, copies: number): ClippedGradientSum {
   const variables = model.trainableWeights.map(weight => weight.read() as tf.Variable)
-  const count = x.shape[0] ?? 0
+  const count = (x.shape[0] ?? 0) / copies
   let sums: tf.Tensor[] = variables.map(variable => tf.zerosLike(variable))
   let lossSum: tf.Scalar = tf.scalar(0)
   const norms: number[] = []
@@ -186,8 +206,8 @@ function microbatchClippedSum (model: tf.LayersModel, x: tf.Tensor, labels: tf.T
   try {
     for (let index = 0; index < count; index++) {
       const next = tf.tidy(() => {
-        const example = x.slice(index, 1)
-        const oneHot = oneHots.slice(index, 1)
+        const example = x.slice(index * copies, copies)
+        const oneHot = oneHots.slice(index * copies, copies)
         const { value, grads } = tf.variableGrads(() => exampleLoss(model, example, oneHot), variables)
         const gradients = variables.map(variable => grads[variable.name] as tf.Tensor)
         const squared = gradients.reduce<tf.Scalar>((total, gradient) => total.add(gradient.square().sum()), tf.scalar(0))
@@ -209,12 +229,16 @@ function microbatchClippedSum (model: tf.LayersModel, x: tf.Tensor, labels: tf.T
 
 /**
  * Σ_i clip_C(∇ℓ_i) over the batch (x, labels) for the model built from `spec`: ghost norms for dense
- * models, one example at a time otherwise (see the top of this file).
+ * models, one example at a time otherwise (see the top of this file). With `copies` = K, the batch
+ * holds K consecutive rows per example (its augmented copies, same label) and ∇ℓ_i is their mean.
  */
-export function clippedGradientSum (model: tf.LayersModel, spec: ModelSpec, x: tf.Tensor, labels: tf.Tensor1D, clip: number, method: PerExampleMethod = perExampleMethod(spec)): ClippedGradientSum {
+export function clippedGradientSum (model: tf.LayersModel, spec: ModelSpec, x: tf.Tensor, labels: tf.Tensor1D, clip: number, method: PerExampleMethod = perExampleMethod(spec), copies = 1): ClippedGradientSum {
   const classes = model.outputs[0]?.shape[1] ?? 0
-  if (method === 'ghost-norm' && !isTopologySpec(spec)) {
-    return ghostNormClippedSum(spec, model.trainableWeights.map(weight => weight.read()), x, labels, clip)
+  if (!Number.isInteger(copies) || copies < 1 || (x.shape[0] ?? 0) % copies !== 0) {
+    throw new MurmurError('ERR_INVALID_ARGUMENT', `a batch of ${x.shape[0] ?? 0} rows does not hold ${copies} copies of each example`)
   }
-  return microbatchClippedSum(model, x, labels, classes, clip)
+  if (method === 'ghost-norm' && !isTopologySpec(spec)) {
+    return ghostNormClippedSum(spec, model.trainableWeights.map(weight => weight.read()), x, labels, clip, copies)
+  }
+  return microbatchClippedSum(model, x, labels, classes, clip, copies)
 }

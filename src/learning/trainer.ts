@@ -9,6 +9,12 @@ export interface TrainResult {
   readonly loss: number
 }
 
+/** Where a call to train() stands in the node's whole training (kept across restarts by the node). */
+export interface TrainOptions {
+  /** DP-SGD steps the node took before this call, over all its runs (its privacy ledger): where the learning-rate schedule stands */
+  readonly dpSgdStepsTaken?: number
+}
+
 /** Which part of a node's data to measure accuracy on. */
 export type EvaluationSplit = 'holdout' | 'test'
 
@@ -18,7 +24,7 @@ export type EvaluationSplit = 'holdout' | 'test'
  */
 export interface Trainer {
   readonly backend: string
-  train (steps: number): Promise<TrainResult>
+  train (steps: number, options?: TrainOptions): Promise<TrainResult>
   getWeights (): Promise<Weights>
   setWeights (weights: Weights): Promise<void>
   /** accuracy in [0, 1] on that split, or null when the node has no such split */

@@ -10,7 +10,7 @@ export function describeWorkerError (error: unknown): { code: string; message: s
 
 async function handle (trainer: Trainer, request: TrainingRequest): Promise<unknown> {
   switch (request.method) {
-    case 'train': return trainer.train(request.steps)
+    case 'train': return trainer.train(request.steps, request.options)
     case 'getWeights': return trainer.getWeights()
     case 'setWeights': return trainer.setWeights(request.weights)
     case 'evaluate': return trainer.evaluate(request.split)

@@ -2,6 +2,7 @@ import type { RecordArrays } from '../data/spec.js'
 import type { BackendName } from './backend.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
 import type { Manifest, RecordPrivacySettings } from './manifest.js'
+import type { TrainOptions } from './trainer.js'
 import type { Weights } from './weights.js'
 
 /** What the training worker is started with (its workerData). */
@@ -32,7 +33,7 @@ export interface TrainingWorkerFailed {
 }
 
 export type TrainingRequest =
-  | { readonly id: number; readonly method: 'train'; readonly steps: number }
+  | { readonly id: number; readonly method: 'train'; readonly steps: number; readonly options?: TrainOptions }
   | { readonly id: number; readonly method: 'getWeights' }
   | { readonly id: number; readonly method: 'setWeights'; readonly weights: Weights }
   | { readonly id: number; readonly method: 'evaluate'; readonly split: 'holdout' | 'test' }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { compiledModule } from '../paths.js'
 import { MurmurError, type MurmurErrorCode } from '../errors.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
-import type { EvaluationSplit, Trainer, TrainResult } from './trainer.js'
+import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trainer.js'
 import type { Weights } from './weights.js'
 import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage, TrainingWorkerReady } from './worker-protocol.js'
 
@@ -93,8 +93,8 @@ export class WorkerTrainer implements Trainer {
     })
   }
 
-  train (steps: number): Promise<TrainResult> {
-    return this.call({ method: 'train', steps })
+  train (steps: number, options?: TrainOptions): Promise<TrainResult> {
+    return this.call({ method: 'train', steps, ...(options === undefined ? {} : { options }) })
   }
 
   getWeights (): Promise<Weights> {

@@ -9,7 +9,7 @@ import { DEFAULT_EXCHANGE, EXCHANGE_MODES } from '../../learning/manifest.js'
 import { MANIFEST_LIMITS } from '../../learning/manifest-bounds.js'
 import { MODEL_NAMES } from '../../learning/models.js'
 import { integer, parsedWith, positiveNumber, withFlag } from '../parsers.js'
-import { addPrivacyFlags, privacyFromFlags, type PrivacyFlags } from '../privacy-flags.js'
+import { addPrivacyFlags, dpSgdDefaultsLine, privacyFromFlags, withDpSgdTrainingDefaults, type PrivacyFlags } from '../privacy-flags.js'
 import { planDpSgd } from '../../learning/dp-sgd-plan.js'
 
 interface ManifestFlags extends PrivacyFlags {
@@ -61,8 +61,14 @@ export function manifestCommand (): Command {
     .addOption(new Option('--exchange <mode>', 'push: models to sampled peers over direct streams; broadcast: whole models on gossipsub').choices(EXCHANGE_MODES).default(DEFAULT_EXCHANGE.mode))
     .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round').argParser(integer(1, MANIFEST_LIMITS.fanout)).default(DEFAULT_EXCHANGE.fanout))
     .addOption(new Option('--out <file>', 'write the manifest to this file instead of standard output'))
-    .action(async (flags: ManifestFlags) => {
-      const dataset = await withFlag('--dataset', describeDataset(flags.dataset))
+    .action(async (given: ManifestFlags, command: Command) => {
+      const dataset = await withFlag('--dataset', describeDataset(given.dataset))
+      let flags = given
+      // The DP-SGD defaults (a DCT of images, shifted copies) are for image records only.
+      if (privacyFromFlags(flags)?.level === 'record' && flags.modelFile === undefined && dataset.inputShape.length === 3) {
+        flags = withDpSgdTrainingDefaults(flags, key => command.getOptionValueSource(key) !== 'cli')
+        process.stderr.write(`record-level DP-SGD: ${dpSgdDefaultsLine(flags)}\n`)
+      }
       // Loaded only when asked for: TF.js reads the model file.
       const model = flags.modelFile === undefined ? flags.model : await withFlag('--model-file', import('../../learning/model-files.js').then(async files => files.modelSpecFromFile(flags.modelFile as string, dataset)))
       const manifest = createManifest({

@@ -94,7 +94,7 @@ export function startCommand (): Command {
       const manifest = flags.algorithm === undefined ? shared : { ...shared, training: { ...shared.training, algorithm: flags.algorithm } }
       const swarmKey = flags.swarmKey === undefined ? undefined : await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const allowPeers = flags.allowPeers === undefined ? undefined : await withFlag('--allow-peers', readPeerList(flags.allowPeers))
-      const recordPrivacy = recordPrivacyForNode(manifest.privacy, flags)
+      const recordPrivacy = recordPrivacyForNode(manifest.privacy, flags, manifest.dataset.inputShape)
       const node = await MurmurNode.start({
         manifest,
         dataSpec: flags.data,

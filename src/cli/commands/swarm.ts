@@ -4,7 +4,7 @@ import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js
 import { parseApiAddress, type ApiAddress } from '../../node/api.js'
 import { readSwarmKey } from '../../p2p/swarm-key.js'
 import { createProgressPrinter, summaryTable } from '../progress.js'
-import { privacyFromFlags, withDpSgdTrainingDefaults } from '../privacy-flags.js'
+import { dpSgdDefaultsLine, privacyFromFlags, withDpSgdTrainingDefaults } from '../privacy-flags.js'
 import { parsedWith, withFlag } from '../parsers.js'
 import { addSwarmFlags, exchangeFromFlags, modelFromFlags, resolveSwarmFlags, trainingFromFlags, type SwarmFlags } from '../swarm-flags.js'
 
@@ -31,10 +31,11 @@ export function swarmCommand (): Command {
       const { scenario, scenarioSettings } = resolved
       let flags = resolved.flags
       if (flags.swarmKey !== undefined) await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
-      const privacy = privacyFromFlags(flags)
+      let privacy = privacyFromFlags(flags)
       if (privacy?.level === 'record' && flags.modelFile === undefined) {
         flags = withDpSgdTrainingDefaults(flags, key => command.getOptionValueSource(key) !== 'cli' && scenarioSettings[key] === undefined)
-        process.stderr.write(`record-level DP-SGD: model ${flags.model}, ${flags.optimizer ?? 'manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'}, batch ${flags.batchSize ?? 'manifest'}, ${flags.localSteps ?? 'manifest'} local steps (DP-SGD defaults where no flag chose; docs/privacy.md)\n`)
+        privacy = privacyFromFlags(flags)
+        process.stderr.write(`record-level DP-SGD: ${dpSgdDefaultsLine(flags)}\n`)
       }
       // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
       const { runSwarm } = await import('../../swarm/launcher.js')
