@@ -27,6 +27,8 @@ function node(index: number, accuracy: number | null, extra: Partial<NodeSummary
     bytesSent: 4_200_000,
     bytesReceived: 4_100_000,
     restarts: 0,
+    sendsDropped: 0,
+    sendsFailed: 1,
     peakRssBytes: 200_000_000,
     privacyEpsilon: null,
     epsilon: null,

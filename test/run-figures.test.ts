@@ -34,9 +34,9 @@ describe('a node\'s figures from its final checkpoint', () => {
     delete older.restarts
     const state: Checkpoint = { swarmId: 's', step: 10, samplesProcessed: 320, savedAt: '', counters: older as Checkpoint['counters'], model: new Uint8Array() }
     const figures = checkpointFigures(state)
-    expect(figures).toEqual({ samplesProcessed: 320, step: 10, exchanges: 4, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: { norm: 2 }, bytesSent: 900, bytesReceived: 0, restarts: 0 })
+    expect(figures).toEqual({ samplesProcessed: 320, step: 10, exchanges: 4, updatesReceived: 0, updatesAccepted: 0, updatesRejected: 0, rejectedByReason: { norm: 2 }, bytesSent: 900, bytesReceived: 0, restarts: 0, sendsDropped: 0, sendsFailed: 3 })
     // Only what the summary lists: the node's other counters stay in its status.
-    expect('sendsFailed' in figures).toBe(false)
+    expect('resyncs' in figures).toBe(false)
     counters.rejectedByReason.norm = 5
     expect(figures.rejectedByReason).toEqual({ norm: 2 })
     expect(checkpointFigures(null).exchanges).toBe(0)

@@ -9,7 +9,7 @@
  * The counters of a node that a run's summary reports for each node (NodeSummary, src/swarm/summary.ts,
  * takes its fields from here), in the order the summary lists them.
  */
-export const REPORTED_COUNTERS = ['exchanges', 'updatesReceived', 'updatesAccepted', 'updatesRejected', 'rejectedByReason', 'bytesSent', 'bytesReceived', 'restarts'] as const
+export const REPORTED_COUNTERS = ['exchanges', 'updatesReceived', 'updatesAccepted', 'updatesRejected', 'rejectedByReason', 'bytesSent', 'bytesReceived', 'restarts', 'sendsDropped', 'sendsFailed'] as const
 
 /** Counters a node keeps across restarts. */
 export interface NodeCounters {
