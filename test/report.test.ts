@@ -28,7 +28,7 @@ function node(index: number, accuracy: number | null, extra: Partial<NodeSummary
     bytesReceived: 4_100_000,
     restarts: 0,
     sendsDropped: 0,
-    sendsFailed: 0,
+    sendsFailed: 1,
     peakRssBytes: 200_000_000,
     privacyEpsilon: null,
     epsilon: null,

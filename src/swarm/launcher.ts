@@ -184,6 +184,7 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
     return summary
   } finally {
     scenarioAbort.abort()
+    // On the normal path the scenario's error was thrown above; on a failure, the error being thrown is the one to report.
     await scenarioRun.catch(() => {})
     await swarm.stopAll()
     await evaluator?.close()

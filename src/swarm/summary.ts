@@ -6,8 +6,8 @@ import type { ReportedCounters } from '../core/node-state.js'
 
 /**
  * One node's line. Its counters (exchanges, updates received, accepted and rejected by reason, bytes
- * sent and received, restarts) are the node's own, from its final checkpoint: ReportedCounters in
- * src/core/node-state.ts.
+ * sent and received, restarts, pushes dropped and failed) are the node's own, from its final
+ * checkpoint: ReportedCounters in src/core/node-state.ts.
  */
 export interface NodeSummary extends ReportedCounters {
   index: number
