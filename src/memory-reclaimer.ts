@@ -11,7 +11,7 @@ let collector: CollectGarbage | undefined
  * on just long enough to make one context that has `gc` (as jest-leak-detector does), so the
  * program's own global scope never gets it.
  */
-function collectGarbage (): CollectGarbage {
+function garbageCollector (): CollectGarbage {
   if (collector === undefined) {
     const exposed = (globalThis as { gc?: CollectGarbage }).gc
     if (exposed !== undefined) {
@@ -26,6 +26,11 @@ function collectGarbage (): CollectGarbage {
     }
   }
   return collector
+}
+
+/** A full collection now, and its ArrayBuffers freed (e.g. after a start-up that loaded data and kept a little of it). */
+export function collectGarbage (): void {
+  garbageCollector()({ type: 'major' })
 }
 
 export interface MemoryReclaimerInit {
@@ -85,7 +90,7 @@ export class MemoryReclaimer {
 
   /** A full collection now (after start-up, which leaves the data it loaded as garbage). */
   collect (): void {
-    collectGarbage()({ type: 'major' })
+    collectGarbage()
     this.collections++
     this.afterLast = getHeapStatistics().external_memory
   }

@@ -22,7 +22,7 @@ describe('embedding a node (README)', () => {
     expect(await readmeExample('examples/embed-node.mjs')).toBe(example)
   })
 
-  it('runs: trains on arrays in a worker, takes the model, stops; no TF.js on the caller\'s thread', async () => {
+  it('runs: trains on arrays, takes the model, stops; no TF.js on the caller\'s thread', async () => {
     // The guard fails any import of @tensorflow/* on the main thread; the worker loads TF.js freely.
     const { stdout } = await run(process.execPath, ['--import', './test/fixtures/no-tfjs-on-main-thread.mjs', 'examples/embed-node.mjs'], { cwd: root, timeout: 90_000 })
     expect(stdout).toMatch(/^node \S+ listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+/m)

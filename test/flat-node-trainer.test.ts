@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import type { NodeTrainer } from '../src/core/node-trainer.js'
 import { createManifest } from '../src/learning/manifest.js'
 import type { Weights } from '../src/learning/weights.js'
 import { WorkerTrainer } from '../src/learning/worker-trainer.js'
+import { startTrainer } from '../src/node/trainer-start.js'
 
 function largestDifference (a: Weights, b: Weights): number {
   let largest = 0
@@ -12,38 +14,45 @@ function largestDifference (a: Weights, b: Weights): number {
   return largest
 }
 
-describe('a process node\'s training worker', () => {
-  it('trains an mlp with the flat trainer by default, to the weights TF.js reaches on the same samples', async () => {
+describe('a process node\'s trainer for an mlp', () => {
+  it('is the flat trainer, on the node\'s thread or in a worker, and reaches the weights TF.js reaches on the same samples', async () => {
     const manifest = createManifest({ model: 'mlp', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }, training: { optimizer: 'sgd', learningRate: 0.1, algorithm: 'qgm:0.9' } })
-    const init = { manifest, data: 'mnist:1/8', seed: 5 }
-    const flat = await WorkerTrainer.start(init)
-    // The same node with TF.js, by naming a TF.js backend.
-    const reference = await WorkerTrainer.start({ ...init, backend: 'cpu' })
+    const options = { manifest, dataSpec: 'mnist:1/8' }
+    const trainers: NodeTrainer[] = []
     try {
-      expect(flat.backend).toBe('flat')
-      expect(reference.backend).toBe('cpu')
-      expect(flat.trainSamples).toBe(reference.trainSamples)
-      const start = await flat.getWeights()
+      // What `murmur start` runs, the same in a worker thread, and TF.js (a TF.js backend named: a worker thread).
+      const node = await startTrainer(options, 5)
+      trainers.push(node)
+      const worker = await WorkerTrainer.start({ manifest, data: 'mnist:1/8', seed: 5 })
+      trainers.push(worker)
+      const reference = await startTrainer({ ...options, backend: 'cpu' }, 5)
+      trainers.push(reference)
+      expect([node.backend, worker.backend, reference.backend]).toEqual(['flat', 'flat', 'cpu'])
+      expect(node.trainSamples).toBe(reference.trainSamples)
+      expect(node.holdoutSamples).toBe(reference.holdoutSamples)
+      const start = await node.getWeights()
       expect(largestDifference(start, await reference.getWeights())).toBe(0)
       // Three rounds (qgm's momentum starts in the second), with the weights set between rounds as a merge does.
       for (let round = 0; round < 3; round++) {
-        const [actual, expected] = await Promise.all([flat.train(8), reference.train(8)])
-        expect(actual.samples).toBe(expected.samples)
-        expect(actual.loss).toBeCloseTo(expected.loss, 3)
+        const [actual, inWorker, expected] = await Promise.all(trainers.map(trainer => trainer.train(8)))
+        expect(actual?.samples).toBe(expected?.samples)
+        expect(actual?.loss).toBeCloseTo(expected?.loss as number, 3)
+        expect(inWorker?.loss).toBe(actual?.loss)
         const merged = await reference.getWeights()
-        await Promise.all([flat.setWeights(merged), reference.setWeights(merged)])
-        await Promise.all([flat.train(2), reference.train(2)])
+        await Promise.all(trainers.map(async trainer => { await trainer.setWeights(merged) }))
+        await Promise.all(trainers.map(async trainer => await trainer.train(2)))
       }
-      const moved = largestDifference(await flat.getWeights(), start)
-      const apart = largestDifference(await flat.getWeights(), await reference.getWeights())
+      const weights = await node.getWeights()
+      const moved = largestDifference(weights, start)
       expect(moved).toBeGreaterThan(1e-3)
       // float32 rounding in a different order: far below how far the weights moved
-      expect(apart).toBeLessThan(moved / 100)
+      expect(largestDifference(weights, await reference.getWeights())).toBeLessThan(moved / 100)
+      expect(largestDifference(weights, await worker.getWeights())).toBe(0)
       for (const split of ['holdout', 'test'] as const) {
-        expect(await flat.evaluate(split)).toBeCloseTo(await reference.evaluate(split) as number, 2)
+        expect(await node.evaluate(split)).toBeCloseTo(await reference.evaluate(split) as number, 2)
       }
     } finally {
-      await Promise.all([flat.close(), reference.close()])
+      await Promise.all(trainers.map(async trainer => { await trainer.close() }))
     }
   })
 })

@@ -168,5 +168,36 @@ async function readMnist (): Promise<TrainTestSplit> {
   const all: Dataset = createDataset({ name: 'mnist', inputShape: [IMAGE_SIDE, IMAGE_SIDE, 1], classes: DIGITS, features, labels })
   const order = createRandom(MNIST_SHUFFLE_SEED).shuffle(Array.from({ length: count }, (_, index) => index))
   const trainCount = count - MNIST_TEST_COUNT
-  return { train: subset(all, order.slice(0, trainCount)), test: subset(all, order.slice(trainCount)) }
+  // Shuffled in place and the train split a view: one copy of the digits in memory, not two (a
+  // node's training loads this once, keeps its part and releases the rest). The test split is a
+  // copy, so that a node keeping it does not keep the whole file's rows alive.
+  permuteRows(all, order)
+  const train = { ...all, count: trainCount, features: features.subarray(0, trainCount * IMAGE_SIZE), labels: labels.subarray(0, trainCount) }
+  return { train, test: subset(all, Array.from({ length: MNIST_TEST_COUNT }, (_, index) => trainCount + index)) }
+}
+
+/** Puts row order[i] at row i for every i, in place (following the permutation's cycles, one row of scratch). */
+function permuteRows (dataset: Dataset, order: readonly number[]): void {
+  const { features, labels } = dataset
+  const width = features.length / labels.length
+  const placed = new Uint8Array(order.length)
+  const row = new Float32Array(width)
+  for (let start = 0; start < order.length; start++) {
+    if (placed[start] === 1) continue
+    row.set(features.subarray(start * width, (start + 1) * width))
+    const label = labels[start] as number
+    let target = start
+    for (;;) {
+      placed[target] = 1
+      const source = order[target] as number
+      if (source === start) {
+        features.set(row, target * width)
+        labels[target] = label
+        break
+      }
+      features.copyWithin(target * width, source * width, (source + 1) * width)
+      labels[target] = labels[source] as number
+      target = source
+    }
+  }
 }

@@ -22,6 +22,17 @@ export function flatTrainerFits (manifest: Manifest, options: Pick<LocalTrainerO
   return options.backend === undefined && options.recordPrivacy === undefined && DenseNetwork.supports(manifest.model)
 }
 
+export interface FlatNodeTrainerOptions extends Pick<LocalTrainerOptions, 'seed' | 'algorithm'> {
+  /**
+   * awaited after every step and every slice of an evaluation, so that training on a thread that
+   * has other work (a node's main thread) leaves it room; without it a round runs in one go
+   */
+  readonly pause?: () => Promise<void>
+}
+
+/** rows scored between two pauses */
+const EVALUATION_SLICE = 128
+
 /**
  * A node's trainer for dense models in plain JavaScript (dense-network.ts, flat-trainer.ts): the
  * same steps as LocalTrainer with TF.js — the same initial weights, batch order, optimizer and local
@@ -38,17 +49,19 @@ export class FlatNodeTrainer implements Trainer {
   private readonly trainer: FlatTrainer
   private readonly holdout: SparseRows | null
   private readonly test: SparseRows | null
+  private readonly pause: (() => Promise<void>) | null
 
-  private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData) {
+  private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData, pause: (() => Promise<void>) | null) {
     this.network = network
     this.trainer = trainer
+    this.pause = pause
     this.trainSamples = data.train.count
     this.holdoutSamples = data.holdout?.count ?? 0
     this.holdout = sparseOrNull(data.holdout)
     this.test = sparseOrNull(data.test)
   }
 
-  static create (manifest: Manifest, data: TrainingData, options: Pick<LocalTrainerOptions, 'seed' | 'algorithm'> = {}): FlatNodeTrainer {
+  static create (manifest: Manifest, data: TrainingData, options: FlatNodeTrainerOptions = {}): FlatNodeTrainer {
     assertDataFitsManifest(manifest, data.train)
     const { inputShape } = manifest.dataset
     const network = DenseNetwork.create(manifest.model, inputShape)
@@ -62,11 +75,18 @@ export class FlatNodeTrainer implements Trainer {
       initial: initialWeights(manifest.model, inputShape, manifest.seed),
       gradient: new Float32Array(network.parameterCount)
     })
-    return new FlatNodeTrainer(network, trainer, data)
+    return new FlatNodeTrainer(network, trainer, data, options.pause ?? null)
   }
 
-  train (steps: number): Promise<TrainResult> {
-    return Promise.resolve(this.trainer.train(steps))
+  async train (steps: number): Promise<TrainResult> {
+    if (this.pause === null) return this.trainer.train(steps)
+    this.trainer.beginRound(steps)
+    let loss = 0
+    for (let step = 0; step < steps; step++) {
+      loss += this.trainer.step()
+      await this.pause()
+    }
+    return { steps, samples: steps * this.trainer.samplesPerStep, loss: steps > 0 ? loss / steps : 0 }
   }
 
   getWeights (): Promise<Weights> {
@@ -78,9 +98,18 @@ export class FlatNodeTrainer implements Trainer {
     return Promise.resolve()
   }
 
-  evaluate (split: EvaluationSplit): Promise<number | null> {
-    const rows = split === 'holdout' ? this.holdout : this.test
-    return Promise.resolve(rows === null ? null : this.network.accuracy(this.trainer.parameters, rows, allRows(rows.count)))
+  async evaluate (split: EvaluationSplit): Promise<number | null> {
+    const data = split === 'holdout' ? this.holdout : this.test
+    if (data === null) return null
+    const rows = allRows(data.count)
+    if (this.pause === null) return this.network.accuracy(this.trainer.parameters, data, rows)
+    let correct = 0
+    for (let start = 0; start < rows.length; start += EVALUATION_SLICE) {
+      const slice = rows.subarray(start, start + EVALUATION_SLICE)
+      correct += this.network.accuracy(this.trainer.parameters, data, slice) * slice.length
+      await this.pause()
+    }
+    return correct / rows.length
   }
 
   close (): Promise<void> {

@@ -85,15 +85,32 @@ export class FlatTrainer {
   }
 
   train (steps: number): TrainResult {
-    const { network, data, gradient } = this.init
-    this.algorithm.beginRound(this.parameters, steps)
+    this.beginRound(steps)
     let loss = 0
-    for (let step = 0; step < steps; step++) {
-      loss += network.gradient(this.parameters, data, this.nextBatch(), gradient)
-      this.optimizer.apply(this.parameters, gradient)
-      this.algorithm.afterStep(this.parameters)
-    }
+    for (let step = 0; step < steps; step++) loss += this.step()
     return { steps, samples: steps * this.batchSize, loss: steps > 0 ? loss / steps : 0 }
+  }
+
+  /**
+   * A round taken one step at a time (`train` is this, then `steps` calls of `step`), for a caller
+   * that must do other work between steps.
+   */
+  beginRound (steps: number): void {
+    this.algorithm.beginRound(this.parameters, steps)
+  }
+
+  /** one batch: gradient, optimizer step, the local algorithm's correction; returns the batch's mean loss */
+  step (): number {
+    const { network, data, gradient } = this.init
+    const loss = network.gradient(this.parameters, data, this.nextBatch(), gradient)
+    this.optimizer.apply(this.parameters, gradient)
+    this.algorithm.afterStep(this.parameters)
+    return loss
+  }
+
+  /** samples per step */
+  get samplesPerStep (): number {
+    return this.batchSize
   }
 
   /** A copy of the node's weights, as tensors. */

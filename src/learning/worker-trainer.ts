@@ -26,7 +26,7 @@ function toError (error: { code: string; message: string }): MurmurError {
  */
 export const WORKER_YOUNG_GENERATION_MB = 4
 
-/** A Trainer whose TF.js work happens in a worker thread; every call is a message to it. */
+/** A Trainer in a worker thread (TF.js, or the flat trainer); every call is a message to it. */
 export class WorkerTrainer implements Trainer {
   readonly backend: string
   readonly trainSamples: number

@@ -23,7 +23,7 @@ import type { NodeStatus } from './status.js'
 import { NodeStore } from './store.js'
 import { WarningLog } from './warning-log.js'
 import { startTrainer, type NodeDataSource } from './trainer-start.js'
-import type { WorkerTrainer } from '../learning/worker-trainer.js'
+import type { NodeTrainer } from '../core/node-trainer.js'
 
 export type { ExchangeDetail } from '../core/node-events.js'
 
@@ -91,7 +91,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private readonly core: NodeCore
   private readonly host: Host
   private readonly store: NodeStore
-  private readonly trainer: WorkerTrainer
+  private readonly trainer: NodeTrainer
   private readonly keeper: PeerKeeper
   private readonly connections: ConnectionList
   private readonly monitor = new ProcessMonitor()
@@ -101,7 +101,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
   private api: NodeApi | null = null
   private stopping = false
 
-  private constructor (init: { options: MurmurNodeOptions; core: NodeCore; host: Host; store: NodeStore; trainer: WorkerTrainer; gate: PeerGate }) {
+  private constructor (init: { options: MurmurNodeOptions; core: NodeCore; host: Host; store: NodeStore; trainer: NodeTrainer; gate: PeerGate }) {
     super()
     this.options = init.options
     this.manifest = init.options.manifest
@@ -127,7 +127,7 @@ export class MurmurNode extends TypedEventEmitter<MurmurNodeEvents> {
     const maxBytes = maxUpdateBytes({ swarmId, shapes })
     const store = options.store ?? await NodeStore.open(options.datadir)
     let host: Host | undefined
-    let trainer: WorkerTrainer | undefined
+    let trainer: NodeTrainer | undefined
     let core: NodeCore | undefined
     try {
       const { identity } = await store.identity()
