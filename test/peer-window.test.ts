@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PeerWindow, stalenessWeight } from '../src/core/peer-window.js'
+import { PeerWindow, stalenessWeight, WINDOW_ROUNDS } from '../src/core/peer-window.js'
 
 interface Model { readonly step: number; readonly tag: string }
 
@@ -60,6 +60,26 @@ describe('PeerWindow', () => {
     time.advance(5_001)
     expect(window.set('a', { step: 3, tag: 'after' })).toBe(true)
     expect(window.current().map(entry => entry.value.tag)).toEqual(['after'])
+  })
+
+  it('counts staleness in the node\'s own rounds when they are slow: a phone keeps a model for WINDOW_ROUNDS rounds', () => {
+    const time = clock()
+    const fast = new PeerWindow<Model>({ now: time.now })
+    const slow = new PeerWindow<Model>({ now: time.now })
+    fast.pace(1_000)
+    // Rounds of 2 minutes (8 steps of 16 s): what a merge 100 s after a model arrived still sees.
+    slow.pace(128_000)
+    for (const window of [fast, slow]) window.set('a', { step: 1, tag: 'a1' })
+    time.advance(100_000)
+    // Control: at a fast node's pace, the default 30 s applies and the model is gone.
+    expect(fast.current()).toHaveLength(0)
+    const [entry] = slow.current()
+    expect(entry?.value.tag).toBe('a1')
+    expect(slow.maxAgeMs).toBe(WINDOW_ROUNDS * 128_000)
+    // The half-life stretches with it: 100 s is less than one half-life of a 512 s window.
+    expect(entry?.weight).toBeGreaterThan(0.5)
+    time.advance(WINDOW_ROUNDS * 128_000)
+    expect(slow.current()).toHaveLength(0)
   })
 
   it('forgets a peer on request (disconnect)', () => {

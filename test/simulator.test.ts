@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parsePartition } from '../src/data/partition.js'
 import { planScenario, readScenarioFile } from '../src/swarm/scenario.js'
 import { smartphoneSessions } from '../src/simulator/availability.js'
+import { pushLossFromSummary } from '../src/simulator/calibration.js'
 import { runSimulation, type SimulationOptions } from '../src/simulator/simulation.js'
 import { schemaErrors } from './helpers.js'
 
@@ -82,6 +83,19 @@ describe('murmur simulate', () => {
     const received = (summary: typeof fast.summary): number => summary.nodes.reduce((total, node) => total + node.updatesReceived, 0)
     expect(received(fast.summary)).toBeGreaterThan(3 * received(slow.summary))
     expect(received(slow.summary)).toBeGreaterThan(0)
+  })
+
+  it('loses the calibrated share of pushes: they time out at the sender, fail, carry no bytes, and the calibration reads the loss back', async () => {
+    const whole = await runSimulation(options({ durationMs: 30_000 }))
+    const lossy = await runSimulation(options({ durationMs: 30_000, network: { ...FAST_NETWORK, pushLoss: 0.4 } }))
+    // Control: without loss no push fails, and the calibration reads 0.
+    expect(whole.summary.nodes.every(node => node.sendsFailed === 0)).toBe(true)
+    expect(pushLossFromSummary(whole.summary)).toBe(0)
+    expect(lossy.summary.nodes.reduce((total, node) => total + (node.sendsFailed ?? 0), 0)).toBeGreaterThan(0)
+    expect(pushLossFromSummary(lossy.summary)).toBeGreaterThan(0.3)
+    expect(pushLossFromSummary(lossy.summary)).toBeLessThan(0.5)
+    expect(lossy.summary.bytesPerExchange).toBeLessThan(0.8 * whole.summary.bytesPerExchange)
+    expect(lossy.summary.simulation.pushLoss).toBe(0.4)
   })
 
   it('runs the attackers of a scenario file: the mean collapses under them, the default rule holds', async () => {

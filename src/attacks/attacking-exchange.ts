@@ -5,7 +5,7 @@ import { attackBehaviour } from './index.js'
 /**
  * Publishes a broadcast message again under `authors` fresh identities (the sybil attack); resolves to
  * the messages sent. What a transport can forge: a libp2p node signs with fresh keys
- * (src/p2p/forged-authors.ts), the memory network names fresh peers.
+ * (src/p2p/forged-authors.ts), the simulated network names fresh peers.
  */
 export type Forger = (message: Uint8Array, authors: number) => Promise<number>
 

@@ -1,6 +1,6 @@
 /**
  * Time as the core sees it. A process node runs on the system clock; a simulator or a test runs the
- * same core on a virtual clock (virtual-clock.ts) where a minute passes in microseconds. The core
+ * same core on a virtual clock (src/simulator/virtual-time.ts) where a minute passes in microseconds. The core
  * never calls setTimeout or Date.now itself: every pause and every timestamp goes through a Clock.
  */
 export interface Clock {

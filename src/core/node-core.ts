@@ -80,7 +80,8 @@ export interface ModelSnapshot {
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 export const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
-const PUSH_TIMEOUT_MS = 10_000
+/** a push not answered by then is abandoned (and counted in sendsFailed) */
+export const PUSH_TIMEOUT_MS = 10_000
 /**
  * Model requests (warm joins): an honest joiner asks each peer once. A peer may ask 2 in a burst and
  * one every 10 s; the node answers 2 a second in all, shared among the peers asking.
@@ -342,6 +343,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       if (steps === 0) await idle(this.clock, EXHAUSTED_ROUND_MS, this.stopController.signal)
       this.step += result.steps
       this.samplesProcessed += result.samples
+      // Staleness is counted in this node's rounds, not seconds (peer-window.ts).
+      this.intake.window.pace(this.clock.now() - trainingStarted)
       await this.round(await this.trainer.getWeights())
       if (this.clock.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')

@@ -10,6 +10,12 @@ import { systemClock } from './clock.js'
  *   so memory is at most maxPeers models whatever the number of peers that send;
  * - an entry older than `maxAgeMs` is dropped when the window is read;
  * - an entry's weight is 2^(−age / halfLifeMs): a model `halfLifeMs` old counts half as much as a fresh one.
+ *
+ * Staleness is measured against the receiving node's pace (pace()): how old a model may be depends on
+ * how often the node merges, since the swarm moves on by rounds, not by seconds. A node whose rounds
+ * take longer than maxAgeMs / WINDOW_ROUNDS (7.5 s by default; a phone training a step every few seconds) keeps a
+ * peer's model for WINDOW_ROUNDS of its own rounds, and its half-life grows in proportion; otherwise
+ * the window would drop most models before the node's next merge (with 2-minute rounds, 3 of 4).
  */
 
 export interface PeerWindowInit {
@@ -40,22 +46,41 @@ export interface WindowEntry<T> {
 export const DEFAULT_WINDOW_MAX_PEERS = 64
 export const DEFAULT_WINDOW_MAX_AGE_MS = 30_000
 export const DEFAULT_WINDOW_HALF_LIFE_MS = 10_000
+/** the receiving node's rounds an entry lasts at the least, whatever maxAgeMs (see pace()) */
+export const WINDOW_ROUNDS = 4
 
 export class PeerWindow<T extends Stepped> {
   readonly maxPeers: number
-  readonly maxAgeMs: number
-  readonly halfLifeMs: number
+  private readonly baseMaxAgeMs: number
+  private readonly baseHalfLifeMs: number
+  /** how long the receiving node's last round took (pace()), 0 before the first */
+  private roundMs = 0
   private readonly now: () => number
   /** insertion order is storage order: the first key is the least recently stored */
   private readonly entries = new Map<string, { value: T; at: number }>()
 
   constructor (init: PeerWindowInit = {}) {
     this.maxPeers = init.maxPeers ?? DEFAULT_WINDOW_MAX_PEERS
-    this.maxAgeMs = init.maxAgeMs ?? DEFAULT_WINDOW_MAX_AGE_MS
-    this.halfLifeMs = init.halfLifeMs ?? DEFAULT_WINDOW_HALF_LIFE_MS
+    this.baseMaxAgeMs = init.maxAgeMs ?? DEFAULT_WINDOW_MAX_AGE_MS
+    this.baseHalfLifeMs = init.halfLifeMs ?? DEFAULT_WINDOW_HALF_LIFE_MS
     this.now = init.now ?? systemClock.now
     if (!Number.isInteger(this.maxPeers) || this.maxPeers < 1) throw new RangeError('maxPeers must be a positive integer')
-    if (!(this.maxAgeMs > 0) || !(this.halfLifeMs > 0)) throw new RangeError('maxAgeMs and halfLifeMs must be positive')
+    if (!(this.baseMaxAgeMs > 0) || !(this.baseHalfLifeMs > 0)) throw new RangeError('maxAgeMs and halfLifeMs must be positive')
+  }
+
+  /** Tells the window how long the receiving node's last round took (training, idling and merging). */
+  pace (roundMs: number): void {
+    if (Number.isFinite(roundMs) && roundMs >= 0) this.roundMs = roundMs
+  }
+
+  /** entries older than this are dropped: maxAgeMs, or WINDOW_ROUNDS of the node's rounds when that is longer */
+  get maxAgeMs (): number {
+    return Math.max(this.baseMaxAgeMs, WINDOW_ROUNDS * this.roundMs)
+  }
+
+  /** the staleness half-life, stretched as maxAgeMs is */
+  get halfLifeMs (): number {
+    return this.baseHalfLifeMs * this.maxAgeMs / this.baseMaxAgeMs
   }
 
   /**

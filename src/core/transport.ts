@@ -3,8 +3,8 @@
  * message is an encoded update or announcement of the wire format (wire/model-update.ts, see
  * docs/protocol.md), so a transport carries bytes and never judges them: decoding, checks, verdicts
  * and counting are the core's. Implementations: the libp2p transport of a process node
- * (src/node/libp2p-transport.ts), the in-memory network of tests and simulations
- * (memory-transport.ts), and the browser node's.
+ * (src/node/libp2p-transport.ts), the simulated network of simulations and in-process tests
+ * (src/simulator/simulated-network.ts), and the browser node's.
  *
  * Handlers are given once, at start(); a transport calls them for what arrives from then on. Peer ids
  * are strings (libp2p's text form in a real network, any unique name in memory).

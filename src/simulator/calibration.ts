@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { PUSH_TIMEOUT_MS } from '../core/node-core.js'
 import { MurmurError } from '../errors.js'
 
 /**
@@ -35,15 +36,21 @@ export interface Calibration {
 }
 
 /**
- * The share of the real run's pushes that failed: failed / (failed + arrived), over every node, a
- * push that arrived being one a receiver counted (`updatesReceived`). On a host running more node
- * processes than it has cores, starved receivers answer late and pushes time out (docs/simulations.md,
- * "Fidelity"): the simulator's network has no CPU to starve, so the calibration carries the loss over.
- * Null when the summary has no `sendsFailed` (one written before the field existed) or no pushes.
+ * The share of the real run's pushes that failed, over every node: a push either arrived (a receiver
+ * counted it, `updatesReceived`) or failed (`sendsFailed`, mostly timeouts). On a host running more
+ * node processes than it has cores, starved receivers answer late and pushes time out
+ * (docs/simulations.md, "Fidelity"); the simulator's network has no CPU to starve, so the calibration
+ * carries the loss over. A failure is counted only once its timeout has passed, so the pushes of the
+ * run's last PUSH_TIMEOUT_MS that were lost are missing from `sendsFailed`: with pushes spread evenly
+ * over a run of D seconds and a timeout of T, the odds failed : arrived seen are the true odds times
+ * (D − T) / D, and the estimate undoes that. Null when the summary has no `sendsFailed` (one written
+ * before the field existed), no pushes, or a run no longer than the timeout.
  */
 export function pushLossFromSummary (summary: unknown): number | null {
-  const nodes = typeof summary === 'object' && summary !== null ? (summary as { nodes?: unknown }).nodes : undefined
-  if (!Array.isArray(nodes)) return null
+  const record = typeof summary === 'object' && summary !== null ? summary as { durationSeconds?: unknown; nodes?: unknown } : {}
+  const { durationSeconds, nodes } = record
+  const timeoutSeconds = PUSH_TIMEOUT_MS / 1000
+  if (!Array.isArray(nodes) || typeof durationSeconds !== 'number' || !(durationSeconds > timeoutSeconds)) return null
   let failed = 0
   let arrived = 0
   for (const node of nodes as SummaryNode[]) {
@@ -51,7 +58,9 @@ export function pushLossFromSummary (summary: unknown): number | null {
     failed += node.sendsFailed
     arrived += node.updatesReceived
   }
-  return failed + arrived > 0 ? failed / (failed + arrived) : null
+  if (arrived === 0) return failed > 0 ? null : 0
+  const odds = failed / arrived * durationSeconds / (durationSeconds - timeoutSeconds)
+  return odds / (1 + odds)
 }
 
 /** The median step time of the full-speed nodes of a swarm summary; refuses a summary it cannot use. */

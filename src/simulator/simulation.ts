@@ -224,7 +224,10 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
     const gate = new PeerGate(undefined, clock.now)
     const noise = createRandom(deriveSeed(target.seed, 0xd9))
     const attack = target.attack
-    const core = new NodeCore({ transport: world.transport(target.index, gate), store: target.store, trainer, clock, gate }, {
+    const transport = world.transport(target.index, gate)
+    // A sybil publishes under fresh identities, as a libp2p attacker signs with fresh keys.
+    const forge = async (message: Uint8Array, authors: number): Promise<number> => transport.publishAs(Array.from({ length: authors }, (_, i) => `${target.id}-sybil-${i}`), message)
+    const core = new NodeCore({ transport, store: target.store, trainer, clock, gate }, {
       id: target.id,
       manifest,
       swarmId,
@@ -232,7 +235,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       maxCpu: target.profile.maxCpu,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
-      ...(attack === null ? {} : { decorateExchange: attacking(attack) })
+      ...(attack === null ? {} : { decorateExchange: attacking(attack, { forge }) })
     })
     core.addEventListener('error', event => { failures.push(event.detail) })
     target.core = core
