@@ -1,15 +1,14 @@
 import type { NodeTrainer } from '../core/node-trainer.js'
 import type { NodeData } from '../data/node-data.js'
-import { MurmurError, type MurmurErrorCode } from '../errors.js'
+import { MurmurError } from '../errors.js'
 import type { BackendName } from '../learning/backend-names.js'
 import type { DpSgdPlan } from '../learning/dp-sgd-plan.js'
 import type { Manifest } from '../learning/manifest.js'
 import type { EvaluationSplit, TrainOptions, TrainResult } from '../learning/trainer.js'
 import type { Weights } from '../learning/weights.js'
-import type { TrainingRequest, TrainingWorkerMessage, TrainingWorkerReady } from '../learning/worker-protocol.js'
+import type { TrainingWorkerMessage, TrainingWorkerReady } from '../learning/worker-protocol.js'
+import { TrainingRequests, workerError, type TrainingCall } from '../learning/worker-requests.js'
 import type { BrowserWorkerInit } from './worker-messages.js'
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 export interface BrowserTrainerInit {
   /** URL of the training worker's script (training-worker.ts, bundled) */
@@ -24,10 +23,6 @@ export interface BrowserTrainerInit {
   readonly signal?: AbortSignal
 }
 
-function toError (error: { code: string; message: string }): MurmurError {
-  return new MurmurError(error.code as MurmurErrorCode, error.message)
-}
-
 /**
  * The core's trainer port in a browser: TF.js runs in a Web Worker (training-worker.ts) and every
  * call is a message to it, as a process node's WorkerTrainer does with a worker thread. It also
@@ -39,9 +34,7 @@ export class BrowserTrainer implements NodeTrainer {
   readonly holdoutSamples: number
   readonly dpSgdPlan: DpSgdPlan | null = null
   private readonly worker: Worker
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-  private nextId = 0
-  private failure: Error | null = null
+  private readonly requests: TrainingRequests
   private trainingMs = 0
   private trainedSamples = 0
 
@@ -50,15 +43,11 @@ export class BrowserTrainer implements NodeTrainer {
     this.backend = ready.backend
     this.trainSamples = ready.trainSamples
     this.holdoutSamples = ready.holdoutSamples
+    this.requests = new TrainingRequests(request => { worker.postMessage(request) })
     worker.onmessage = (event: MessageEvent<TrainingWorkerMessage>) => {
-      const message = event.data
-      if (message.type !== 'response') return
-      const pending = this.pending.get(message.id)
-      this.pending.delete(message.id)
-      if (message.ok) pending?.resolve(message.result)
-      else pending?.reject(toError(message.error))
+      if (event.data.type === 'response') this.requests.settle(event.data)
     }
-    worker.onerror = event => { this.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${event.message}`)) }
+    worker.onerror = event => { this.requests.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${event.message}`)) }
   }
 
   /** Starts the worker and waits until it has built its model on its backend. */
@@ -70,7 +59,7 @@ export class BrowserTrainer implements NodeTrainer {
         worker.onmessage = (event: MessageEvent<TrainingWorkerMessage>) => {
           const message = event.data
           if (message.type === 'ready') resolve(message)
-          else if (message.type === 'failed') reject(toError(message.error))
+          else if (message.type === 'failed') reject(workerError(message.error))
         }
         worker.onerror = event => { reject(new MurmurError('ERR_WORKER', `the training worker failed to start: ${event.message}`)) }
         const start: BrowserWorkerInit = { type: 'init', manifest: init.manifest, data: init.data, seed: init.seed, wasmPath: init.wasmPath, ...(init.backend === undefined ? {} : { backend: init.backend }) }
@@ -83,19 +72,8 @@ export class BrowserTrainer implements NodeTrainer {
     }
   }
 
-  private failAll (error: Error): void {
-    this.failure ??= error
-    for (const pending of this.pending.values()) pending.reject(this.failure)
-    this.pending.clear()
-  }
-
-  private async call<T>(request: DistributiveOmit<TrainingRequest, 'id'>): Promise<T> {
-    if (this.failure !== null) throw this.failure
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: value => { resolve(value as T) }, reject })
-      this.worker.postMessage({ ...request, id })
-    })
+  private call<T>(request: TrainingCall): Promise<T> {
+    return this.requests.call<T>(request)
   }
 
   async train (steps: number, options?: TrainOptions): Promise<TrainResult> {
@@ -124,7 +102,7 @@ export class BrowserTrainer implements NodeTrainer {
   }
 
   async close (): Promise<void> {
-    this.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
+    this.requests.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
     this.worker.terminate()
   }
 }

@@ -1,21 +1,11 @@
 import { Worker } from 'node:worker_threads'
 import { compiledModule } from '../paths.js'
-import { MurmurError, type MurmurErrorCode } from '../errors.js'
+import { MurmurError } from '../errors.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
 import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trainer.js'
 import type { Weights } from './weights.js'
-import type { TrainingRequest, TrainingWorkerInit, TrainingWorkerMessage, TrainingWorkerReady } from './worker-protocol.js'
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-
-interface Pending {
-  resolve: (value: unknown) => void
-  reject: (error: Error) => void
-}
-
-function toError (error: { code: string; message: string }): MurmurError {
-  return new MurmurError(error.code as MurmurErrorCode, error.message)
-}
+import type { TrainingWorkerInit, TrainingWorkerMessage, TrainingWorkerReady } from './worker-protocol.js'
+import { TrainingRequests, workerError, type TrainingCall } from './worker-requests.js'
 
 /**
  * The young generation of the worker's JavaScript heap, in MiB. V8 sizes it for throughput and lets
@@ -34,9 +24,7 @@ export class WorkerTrainer implements Trainer {
   /** the worker's DP-SGD plan; null without record-level privacy */
   readonly dpSgdPlan: DpSgdPlan | null
   private readonly worker: Worker
-  private readonly pending = new Map<number, Pending>()
-  private nextId = 0
-  private failure: Error | null = null
+  private readonly requests: TrainingRequests
 
   private constructor (worker: Worker, ready: TrainingWorkerReady) {
     this.worker = worker
@@ -44,21 +32,12 @@ export class WorkerTrainer implements Trainer {
     this.trainSamples = ready.trainSamples
     this.holdoutSamples = ready.holdoutSamples
     this.dpSgdPlan = ready.dpSgd
+    this.requests = new TrainingRequests(request => { worker.postMessage(request) })
     worker.on('message', (message: TrainingWorkerMessage) => {
-      if (message.type !== 'response') return
-      const pending = this.pending.get(message.id)
-      this.pending.delete(message.id)
-      if (message.ok) pending?.resolve(message.result)
-      else pending?.reject(toError(message.error))
+      if (message.type === 'response') this.requests.settle(message)
     })
-    worker.on('error', (error: Error) => { this.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${error.message}`, { cause: error })) })
-    worker.on('exit', code => { this.failAll(new MurmurError('ERR_WORKER', `the training worker exited (code ${code})`)) })
-  }
-
-  private failAll (error: Error): void {
-    this.failure ??= error
-    for (const pending of this.pending.values()) pending.reject(this.failure)
-    this.pending.clear()
+    worker.on('error', (error: Error) => { this.requests.failAll(new MurmurError('ERR_WORKER', `the training worker crashed: ${error.message}`, { cause: error })) })
+    worker.on('exit', code => { this.requests.failAll(new MurmurError('ERR_WORKER', `the training worker exited (code ${code})`)) })
   }
 
   /** Starts the worker and waits until it has loaded its data and model. */
@@ -71,7 +50,7 @@ export class WorkerTrainer implements Trainer {
         worker.once('message', (message: TrainingWorkerMessage) => {
           signal?.removeEventListener('abort', onAbort)
           if (message.type === 'ready') resolve(message)
-          else if (message.type === 'failed') reject(toError(message.error))
+          else if (message.type === 'failed') reject(workerError(message.error))
           else reject(new MurmurError('ERR_WORKER', 'the training worker answered before it was ready'))
         })
         worker.once('error', reject)
@@ -84,13 +63,8 @@ export class WorkerTrainer implements Trainer {
     }
   }
 
-  private call<T>(request: DistributiveOmit<TrainingRequest, 'id'>): Promise<T> {
-    if (this.failure !== null) return Promise.reject(this.failure)
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: value => { resolve(value as T) }, reject })
-      this.worker.postMessage({ ...request, id })
-    })
+  private call<T>(request: TrainingCall): Promise<T> {
+    return this.requests.call<T>(request)
   }
 
   train (steps: number, options?: TrainOptions): Promise<TrainResult> {
@@ -110,7 +84,7 @@ export class WorkerTrainer implements Trainer {
   }
 
   async close (): Promise<void> {
-    this.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
+    this.requests.failAll(new MurmurError('ERR_WORKER', 'the trainer is closed'))
     this.worker.removeAllListeners('exit')
     await this.worker.terminate()
   }
