@@ -85,7 +85,7 @@ describe('murmur simulate', () => {
     expect(received(slow.summary)).toBeGreaterThan(0)
   })
 
-  it('loses the calibrated share of pushes: they time out at the sender, fail, carry no bytes, and the calibration reads the loss back', async () => {
+  it('loses the calibrated share of pushes: refused unread, they fail at the sender, carry no bytes, and the calibration reads the loss back', async () => {
     // fanout 3 among 8 nodes: every exchange fills its slots when nothing is lost
     const whole = await runSimulation(options({ durationMs: 30_000 }))
     const lossy = await runSimulation(options({ durationMs: 30_000, network: { ...FAST_NETWORK, pushLoss: 0.4 } }))
