@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { stepMsFromSummary } from '../src/simulator/calibration.js'
+import { pushLossFromSummary, stepMsFromSummary } from '../src/simulator/calibration.js'
 import { errorOf, schemaErrors, temporaryDirectory } from './helpers.js'
 
 const cli = new URL('../dist/cli/index.js', import.meta.url).pathname
@@ -16,6 +16,17 @@ describe('murmur simulate command', () => {
     expect(stepMsFromSummary(summary, 's.json')).toBeCloseTo(60_000 / 1000, 6)
     expect(String(errorOf(() => stepMsFromSummary({ durationSeconds: 60, nodes: [node(0)] }, 's.json')))).toMatch(/no node trained the whole run at full speed/)
     expect(String(errorOf(() => stepMsFromSummary([], 's.json')))).toMatch(/calibration s.json: no positive durationSeconds/)
+  })
+
+  it('calibrates the push loss from a swarm summary: the fanout slots of all exchanges but each node\'s last that delivered no model', () => {
+    const push = { mode: 'push', fanout: 3 }
+    // 10 exchanges each, the last still in flight at the stop: 27 slots, 18 models arrived.
+    const nodes = [{ exchanges: 10, updatesReceived: 20 }, { exchanges: 10, updatesReceived: 16 }]
+    expect(pushLossFromSummary({ exchange: push, nodes })).toBeCloseTo(1 - 36 / 54, 9)
+    // Control: every slot delivered, no loss.
+    expect(pushLossFromSummary({ exchange: push, nodes: [{ exchanges: 10, updatesReceived: 27 }] })).toBe(0)
+    expect(pushLossFromSummary({ exchange: { mode: 'broadcast', fanout: 3 }, nodes })).toBeNull()
+    expect(pushLossFromSummary({ exchange: push, nodes: [{ exchanges: 1, updatesReceived: 0 }] })).toBeNull()
   })
 
   it('runs with murmur swarm\'s flags and a trace file, and writes a schema-valid summary, its run figures and a report', async () => {

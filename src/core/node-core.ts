@@ -80,8 +80,7 @@ export interface ModelSnapshot {
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000
 export const DEFAULT_EVALUATION_INTERVAL_MS = 2_000
-/** a push not answered by then is abandoned (and counted in sendsFailed) */
-export const PUSH_TIMEOUT_MS = 10_000
+const PUSH_TIMEOUT_MS = 10_000
 /**
  * Model requests (warm joins): an honest joiner asks each peer once. A peer may ask 2 in a burst and
  * one every 10 s; the node answers 2 a second in all, shared among the peers asking.

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { PUSH_TIMEOUT_MS } from '../core/node-core.js'
 import { MurmurError } from '../errors.js'
 
 /**
@@ -10,7 +9,7 @@ import { MurmurError } from '../errors.js'
  * Calibrated from a real run: `murmur swarm --out DIR` writes DIR/summary.json, and a node there
  * took `step` steps in `durationSeconds`; the median over the nodes that trained the whole run at
  * full speed is the step time of that swarm on that machine (its nodes sharing its cores). The same
- * summary gives the share of pushes that failed there (pushLossFromSummary).
+ * summary gives the share of pushes that did not deliver a model there (pushLossFromSummary).
  */
 
 /**
@@ -25,42 +24,38 @@ export function defaultStepMs (model: string): number {
   return DEFAULT_STEP_MS[model] ?? DEFAULT_STEP_MS.mlp as number
 }
 
-interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown; sendsFailed?: unknown; updatesReceived?: unknown }
+interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown; exchanges?: unknown; updatesReceived?: unknown }
 
 /** What a simulation takes from a real run. */
 export interface Calibration {
   /** virtual milliseconds a local step takes (stepMsFromSummary) */
   readonly stepMs: number
-  /** share of pushes that did not complete there (pushLossFromSummary); null when the summary does not say */
+  /** share of pushes that did not deliver a model there (pushLossFromSummary); null when the summary does not say */
   readonly pushLoss: number | null
 }
 
 /**
- * The share of the real run's pushes that failed, over every node: a push either arrived (a receiver
- * counted it, `updatesReceived`) or failed (`sendsFailed`, mostly timeouts). On a host running more
- * node processes than it has cores, starved receivers answer late and pushes time out
- * (docs/simulations.md, "Fidelity"); the simulator's network has no CPU to starve, so the calibration
- * carries the loss over. A failure is counted only once its timeout has passed, so the pushes of the
- * run's last PUSH_TIMEOUT_MS that were lost are missing from `sendsFailed`: with pushes spread evenly
- * over a run of D seconds and a timeout of T, the odds failed : arrived seen are the true odds times
- * (D − T) / D, and the estimate undoes that. Null when the summary has no `sendsFailed` (one written
- * before the field existed), no pushes, or a run no longer than the timeout.
+ * The share of the real run's pushes that did not deliver a model: 1 − arrived / slots, where a
+ * node's slots are fanout × its exchanges but the last (whose pushes are still in flight when it
+ * stops), and a push arrived when a receiver counted it (`updatesReceived`), over every node. On a
+ * host running more node processes than it has cores, starved nodes answer late (pushes time out,
+ * `sendsFailed`), find the previous push to a peer still in flight (`sendsDropped`) and know fewer
+ * swarm peers to push to (docs/simulations.md, "Fidelity"). The simulator's network has no CPU to
+ * starve, so the calibration carries the loss over as lost pushes. Null in broadcast mode, or for a
+ * summary without exchanges.
  */
 export function pushLossFromSummary (summary: unknown): number | null {
-  const record = typeof summary === 'object' && summary !== null ? summary as { durationSeconds?: unknown; nodes?: unknown } : {}
-  const { durationSeconds, nodes } = record
-  const timeoutSeconds = PUSH_TIMEOUT_MS / 1000
-  if (!Array.isArray(nodes) || typeof durationSeconds !== 'number' || !(durationSeconds > timeoutSeconds)) return null
-  let failed = 0
+  const record = typeof summary === 'object' && summary !== null ? summary as { exchange?: { mode?: unknown; fanout?: unknown }; nodes?: unknown } : {}
+  const { exchange, nodes } = record
+  if (!Array.isArray(nodes) || exchange?.mode !== 'push' || typeof exchange.fanout !== 'number') return null
+  let slots = 0
   let arrived = 0
   for (const node of nodes as SummaryNode[]) {
-    if (typeof node.sendsFailed !== 'number' || typeof node.updatesReceived !== 'number') return null
-    failed += node.sendsFailed
+    if (typeof node.exchanges !== 'number' || typeof node.updatesReceived !== 'number') return null
+    slots += exchange.fanout * Math.max(0, node.exchanges - 1)
     arrived += node.updatesReceived
   }
-  if (arrived === 0) return failed > 0 ? null : 0
-  const odds = failed / arrived * durationSeconds / (durationSeconds - timeoutSeconds)
-  return odds / (1 + odds)
+  return slots === 0 ? null : Math.max(0, 1 - arrived / slots)
 }
 
 /** The median step time of the full-speed nodes of a swarm summary; refuses a summary it cannot use. */

@@ -18,9 +18,9 @@ export interface SimulatedNetworkInit {
    */
   readonly targetPeers?: number
   /**
-   * share of pushes that never complete: the receiver does not answer and the sender's push times
-   * out (default 0). Stands for what a real run loses to its host rather than its network: starved
-   * receivers on a machine running more node processes than it has cores (calibration.ts).
+   * share of pushes that deliver nothing: refused unread, the sender's push fails a round trip later
+   * (default 0). Stands for what a real run loses to its host rather than its network: starved
+   * nodes on a machine running more node processes than it has cores (calibration.ts).
    */
   readonly pushLoss?: number
   readonly seed: number
@@ -41,6 +41,13 @@ interface Endpoint {
 const CONTROL_BYTES = 0
 /** broadcast messages remembered per node for de-duplication */
 const SEEN_MESSAGES = 4096
+
+class PushLost extends Error {
+  constructor (peer: string) {
+    super(`the push to ${peer} was lost (simulated push loss)`)
+    this.name = 'PushLost'
+  }
+}
 
 class NotConnected extends Error {
   constructor (peer: string) {
@@ -299,16 +306,21 @@ export class SimulatedTransport implements Transport {
     const to = network.indexOf(peer)
     if (to === undefined || !network.connected(this.index, to)) return Promise.reject(new NotConnected(peer))
     const time = network.time
-    const { arrivesAt } = network.links.send(this.index, to, bytes.byteLength, time.now())
     const latency = network.links.link(this.index, to).latencyMs
-    const lost = network.losesPush()
+    if (network.losesPush()) {
+      // A lost push is refused unread, as a busy receiver resets the stream: the sender learns it a
+      // round trip later, and its next push to that peer is not held up by a timeout.
+      return new Promise<PushOutcome>((_resolve, reject) => {
+        network.time.schedule(2 * latency, () => { reject(new PushLost(peer)) })
+      })
+    }
+    const { arrivesAt } = network.links.send(this.index, to, bytes.byteLength, time.now())
     return new Promise<PushOutcome>((resolve, reject) => {
       const onAbort = (): void => {
         time.cancel(delivery)
         reject(signal.reason instanceof Error ? signal.reason : new Error('push aborted'))
       }
-      // A lost push went out over the uplink and is never answered: the sender's timeout ends it.
-      const delivery = lost ? null : time.scheduleAt(arrivesAt, () => {
+      const delivery = time.scheduleAt(arrivesAt, () => {
         const endpoint = network.endpoint(to)
         if (endpoint === undefined || !network.connected(this.index, to)) {
           signal.removeEventListener('abort', onAbort)

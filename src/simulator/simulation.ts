@@ -62,7 +62,7 @@ export interface SimulatedNetworkSettings {
   readonly bandwidth: Distribution
   /** connections a node keeps (libp2p's target, default 32) */
   readonly targetPeers: number
-  /** share of pushes that never complete, the sender timing out (default 0; calibration.ts) */
+  /** share of pushes that deliver nothing: refused unread, failed at the sender (default 0; calibration.ts) */
   readonly pushLoss?: number
 }
 

@@ -39,7 +39,7 @@ export function simulateCommand (): Command {
     .addOption(new Option('--availability <source>', 'churn: an availability trace file (CSV device,online_from,online_to or JSON; docs/simulations.md) or smartphone[:ONLINE[:SESSION]], generated phone-like sessions (default 0.3 online, 300s sessions)'))
     .addOption(new Option('--step-time <time>', 'virtual time one local step takes on a fast device, e.g. 12ms (default: --calibrate, else the model\'s figure in docs/simulations.md)').argParser(parsedWith(parseMilliseconds)))
     .addOption(new Option('--calibrate <summary.json>', 'take the step time and the share of failed pushes from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
-    .addOption(new Option('--push-loss <fraction>', 'share of pushes that never complete (the sender times out), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
+    .addOption(new Option('--push-loss <fraction>', 'share of pushes that deliver nothing (refused unread, the push fails), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
     .addOption(new Option('--timeline-nodes <n>', 'nodes scored at each point of the timeline').argParser(integer(1, MAX_NODES)).default(64))
     .action(async (given: SimulateFlags) => {
       const { flags, scenario } = await resolveSwarmFlags(command, given, MAX_NODES)
