@@ -57,7 +57,16 @@ describe('murmur bench skew --engine simulate', () => {
     // nodes that hold two classes each learn the others' from their peers: far above one shard's 2 of 10 classes
     expect(result?.meanAccuracy).toBeGreaterThan((result?.centralizedAccuracy ?? 1) - 0.2)
     expect(result?.bytesSentPerNode).toBeGreaterThan(0)
-  }, 60_000)
+  }, 300_000)
+
+  it('passes the fanout on: pushing to three peers sends about three times the bytes of one', async () => {
+    const run = async (fanout: number): Promise<SkewResult> => {
+      const [result] = await benchmarkSkew({ cases: skewCases({ setups: [{ dataset: 'mnist', model: 'logistic' }], partitions: ['iid'], algorithms: ['dsgd'] }), nodes: 4, durationMs: 3_000, engine: 'simulate', fanout })
+      return result as SkewResult
+    }
+    const [one, three] = [await run(1), await run(3)]
+    expect(three.bytesSentPerNode / one.bytesSentPerNode).toBeGreaterThan(2.5)
+  }, 300_000)
 
   it('refuses the cnn, which the simulator does not train, before running anything', async () => {
     const progress: string[] = []
@@ -91,7 +100,8 @@ describe('murmur bench skew flags', () => {
     [['--algorithms', 'qgm:1'], '--algorithms'],
     [['--nodes', '1'], '--nodes'],
     [['--duration', 'soon'], '--duration'],
-    [['--engine', 'cluster'], '--engine']
+    [['--engine', 'cluster'], '--engine'],
+    [['--fanout', '0'], '--fanout']
   ])('rejects %j naming %s', async (args, flag) => {
     expect(await parseError(...args)).toContain(flag)
   })

@@ -83,6 +83,8 @@ export interface SkewBenchOptions {
   /** the merge rule of every swarm (default: the manifest's) */
   readonly mergeRule?: string
   readonly localSteps?: number
+  /** peers a node pushes its model to after each round (default: the manifest's) */
+  readonly fanout?: number
   /** real node processes (default) or the simulator */
   readonly engine?: SkewEngine
   readonly onResult?: (result: SkewResult) => void
@@ -110,6 +112,7 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
       seed: options.seed ?? 42,
       training: { algorithm: benchCase.algorithm, ...(options.localSteps === undefined ? {} : { localSteps: options.localSteps }) },
       ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
+      ...(options.fanout === undefined ? {} : { exchange: { fanout: options.fanout } }),
       ...(options.signal === undefined ? {} : { signal: options.signal })
     }
     const summary = engine === 'swarm' ? await runRealSwarm(nodes, settings) : await runSimulatedSwarm(nodes, settings)
@@ -132,7 +135,7 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
 }
 
 /** what a case sets of a run, the same for either engine */
-type CaseSettings = Pick<SimulationOptions, 'dataset' | 'model' | 'partition' | 'durationMs' | 'seed' | 'training' | 'mergeRule' | 'signal'>
+type CaseSettings = Pick<SimulationOptions, 'dataset' | 'model' | 'partition' | 'durationMs' | 'seed' | 'training' | 'mergeRule' | 'exchange' | 'signal'>
 
 async function runRealSwarm (nodes: number, settings: CaseSettings): Promise<SkewSummary> {
   // Loaded here, not at the top: the CLI imports this file for its defaults, and the launcher loads

@@ -173,6 +173,7 @@ interface SkewFlags {
   seed: number
   merge?: string
   localSteps?: number
+  fanout?: number
   engine: SkewEngine
 }
 
@@ -215,6 +216,7 @@ function skewCommand (): Command {
     .addOption(new Option('--seed <n>', 'seed of every swarm').argParser(integer(0, 0xffffffff)).default(42))
     .addOption(new Option('--merge <rule>', `merge rule of every swarm: ${MERGE_RULES_HELP} (default: the manifest's)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (default: the manifest\'s)').argParser(integer(1, 1_000_000)))
+    .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round (default: the manifest\'s)').argParser(integer(1, 1024)))
     .addOption(new Option('--engine <engine>', 'swarm: real node processes; simulate: the same node cores in one process in virtual time (murmur simulate\'s defaults; dense models only, no cnn)').choices(SKEW_ENGINES).default('swarm'))
     .action(async (flags: SkewFlags) => {
       const { benchmarkSkew } = await import('../../swarm/skew-bench.js')
@@ -230,6 +232,7 @@ function skewCommand (): Command {
         seed: flags.seed,
         ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
         ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }),
+        ...(flags.fanout === undefined ? {} : { fanout: flags.fanout }),
         engine: flags.engine,
         onProgress: line => { process.stderr.write(`${line}\n`) },
         onResult: result => {
