@@ -24,13 +24,22 @@ export function flatTrainerFits (manifest: Manifest, options: Pick<LocalTrainerO
 
 export interface FlatNodeTrainerOptions extends Pick<LocalTrainerOptions, 'seed' | 'algorithm'> {
   /**
-   * awaited after every step and every slice of an evaluation, so that training on a thread that
-   * has other work (a node's main thread) leaves it room; without it a round runs in one go
+   * awaited once a time slice of training or evaluation is used up, so that training on a thread
+   * that has other work (a node's main thread) leaves it room; without it a round runs in one go
    */
   readonly pause?: () => Promise<void>
+  /**
+   * milliseconds of steps (or evaluation) between two pauses (default 20). One step per pause
+   * would make a round take as many turns of the event loop as it has steps, and a flood of
+   * connections makes every turn long: a node under a flood then all but stopped training and
+   * sharing (test/attacks.test.ts, "hostile load")
+   */
+  readonly sliceMs?: number
 }
 
-/** rows scored between two pauses */
+export const DEFAULT_TRAINING_SLICE_MS = 20
+
+/** rows scored between two looks at the clock */
 const EVALUATION_SLICE = 128
 
 /**
@@ -50,11 +59,14 @@ export class FlatNodeTrainer implements Trainer {
   private readonly holdout: SparseRows | null
   private readonly test: SparseRows | null
   private readonly pause: (() => Promise<void>) | null
+  private readonly sliceMs: number
+  private sliceStart = 0
 
-  private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData, pause: (() => Promise<void>) | null) {
+  private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData, pause: (() => Promise<void>) | null, sliceMs: number) {
     this.network = network
     this.trainer = trainer
     this.pause = pause
+    this.sliceMs = sliceMs
     this.trainSamples = data.train.count
     this.holdoutSamples = data.holdout?.count ?? 0
     this.holdout = sparseOrNull(data.holdout)
@@ -75,16 +87,17 @@ export class FlatNodeTrainer implements Trainer {
       initial: initialWeights(manifest.model, inputShape, manifest.seed),
       gradient: new Float32Array(network.parameterCount)
     })
-    return new FlatNodeTrainer(network, trainer, data, options.pause ?? null)
+    return new FlatNodeTrainer(network, trainer, data, options.pause ?? null, options.sliceMs ?? DEFAULT_TRAINING_SLICE_MS)
   }
 
   async train (steps: number): Promise<TrainResult> {
     if (this.pause === null) return this.trainer.train(steps)
     this.trainer.beginRound(steps)
+    this.sliceStart = performance.now()
     let loss = 0
     for (let step = 0; step < steps; step++) {
       loss += this.trainer.step()
-      await this.pause()
+      await this.pauseWhenSliceUsed()
     }
     return { steps, samples: steps * this.trainer.samplesPerStep, loss: steps > 0 ? loss / steps : 0 }
   }
@@ -103,13 +116,21 @@ export class FlatNodeTrainer implements Trainer {
     if (data === null) return null
     const rows = allRows(data.count)
     if (this.pause === null) return this.network.accuracy(this.trainer.parameters, data, rows)
+    this.sliceStart = performance.now()
     let correct = 0
     for (let start = 0; start < rows.length; start += EVALUATION_SLICE) {
       const slice = rows.subarray(start, start + EVALUATION_SLICE)
       correct += this.network.accuracy(this.trainer.parameters, data, slice) * slice.length
-      await this.pause()
+      await this.pauseWhenSliceUsed()
     }
     return correct / rows.length
+  }
+
+  /** Pauses once this slice has run for sliceMs, then starts the next one. */
+  private async pauseWhenSliceUsed (): Promise<void> {
+    if (this.pause === null || performance.now() - this.sliceStart < this.sliceMs) return
+    await this.pause()
+    this.sliceStart = performance.now()
   }
 
   close (): Promise<void> {

@@ -33,7 +33,7 @@ function yieldToEventLoop (): Promise<void> {
 
 /**
  * Starts a process node's trainer. A dense model (logistic, mlp) trains with the flat trainer on
- * this thread, one step between two turns of the event loop: no worker thread, no TF.js, the data
+ * this thread, in slices of time between turns of the event loop: no worker thread, no TF.js, the data
  * held once (docs/architecture.md, "Memory of a node process"). Other models train with TF.js in a
  * worker thread, so nothing of TF.js loads on the thread that runs the node's protocol and network.
  */
