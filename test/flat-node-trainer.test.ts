@@ -56,3 +56,27 @@ describe('a process node\'s trainer for an mlp', () => {
     }
   })
 })
+
+describe('training on a node\'s own thread', () => {
+  it('gives the event loop a turn within a slice of time, also when every round is shorter than a slice', async () => {
+    const manifest = createManifest({ model: 'logistic', dataset: { name: 'mnist', inputShape: [28, 28, 1], classes: 10 } })
+    const trainer = await startTrainer({ manifest, dataSpec: 'mnist:1/8' }, 5)
+    try {
+      await trainer.train(1)
+      let turned = false
+      setImmediate(() => { turned = true })
+      // One-step rounds, back to back, as a node whose rounds are short runs them: a few ms each,
+      // so a slice spans many rounds. Without a pause across rounds the callback above never runs.
+      let rounds = 0
+      const started = performance.now()
+      while (!turned && performance.now() - started < 10_000) {
+        await trainer.train(1)
+        rounds++
+      }
+      expect(turned).toBe(true)
+      expect(rounds).toBeGreaterThan(1)
+    } finally {
+      await trainer.close()
+    }
+  })
+})

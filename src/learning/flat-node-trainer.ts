@@ -60,6 +60,11 @@ export class FlatNodeTrainer implements Trainer {
   private readonly test: SparseRows | null
   private readonly pause: (() => Promise<void>) | null
   private readonly sliceMs: number
+  /**
+   * when the current slice began: the last pause. Not reset when a round starts: rounds shorter
+   * than a slice would then never pause, and a node whose rounds follow one another would never
+   * give its event loop a turn
+   */
   private sliceStart = 0
 
   private constructor (network: DenseNetwork, trainer: FlatTrainer, data: TrainingData, pause: (() => Promise<void>) | null, sliceMs: number) {
@@ -93,7 +98,6 @@ export class FlatNodeTrainer implements Trainer {
   async train (steps: number): Promise<TrainResult> {
     if (this.pause === null) return this.trainer.train(steps)
     this.trainer.beginRound(steps)
-    this.sliceStart = performance.now()
     let loss = 0
     for (let step = 0; step < steps; step++) {
       loss += this.trainer.step()
@@ -116,7 +120,6 @@ export class FlatNodeTrainer implements Trainer {
     if (data === null) return null
     const rows = allRows(data.count)
     if (this.pause === null) return this.network.accuracy(this.trainer.parameters, data, rows)
-    this.sliceStart = performance.now()
     let correct = 0
     for (let start = 0; start < rows.length; start += EVALUATION_SLICE) {
       const slice = rows.subarray(start, start + EVALUATION_SLICE)
