@@ -145,16 +145,16 @@ async function runRealSwarm (nodes: number, settings: CaseSettings): Promise<Ske
 }
 
 /**
- * The simulator's defaults (docs/simulations.md section 7): 1 ms links of 1 Gbit/s, every other node
- * a peer, the step time of the model in an 8-node swarm on the development machine.
+ * The simulator's defaults (docs/simulations.md section 7): its default network, and the step time
+ * of the model in an 8-node swarm on the development machine.
  */
 async function runSimulatedSwarm (nodes: number, settings: CaseSettings): Promise<SkewSummary> {
-  const [{ runSimulation }, { defaultStepMs }] = await Promise.all([import('../simulator/simulation.js'), import('../simulator/calibration.js')])
+  const [{ runSimulation }, { defaultStepMs }, { DEFAULT_SIMULATED_NETWORK }] = await Promise.all([import('../simulator/simulation.js'), import('../simulator/calibration.js'), import('../simulator/network-defaults.js')])
   const { summary } = await runSimulation({
     nodes,
     ...settings,
     stepMs: defaultStepMs(settings.model as string),
-    network: { latency: { kind: 'fixed', value: 1 }, bandwidth: { kind: 'fixed', value: 1e9 }, targetPeers: 32 }
+    network: DEFAULT_SIMULATED_NETWORK
   })
   return summary
 }

@@ -7,6 +7,7 @@ import { integer, parsedWith, withFlag } from '../parsers.js'
 import { addSwarmFlags, exchangeFromFlags, modelFromFlags, resolveSwarmFlags, trainingFromFlags, type SwarmFlags } from '../swarm-flags.js'
 import { createSimulationPrinter, simulationSummaryLines } from '../simulation-progress.js'
 import { parseDistribution, parseBitsPerSecond, parseMilliseconds, type Distribution } from '../../simulator/distribution.js'
+import { DEFAULT_SIMULATED_NETWORK } from '../../simulator/network-defaults.js'
 
 /** A share in [0, 1): what --push-loss takes. */
 function parseLoss (text: string): number {
@@ -33,9 +34,9 @@ export function simulateCommand (): Command {
   const command = new Command('simulate')
   return addSwarmFlags(command, { maxNodes: MAX_NODES, durationHelp: 'virtual time the nodes train, e.g. 600s or 1h' })
     .description('simulate a swarm in virtual time: N node cores in this one process on a simulated network (link latency and bandwidth, churn), with the same scenario files, summary and report as murmur swarm; the same seed gives the same summary')
-    .addOption(new Option('--latency <dist>', 'one-way latency of each link: a time (20ms), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseMilliseconds, 'latency'))).default(parseDistribution('1ms', parseMilliseconds, 'latency'), '1ms'))
-    .addOption(new Option('--bandwidth <dist>', 'bandwidth of each link: a rate (10mbit), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseBitsPerSecond, 'bandwidth'))).default(parseDistribution('1gbit', parseBitsPerSecond, 'bandwidth'), '1gbit'))
-    .addOption(new Option('--peers <n>', 'connections each node keeps (libp2p\'s target); all other nodes when fewer').argParser(integer(1, 1024)).default(32))
+    .addOption(new Option('--latency <dist>', 'one-way latency of each link: a time (20ms), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseMilliseconds, 'latency'))).default(DEFAULT_SIMULATED_NETWORK.latency, '1ms'))
+    .addOption(new Option('--bandwidth <dist>', 'bandwidth of each link: a rate (10mbit), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseBitsPerSecond, 'bandwidth'))).default(DEFAULT_SIMULATED_NETWORK.bandwidth, '1gbit'))
+    .addOption(new Option('--peers <n>', 'connections each node keeps (libp2p\'s target); all other nodes when fewer').argParser(integer(1, 1024)).default(DEFAULT_SIMULATED_NETWORK.targetPeers))
     .addOption(new Option('--availability <source>', 'churn: an availability trace file (CSV device,online_from,online_to or JSON; docs/simulations.md) or smartphone[:ONLINE[:SESSION]], generated phone-like sessions (default 0.3 online, 300s sessions)'))
     .addOption(new Option('--step-time <time>', 'virtual time one local step takes on a fast device, e.g. 12ms (default: --calibrate, else the model\'s figure in docs/simulations.md)').argParser(parsedWith(parseMilliseconds)))
     .addOption(new Option('--calibrate <summary.json>', 'take the step time and the share of failed pushes from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
