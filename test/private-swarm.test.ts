@@ -53,6 +53,11 @@ describe('a private swarm', () => {
       // Admission runs on every connection of a private swarm, pnet-covered TCP too: /status counts the friend's.
       expect(memberStatus?.admission?.admitted).toBeGreaterThanOrEqual(1)
       expect(schemaErrors('node-status', memberStatus)).toEqual([])
+      // /metrics tells the same from the same snapshot, and says nothing of admission where none runs.
+      const metrics = async (node: NodeProcess): Promise<string> => await (await fetch(`http://${node.ready?.api ?? ''}/metrics`)).text()
+      const admitted = /^murmur_admission_connections_total\{outcome="admitted"\} (\d+)$/m.exec(await metrics(member))
+      expect(Number(admitted?.[1])).toBeGreaterThanOrEqual(1)
+      expect(await metrics(outsider)).not.toMatch(/^murmur_admission_connections_total\{/m)
     } finally {
       await Promise.all(nodes.map(async node => node.stop()))
     }

@@ -73,6 +73,20 @@ export function createMetricsRegistry (readStatus: () => NodeStatus): Registry {
       for (const state of ['public', 'private', 'unknown']) this.set({ state }, state === current ? 1 : 0)
     }
   }))
+  registry.registerMetric(new Counter({
+    name: 'murmur_admission_connections_total',
+    help: 'Connections judged by a private swarm\'s admission, by outcome (no series outside a private swarm)',
+    labelNames: ['outcome'],
+    registers: [],
+    collect () {
+      this.reset()
+      const admission = status().admission
+      if (admission === null) return
+      this.inc({ outcome: 'admitted' }, admission.admitted)
+      this.inc({ outcome: 'refused' }, admission.refused)
+      this.inc({ outcome: 'timed_out' }, admission.timedOut)
+    }
+  }))
   gauge('murmur_accuracy', 'Last accuracy on the node\'s held-out data', s => s.lastAccuracy)
   gauge('murmur_event_loop_lag_p50_seconds', 'Median event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP50Ms / 1000)
   gauge('murmur_event_loop_lag_p99_seconds', '99th percentile event-loop delay of the thread serving libp2p', s => s.eventLoop.lagP99Ms / 1000)
