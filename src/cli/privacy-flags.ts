@@ -138,11 +138,13 @@ export function privacyFromFlags (flags: PrivacyFlags): PrivacyOptions | undefin
  * or the flag's, image records (`inputShape` [height, width, channels]) get the default augmented
  * copies; the horizon follows the budget given (recordEpochsFor). Model, optimizer, learning rate and
  * batch size are the swarm's, in the manifest (`murmur manifest --dp-epsilon` picks them).
+ * The manifest's expectedSteps are those of a node that trains all the time: a node that trains a
+ * share `trainingShare` of the time (`--max-cpu`) expects that share of them.
  */
-export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags, inputShape: readonly number[] = []): RecordPrivacySettings | undefined {
+export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags, inputShape: readonly number[] = [], trainingShare = 1): RecordPrivacySettings | undefined {
   refuseRenamed(flags)
   checkDelta(flags.dpDelta)
-  const base = manifestPrivacy?.level === 'record' ? manifestPrivacy : undefined
+  const base = manifestPrivacy?.level === 'record' ? withTrainingShare(manifestPrivacy, trainingShare) : undefined
   if (!recordGiven(flags)) {
     if (flags.dpDelta === undefined || base === undefined) {
       if (flags.dpDelta !== undefined) throw invalid('--dp-delta: δ alone turns nothing on; add --dp-epsilon E for record-level DP-SGD')
@@ -162,7 +164,15 @@ export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefin
     ...(noiseMultiplier === undefined ? {} : { noiseMultiplier }),
     ...(epsilonBudget === undefined ? {} : { epsilonBudget }),
     ...(epsilonBudget === undefined || noiseMultiplier !== undefined || epochs === undefined ? {} : { epochs }),
+    // The steps the node can take do not depend on whose budget it is: they stay a bound on the horizon.
+    ...(epsilonBudget === undefined || noiseMultiplier !== undefined || base?.expectedSteps === undefined ? {} : { expectedSteps: base.expectedSteps }),
     ...(augmentations === undefined ? {} : { augmentations })
   }
   return checkRecordPrivacy(settings, message => invalid(`--dp-epsilon: ${message}`))
+}
+
+/** The manifest's settings for a node that trains `share` of the time: that share of the expected steps. */
+function withTrainingShare (settings: RecordPrivacySettings, share: number): RecordPrivacySettings {
+  if (settings.expectedSteps === undefined || share >= 1) return settings
+  return { ...settings, expectedSteps: Math.max(1, Math.round(settings.expectedSteps * share)) }
 }

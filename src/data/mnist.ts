@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MurmurError } from '../errors.js'
 import { type Dataset, type TrainTestSplit, createDataset, subset } from './dataset.js'
+import { readExactly } from './file-read.js'
 import { createRandom } from './random.js'
 
 const IMAGE_SIDE = 28
@@ -126,17 +127,6 @@ async function readCache (): Promise<Pixels | null> {
   } finally {
     await file.close()
   }
-}
-
-/** Fills `target` from the file at `position`; false when the file ends first. */
-async function readExactly (file: FileHandle, target: Uint8Array, position: number): Promise<boolean> {
-  let done = 0
-  while (done < target.byteLength) {
-    const { bytesRead } = await file.read(target, done, target.byteLength - done, position + done)
-    if (bytesRead === 0) return false
-    done += bytesRead
-  }
-  return true
 }
 
 async function writeCache (pixels: Pixels): Promise<void> {
