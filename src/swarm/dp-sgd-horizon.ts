@@ -5,21 +5,25 @@ import { LocalTrainer } from '../learning/local-trainer.js'
 import type { Manifest } from '../learning/manifest.js'
 
 /**
- * Of the CPU time a node process gets, the share its DP-SGD steps take: the rest goes to merging,
- * encoding and decoding models, gossip, scoring its holdout, and to other work on the machine.
- * Measured (docs/privacy.md, "Choosing the horizon"): 8 nodes of mnist-full on 2 shared cores,
- * 120 s, took 1,740–2,260 steps (median 1,945) where the launcher's step time (8.9 ms) allowed
- * 3,370: 0.52–0.67. Rounded down on purpose: a node that reaches its horizon early stops training
- * and keeps averaging, while a horizon beyond the run costs noise for steps never taken.
+ * The steps a node of a running swarm takes, as a share of what its share of the cores would allow
+ * at the launcher's step time: the rest goes to merging, encoding and decoding models, gossip,
+ * scoring its holdout, the processes contending for the cores, and other work on the machine.
+ * Measured (docs/privacy.md, "Choosing the horizon"): 8 nodes of mnist-full, ε = 8, 120 s, on 2
+ * shared cores, took 1,950–2,360 steps where the fastest step in one process (2.6–4.1 ms) would
+ * allow 7,300–11,500: 0.17–0.32. Set near the top of that range, because a horizon set too short
+ * costs more than one set too long: noise grows slowly with the horizon (z 0.65 at 1,700 steps, 0.80
+ * at 6,300, ε = 8, 6,750 records), while a node that reaches its horizon early stops training (at
+ * ε = 4, a horizon of 779 steps, misread from a slow timing, gave 90.4 %, below ε = 2 over 1,583
+ * steps: 91.7 %).
  */
-export const DP_SGD_TRAINING_EFFICIENCY = 0.5
+export const DP_SGD_TRAINING_EFFICIENCY = 0.25
 
-/** how long the launcher times DP-SGD steps for, after the first (compiling) ones */
+/** how long the launcher trains before it times steps: the first ones compile kernels and warm the JIT */
+const WARM_UP_MS = 500
+/** how long the launcher times DP-SGD steps for */
 const TIMING_MS = 1_500
-/** steps before timing starts: the first ones compile kernels */
-const WARM_UP_STEPS = 5
-/** steps per timed call */
-const STEPS_PER_CALL = 10
+/** steps per timed window */
+const STEPS_PER_WINDOW = 10
 
 export interface ExpectedStepsInit {
   /** how long the nodes train */
@@ -43,20 +47,29 @@ export function expectedSwarmSteps (init: ExpectedStepsInit): number {
 }
 
 /**
- * The seconds one of the manifest's DP-SGD steps takes on this machine, timed on a node's data in
- * this process before the swarm starts. The steps' result is thrown away: nothing is released, so
- * they spend none of the node's budget.
+ * The seconds one of the manifest's DP-SGD steps takes on a free core of this machine, timed on a
+ * node's data in this process before the swarm starts: after 0.5 s of warming up, the fastest of
+ * the windows of 10 steps timed for 1.5 s. Other work on the machine only ever slows a window down,
+ * so the fastest is what the step itself costs (the mean of a window once read 3× the others on a
+ * busy machine, and set a far too short horizon); how much less a node of a running swarm gets is
+ * DP_SGD_TRAINING_EFFICIENCY. The steps' result is thrown away: nothing is released, so they spend
+ * none of the node's budget.
  */
 export async function timeDpSgdStep (manifest: Manifest, data: NodeData, backend?: BackendName): Promise<number> {
   const privacy = manifest.privacy
   if (privacy?.level !== 'record') throw new TypeError('timeDpSgdStep needs a manifest with record-level privacy')
   const trainer = await LocalTrainer.create(manifest, data, { recordPrivacy: privacy, ...(backend === undefined ? {} : { backend }) })
   try {
-    await trainer.train(WARM_UP_STEPS)
+    const warming = performance.now()
+    while (performance.now() - warming < WARM_UP_MS) await trainer.train(STEPS_PER_WINDOW)
     const started = performance.now()
-    let steps = 0
-    while (performance.now() - started < TIMING_MS) steps += (await trainer.train(STEPS_PER_CALL)).steps
-    return (performance.now() - started) / 1000 / steps
+    let fastest = Infinity
+    while (performance.now() - started < TIMING_MS) {
+      const windowStart = performance.now()
+      const { steps } = await trainer.train(STEPS_PER_WINDOW)
+      fastest = Math.min(fastest, (performance.now() - windowStart) / 1000 / steps)
+    }
+    return fastest
   } finally {
     await trainer.close()
   }
