@@ -62,7 +62,7 @@ describe('the DP-SGD horizon from the expected number of steps', () => {
     expect(isMurmurError(refusal, 'ERR_INVALID_MANIFEST')).toBe(true)
   })
 
-  it('is set by a swarm from a DP-SGD step timed on a node\'s data, only when the noise comes from a budget', async () => {
+  it('is set by a swarm from DP-SGD steps timed on stand-in records of a node\'s size, only when the noise comes from a budget', async () => {
     const dataset = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
     const training = { optimizer: 'sgd' as const, learningRate: 2, batchSize: 64, localSteps: 10 }
     const budgeted = createManifest({ model: 'dct-mlp', dataset, training, privacy: { level: 'record', epsilon: 8 } })

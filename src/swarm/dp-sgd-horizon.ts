@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os'
+import { createDataset } from '../data/dataset.js'
 import { loadNodeData, parseDataSpec, type NodeData } from '../data/spec.js'
 import type { BackendName } from '../learning/backend-names.js'
-import { LocalTrainer } from '../learning/local-trainer.js'
+import { LocalTrainer, type TrainingData } from '../learning/local-trainer.js'
 import type { Manifest } from '../learning/manifest.js'
 
 /**
@@ -47,15 +48,15 @@ export function expectedSwarmSteps (init: ExpectedStepsInit): number {
 }
 
 /**
- * The seconds one of the manifest's DP-SGD steps takes on a free core of this machine, timed on a
- * node's data in this process before the swarm starts: after 0.5 s of warming up, the fastest of
+ * The seconds one of the manifest's DP-SGD steps takes on a free core of this machine, timed on
+ * `data` in this process before the swarm starts: after 0.5 s of warming up, the fastest of
  * the windows of 10 steps timed for 1.5 s. Other work on the machine only ever slows a window down,
  * so the fastest is what the step itself costs (the mean of a window once read 3× the others on a
  * busy machine, and set a far too short horizon); how much less a node of a running swarm gets is
  * DP_SGD_TRAINING_EFFICIENCY. The steps' result is thrown away: nothing is released, so they spend
  * none of the node's budget.
  */
-export async function timeDpSgdStep (manifest: Manifest, data: NodeData, backend?: BackendName): Promise<number> {
+export async function timeDpSgdStep (manifest: Manifest, data: TrainingData, backend?: BackendName): Promise<number> {
   const privacy = manifest.privacy
   if (privacy?.level !== 'record') throw new TypeError('timeDpSgdStep needs a manifest with record-level privacy')
   const trainer = await LocalTrainer.create(manifest, data, { recordPrivacy: privacy, ...(backend === undefined ? {} : { backend }) })
@@ -76,14 +77,27 @@ export async function timeDpSgdStep (manifest: Manifest, data: NodeData, backend
 }
 
 /**
- * The manifest a swarm of known duration runs with (`dataSpec`: a node's data, to time steps on): under a record-level budget whose noise each node
- * calibrates, `privacy.expectedSteps` is set to the steps a node can take, so that the noise is
- * chosen for the run's own horizon (the smaller of it and the epochs). Any other manifest as it is.
+ * Records of the shape and number a node's data has, and no content of it: what the launcher times
+ * steps on, so that the horizon, and with it the noise, depends on no record (the number of records
+ * a node holds is public, as in every DP-SGD accountant).
+ */
+function standIn (data: NodeData): TrainingData {
+  const { train } = data
+  const features = new Float32Array(train.features.length).fill(0.5)
+  const labels = Int32Array.from({ length: train.count }, (_, row) => row % train.classes)
+  return { train: createDataset({ name: 'timing', inputShape: train.inputShape, classes: train.classes, features, labels }) }
+}
+
+/**
+ * The manifest a swarm of known duration runs with (`dataSpec`: a node's data, whose shape and size
+ * steps are timed on): under a record-level budget whose noise each node calibrates,
+ * `privacy.expectedSteps` is set to the steps a node can take, so that the noise is chosen for the
+ * run's own horizon (the smaller of it and the epochs). Any other manifest as it is.
  */
 export async function withExpectedDpSgdSteps (manifest: Manifest, init: Omit<ExpectedStepsInit, 'stepSeconds'> & { readonly dataSpec: string, readonly backend?: BackendName }): Promise<Manifest> {
   const privacy = manifest.privacy
   if (privacy?.level !== 'record' || privacy.noiseMultiplier !== undefined || privacy.epsilonBudget === undefined) return manifest
-  const data = await loadNodeData(parseDataSpec(init.dataSpec), { seed: manifest.seed })
+  const data = standIn(await loadNodeData(parseDataSpec(init.dataSpec), { seed: manifest.seed }))
   const stepSeconds = await timeDpSgdStep(manifest, data, init.backend)
   return { ...manifest, privacy: { ...privacy, expectedSteps: expectedSwarmSteps({ ...init, stepSeconds }) } }
 }
