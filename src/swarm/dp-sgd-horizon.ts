@@ -7,17 +7,16 @@ import type { Manifest } from '../learning/manifest.js'
 
 /**
  * The steps a node of a running swarm takes, as a share of what its share of the cores would allow
- * at the launcher's step time: the rest goes to merging, encoding and decoding models, gossip,
- * scoring its holdout, the processes contending for the cores, and other work on the machine.
- * Measured (docs/privacy.md, "Choosing the horizon"): 8 nodes of mnist-full, ε = 8, 120 s, on 2
- * shared cores, took 1,950–2,360 steps where the fastest step in one process (2.6–4.1 ms) would
- * allow 7,300–11,500: 0.17–0.32. Set near the top of that range, because a horizon set too short
- * costs more than one set too long: noise grows slowly with the horizon (z 0.65 at 1,700 steps, 0.80
- * at 6,300, ε = 8, 6,750 records), while a node that reaches its horizon early stops training (at
- * ε = 4, a horizon of 779 steps, misread from a slow timing, gave 90.4 %, below ε = 2 over 1,583
- * steps: 91.7 %).
+ * at the launcher's CPU time per step: the rest goes to merging, encoding and decoding models,
+ * gossip, scoring its holdout, the processes contending for the cores, and other work on the
+ * machine. Measured (docs/privacy.md, "The steps a run allows"): 8 nodes of mnist-full, ε = 8, 120 s,
+ * on 2 shared cores, took 1,740–2,360 steps where a step's CPU time in one process (3.0–4.0 ms)
+ * would allow 7,500–10,000: 0.17–0.31. Set at the top of that range, because a horizon set too short
+ * costs more than one set too long: noise grows slowly with the horizon (z 0.68 at 2,400 steps, 0.80
+ * at 6,329; ε = 8, 6,750 records), while a node that reaches its horizon early stops training (ε = 4
+ * over 779 steps: 90.4 %, below ε = 2 over 1,583: 91.7 %).
  */
-export const DP_SGD_TRAINING_EFFICIENCY = 0.25
+export const DP_SGD_TRAINING_EFFICIENCY = 0.3
 
 /** how long the launcher trains before it times steps: the first ones compile kernels and warm the JIT */
 const WARM_UP_MS = 500
@@ -31,7 +30,7 @@ export interface ExpectedStepsInit {
   readonly durationMs: number
   /** node processes sharing the machine */
   readonly nodes: number
-  /** the seconds one DP-SGD step takes on one free core */
+  /** the CPU seconds one DP-SGD step takes (timeDpSgdStep) */
   readonly stepSeconds: number
   /** cores the nodes share (default: this machine's) */
   readonly cores?: number
@@ -48,13 +47,14 @@ export function expectedSwarmSteps (init: ExpectedStepsInit): number {
 }
 
 /**
- * The seconds one of the manifest's DP-SGD steps takes on a free core of this machine, timed on
- * `data` in this process before the swarm starts: after 0.5 s of warming up, the fastest of
- * the windows of 10 steps timed for 1.5 s. Other work on the machine only ever slows a window down,
- * so the fastest is what the step itself costs (the mean of a window once read 3× the others on a
- * busy machine, and set a far too short horizon); how much less a node of a running swarm gets is
- * DP_SGD_TRAINING_EFFICIENCY. The steps' result is thrown away: nothing is released, so they spend
- * none of the node's budget.
+ * The CPU seconds one of the manifest's DP-SGD steps takes on this machine, timed on `data` in this
+ * process before the swarm starts: after 0.5 s of warming up, the median over windows of 10 steps
+ * for 1.5 s of this process's CPU time per step. CPU time, not wall time: other processes on a
+ * shared machine stretch the wall time of a window (it read 4.9 to 19 ms per step in five launches
+ * of one batch, and the slowest set a horizon of 779 steps where nodes took 2,000) but barely the
+ * CPU time (3.2–4.7 ms with a swarm running beside it). How much of the cores a node of a running
+ * swarm turns into steps is DP_SGD_TRAINING_EFFICIENCY. The steps' result is thrown away: nothing is
+ * released, so they spend none of a node's budget.
  */
 export async function timeDpSgdStep (manifest: Manifest, data: TrainingData, backend?: BackendName): Promise<number> {
   const privacy = manifest.privacy
@@ -64,13 +64,14 @@ export async function timeDpSgdStep (manifest: Manifest, data: TrainingData, bac
     const warming = performance.now()
     while (performance.now() - warming < WARM_UP_MS) await trainer.train(STEPS_PER_WINDOW)
     const started = performance.now()
-    let fastest = Infinity
+    const perStep: number[] = []
     while (performance.now() - started < TIMING_MS) {
-      const windowStart = performance.now()
+      const before = process.cpuUsage()
       const { steps } = await trainer.train(STEPS_PER_WINDOW)
-      fastest = Math.min(fastest, (performance.now() - windowStart) / 1000 / steps)
+      const used = process.cpuUsage(before)
+      perStep.push((used.user + used.system) / 1e6 / steps)
     }
-    return fastest
+    return perStep.sort((a, b) => a - b)[Math.floor(perStep.length / 2)] as number
   } finally {
     await trainer.close()
   }
