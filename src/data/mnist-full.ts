@@ -5,6 +5,7 @@ import { type Dataset, type TrainTestSplit, createDataset } from './dataset.js'
 import { loadIdxDirectory, readIdxFile } from './idx.js'
 import { idxDataset } from './idx-format.js'
 import { readIdxImageRows } from './idx-rows.js'
+import { loadOnce } from './load-once.js'
 import { nodeDataFromPart, partRows, type LoadNodeDataOptions, type NodeData } from './node-data.js'
 import type { Partition } from './partition.js'
 
@@ -63,7 +64,7 @@ function withDigits (dataset: Dataset): Dataset {
   return { ...dataset, classes: DIGITS }
 }
 
-let cached: Promise<TrainTestSplit> | undefined
+const whole = loadOnce(readWhole)
 
 /**
  * The whole standard split, loaded once per process (188 MB of float pixels for the train split):
@@ -71,17 +72,12 @@ let cached: Promise<TrainTestSplit> | undefined
  * process takes its part with loadFullMnistPart instead.
  */
 export async function loadFullMnist (): Promise<TrainTestSplit> {
-  if (cached === undefined) {
-    cached = readWhole()
-    // A failed load should not poison the process: let a later call try again.
-    cached.catch(() => { cached = undefined })
-  }
-  return await cached
+  return await whole.get()
 }
 
 /** Drops the cached split, for a process that has taken what it needs. */
 export function releaseFullMnist (): void {
-  cached = undefined
+  whole.release()
 }
 
 async function readWhole (): Promise<TrainTestSplit> {
@@ -116,7 +112,7 @@ async function readTrainLabels (directory: string): Promise<Int32Array> {
  * copy of all of them. A process that holds the whole split already takes the part from it.
  */
 export async function loadFullMnistPart (part: number, parts: number, partition: Partition, options: LoadNodeDataOptions): Promise<NodeData> {
-  if (cached !== undefined) return nodeDataFromPart(await cached, part, parts, partition, options, MNIST_FULL_NAME)
+  if (whole.held()) return nodeDataFromPart(await whole.get(), part, parts, partition, options, MNIST_FULL_NAME)
   const directory = dataDirectory()
   const labels = await readTrainLabels(directory)
   const rows = partRows(labels, DIGITS, part, parts, partition, options, MNIST_FULL_NAME)
