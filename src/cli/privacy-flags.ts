@@ -46,10 +46,14 @@ export function withDpSgdTrainingDefaults<T extends { [K in DpSgdDefaultKey]?: u
   return chosen
 }
 
-/** What DP-SGD trains with after the defaults, for the line `murmur swarm` and `murmur manifest` print. */
-export function dpSgdDefaultsLine (flags: { model?: string, optimizer?: string, learningRate?: number, batchSize?: number, localSteps?: number, dpAugmentations?: number, dpEpsilon?: number, dpEpochs?: number }): string {
+/**
+ * What DP-SGD trains with after the defaults, for the line `murmur swarm` and `murmur manifest` print.
+ * `timed`: the run has a known duration, so the horizon is also bounded by the steps a node can take.
+ */
+export function dpSgdDefaultsLine (flags: { model?: string, optimizer?: string, learningRate?: number, batchSize?: number, localSteps?: number, dpAugmentations?: number, dpEpsilon?: number, dpEpochs?: number }, timed = false): string {
   const epochs = flags.dpEpochs ?? (flags.dpEpsilon === undefined ? undefined : recordEpochsFor(flags.dpEpsilon))
-  return `model ${flags.model ?? 'of the manifest'}, ${flags.optimizer ?? 'the manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'} (cosine decay over the budget), batch ${flags.batchSize ?? 'of the manifest'}, ${flags.localSteps ?? 'the manifest\'s'} local steps, ${flags.dpAugmentations ?? 1} augmented copies${epochs === undefined ? '' : `, ${epochs} epochs`} (DP-SGD defaults where no flag chose; docs/privacy.md)`
+  const horizon = epochs === undefined ? '' : `, ${epochs} epochs${timed ? ' or the steps a node can take in the run if fewer' : ''}`
+  return `model ${flags.model ?? 'of the manifest'}, ${flags.optimizer ?? 'the manifest optimizer'} at ${flags.learningRate ?? 'the manifest learning rate'} (cosine decay over the budget), batch ${flags.batchSize ?? 'of the manifest'}, ${flags.localSteps ?? 'the manifest\'s'} local steps, ${flags.dpAugmentations ?? 1} augmented copies${horizon} (DP-SGD defaults where no flag chose; docs/privacy.md)`
 }
 
 function invalid (message: string): MurmurError {
@@ -61,7 +65,7 @@ export function addRecordPrivacyFlags (command: Command): Command {
   return command
     .addOption(new Option('--dp-epsilon <epsilon>', 'record-level differential privacy (DP-SGD): the ε budget for each node\'s own records; the noise is chosen so --dp-epochs passes over them spend it, and a node stops training when it is spent').argParser(positiveNumber))
     .addOption(new Option('--dp-delta <delta>', `differential privacy: δ of the (ε, δ) guarantee (default ${DEFAULT_DELTA}; below 1 / a node's records)`).argParser(positiveNumber))
-    .addOption(new Option('--dp-epochs <n>', `DP-SGD: passes over a node's records the --dp-epsilon budget must last (default ${EPOCHS_PER_EPSILON} per unit of ε, from ${MIN_RECORD_EPOCHS} to ${MAX_RECORD_EPOCHS})`).argParser(positiveNumber))
+    .addOption(new Option('--dp-epochs <n>', `DP-SGD: passes over a node's records the --dp-epsilon budget must last (default ${EPOCHS_PER_EPSILON} per unit of ε, from ${MIN_RECORD_EPOCHS} to ${MAX_RECORD_EPOCHS}; murmur swarm: or the steps a node can take in the run, if fewer)`).argParser(positiveNumber))
     .addOption(new Option('--dp-augmentations <k>', `DP-SGD: average each image record's gradient over this many copies shifted by up to a pixel before clipping (no privacy cost; ${DP_SGD_TRAINING_DEFAULTS.dpAugmentations} with the DP-SGD defaults, else 1)`).argParser(integer(1, MAX_AUGMENTATIONS)))
     .addOption(new Option('--dp-clip <norm>', `DP-SGD: clip each record's gradient to this L2 norm (default ${DEFAULT_RECORD_CLIP})`).argParser(positiveNumber))
     .addOption(new Option('--dp-noise <multiplier>', 'DP-SGD: a fixed noise multiplier (noise of this many times the clip) instead of one chosen from --dp-epsilon; with --dp-epsilon the budget still stops training').argParser(positiveNumber))
@@ -138,11 +142,13 @@ export function privacyFromFlags (flags: PrivacyFlags): PrivacyOptions | undefin
  * or the flag's, image records (`inputShape` [height, width, channels]) get the default augmented
  * copies; the horizon follows the budget given (recordEpochsFor). Model, optimizer, learning rate and
  * batch size are the swarm's, in the manifest (`murmur manifest --dp-epsilon` picks them).
+ * The manifest's expectedSteps are those of a node that trains all the time: a node that trains a
+ * share `trainingShare` of the time (`--max-cpu`) expects that share of them.
  */
-export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags, inputShape: readonly number[] = []): RecordPrivacySettings | undefined {
+export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefined, flags: RecordPrivacyFlags, inputShape: readonly number[] = [], trainingShare = 1): RecordPrivacySettings | undefined {
   refuseRenamed(flags)
   checkDelta(flags.dpDelta)
-  const base = manifestPrivacy?.level === 'record' ? manifestPrivacy : undefined
+  const base = manifestPrivacy?.level === 'record' ? withTrainingShare(manifestPrivacy, trainingShare) : undefined
   if (!recordGiven(flags)) {
     if (flags.dpDelta === undefined || base === undefined) {
       if (flags.dpDelta !== undefined) throw invalid('--dp-delta: δ alone turns nothing on; add --dp-epsilon E for record-level DP-SGD')
@@ -162,7 +168,15 @@ export function recordPrivacyForNode (manifestPrivacy: PrivacySettings | undefin
     ...(noiseMultiplier === undefined ? {} : { noiseMultiplier }),
     ...(epsilonBudget === undefined ? {} : { epsilonBudget }),
     ...(epsilonBudget === undefined || noiseMultiplier !== undefined || epochs === undefined ? {} : { epochs }),
+    // The steps the node can take do not depend on whose budget it is: they stay a bound on the horizon.
+    ...(epsilonBudget === undefined || noiseMultiplier !== undefined || base?.expectedSteps === undefined ? {} : { expectedSteps: base.expectedSteps }),
     ...(augmentations === undefined ? {} : { augmentations })
   }
   return checkRecordPrivacy(settings, message => invalid(`--dp-epsilon: ${message}`))
+}
+
+/** The manifest's settings for a node that trains `share` of the time: that share of the expected steps. */
+function withTrainingShare (settings: RecordPrivacySettings, share: number): RecordPrivacySettings {
+  if (settings.expectedSteps === undefined || share >= 1) return settings
+  return { ...settings, expectedSteps: Math.max(1, Math.round(settings.expectedSteps * share)) }
 }

@@ -77,7 +77,8 @@ export function createProgressPrinter (interactive: boolean): ProgressPrinter {
 }
 
 function privacyLine (privacy: NonNullable<SwarmSummary['privacy']>): string {
-  const noise = privacy.noiseMultiplier === undefined ? 'noise calibrated by each node' : `noise ${privacy.noiseMultiplier.toFixed(3)} × clip ${privacy.clip}`
+  const horizon = privacy.expectedSteps !== undefined ? ` for the ${privacy.expectedSteps} steps a node was expected to take` : ''
+  const noise = privacy.noiseMultiplier === undefined ? `noise calibrated by each node${horizon}` : `noise ${privacy.noiseMultiplier.toFixed(3)} × clip ${privacy.clip}`
   return privacy.level === 'record'
     ? `privacy           record-level DP-SGD: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}${privacy.epsilonBudget === undefined ? '' : ` (budget ${privacy.epsilonBudget})`}; ${noise}`
     : `privacy           node-level per exchange: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}; ${noise}`

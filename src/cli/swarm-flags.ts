@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { parsePartition, type Partition } from '../data/partition.js'
-import type { BuiltinDataset } from '../data/spec.js'
+import { BUILTIN_DATASETS, type BuiltinDataset } from '../data/builtin-datasets.js'
 import { MurmurError } from '../errors.js'
 import { DEFAULT_CODEC, DEFAULT_EXCHANGE, DEFAULT_SEED, EXCHANGE_MODES, OPTIMIZERS, type ExchangeSettings, type OptimizerName, type TrainingSettings } from '../learning/manifest.js'
 import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../learning/weight-codec.js'
@@ -52,7 +52,7 @@ export interface SwarmFlagOptions {
 export function addSwarmFlags (command: Command, options: SwarmFlagOptions): Command {
   return addPrivacyFlags(command)
     .addOption(new Option('--nodes <n>', `number of nodes, 1 to ${options.maxNodes}`).argParser(integer(1, options.maxNodes)).default(8))
-    .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
+    .addOption(new Option('--dataset <name>', 'built-in dataset').choices(BUILTIN_DATASETS).default('mnist'))
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
     .addOption(new Option('--model-file <file>', 'a TF.js LayersModel (model.json) as the architecture instead of --model (see murmur manifest --model-file)').conflicts('model'))
     .addOption(new Option('--partition <kind>', 'how the data is split: iid, dirichlet:ALPHA (non-IID labels) or shards:K (K label-sorted shards each)').argParser(parsedWith(parsePartition)).default(parsePartition('iid'), 'iid'))
@@ -86,7 +86,7 @@ function scenarioDefaults (file: ScenarioFile, source: string, maxNodes: number)
   }
   const defaults: Partial<SwarmFlags> = {
     nodes: value('nodes', swarm.nodes, integer(1, maxNodes)),
-    dataset: value('dataset', swarm.dataset, oneOf(['mnist', 'fashion-mnist'] as const)),
+    dataset: value('dataset', swarm.dataset, oneOf(BUILTIN_DATASETS)),
     model: value('model', swarm.model, oneOf(MODEL_NAMES)),
     partition: value('partition', swarm.partition, parsedWith(parsePartition)),
     duration: swarm.duration === undefined ? undefined : durationMs(swarm.duration, source, 'swarm.duration'),

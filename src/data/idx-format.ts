@@ -14,7 +14,12 @@ export interface IdxArray {
   data: Uint8Array
 }
 
-export function parseIdx (bytes: Uint8Array): IdxArray {
+/**
+ * An IDX file's dimensions and header length, from its first bytes (the whole header, at most
+ * 4 + 4 × 255 bytes, or more): what parseIdx checks before the values, for a reader that takes the
+ * values row by row instead of holding the whole file.
+ */
+export function parseIdxHeader (bytes: Uint8Array): { dims: number[]; headerLength: number } {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
     throw new MurmurError('ERR_INVALID_DATA', 'not an IDX file: it should start with two zero bytes, a type byte and a dimension count (magic 0x0000080N); is it still compressed or a different format?')
   }
@@ -29,12 +34,21 @@ export function parseIdx (bytes: Uint8Array): IdxArray {
     throw new MurmurError('ERR_INVALID_DATA', `IDX file is truncated: its header declares ${rank} dimensions (${headerLength} bytes) but the file has ${bytes.length} bytes`)
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const dims = Array.from({ length: rank }, (_, axis) => view.getUint32(4 + 4 * axis, false))
+  return { dims: Array.from({ length: rank }, (_, axis) => view.getUint32(4 + 4 * axis, false)), headerLength }
+}
+
+export function parseIdx (bytes: Uint8Array): IdxArray {
+  const { dims, headerLength } = parseIdxHeader(bytes)
   const size = dims.reduce((a, b) => a * b, 1)
   if (bytes.length - headerLength !== size) {
     throw new MurmurError('ERR_INVALID_DATA', `IDX file size does not match its header: dimensions [${dims.join(', ')}] need ${size} value bytes, the file has ${bytes.length - headerLength}`)
   }
   return { dims, data: bytes.subarray(headerLength) }
+}
+
+/** Writes pixels (unsigned bytes) into target from offset on, scaled to [0, 1] as every IDX loader scales them. */
+export function scalePixels (pixels: Uint8Array, target: Float32Array, offset: number): void {
+  for (let i = 0; i < pixels.length; i++) target[offset + i] = (pixels[i] as number) / 255
 }
 
 /**
@@ -50,7 +64,7 @@ export function idxDataset (name: string, images: IdxArray, labels: IdxArray, im
     throw new MurmurError('ERR_INVALID_DATA', `${labelFile}: expected ${count} labels (one per image in ${imageFile}), found dimensions [${labels.dims.join(', ')}]`)
   }
   const features = new Float32Array(images.data.length)
-  for (let i = 0; i < features.length; i++) features[i] = (images.data[i] as number) / 255
+  scalePixels(images.data, features, 0)
   const classes = Math.max(2, labels.data.reduce((max, label) => Math.max(max, label), 0) + 1)
   return createDataset({ name, inputShape: [rows, columns, 1], classes, features, labels: Int32Array.from(labels.data) })
 }

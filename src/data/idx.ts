@@ -80,7 +80,8 @@ async function readBounded (file: string, maxBytes: number): Promise<Uint8Array>
   }
 }
 
-async function readIdxFile (file: string, limits: DataLimits): Promise<IdxArray> {
+/** One IDX file, gzipped or not, within the limits. */
+export async function readIdxFile (file: string, limits: DataLimits = DEFAULT_DATA_LIMITS): Promise<IdxArray> {
   const raw = await readBounded(file, limits.maxFileBytes)
   // Sniff the gzip magic rather than trusting the '.gz' suffix: decompressed copies often keep the name.
   const bytes = isGzip(raw) ? await gunzipBounded(raw, file, limits.maxInflatedBytes) : raw

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MurmurError } from '../errors.js'
 import { type Dataset, type TrainTestSplit, createDataset, subset } from './dataset.js'
+import { readExactly } from './file-read.js'
+import { loadOnce } from './load-once.js'
 import { createRandom } from './random.js'
 
 const IMAGE_SIDE = 28
@@ -19,21 +21,16 @@ const DIGITS = 10
 export const MNIST_SHUFFLE_SEED = 20_240_601
 export const MNIST_TEST_COUNT = 2_000
 
-let cached: Promise<TrainTestSplit> | undefined
+const split = loadOnce(readMnist)
 
 /** The built-in MNIST train/test split; loaded once per process. */
 export async function loadMnist (): Promise<TrainTestSplit> {
-  if (cached === undefined) {
-    cached = readMnist()
-    // A failed load should not poison the process: let a later call try again.
-    cached.catch(() => { cached = undefined })
-  }
-  return await cached
+  return await split.get()
 }
 
 /** Drops the cached split, for a process that has taken what it needs (a node's training worker). */
 export function releaseMnist (): void {
-  cached = undefined
+  split.release()
 }
 
 function digitsDirectory (): string {
@@ -126,17 +123,6 @@ async function readCache (): Promise<Pixels | null> {
   } finally {
     await file.close()
   }
-}
-
-/** Fills `target` from the file at `position`; false when the file ends first. */
-async function readExactly (file: FileHandle, target: Uint8Array, position: number): Promise<boolean> {
-  let done = 0
-  while (done < target.byteLength) {
-    const { bytesRead } = await file.read(target, done, target.byteLength - done, position + done)
-    if (bytesRead === 0) return false
-    done += bytesRead
-  }
-  return true
 }
 
 async function writeCache (pixels: Pixels): Promise<void> {

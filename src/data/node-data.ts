@@ -88,11 +88,20 @@ export function checkHoldoutFraction (fraction: number): number {
  * same split, part and seed hold the same records.
  */
 export function nodeDataFromPart (split: TrainTestSplit, part: number, parts: number, partition: Partition, options: LoadNodeDataOptions, what: string): NodeData {
-  const fraction = checkHoldoutFraction(options.holdoutFraction ?? 0.1)
   const { train, test } = split
-  const mine = partitionIndices(train.labels, train.classes, parts, partition, options.seed)[part - 1]
+  const rows = partRows(train.labels, train.classes, part, parts, partition, options, what)
+  return { train: subset(train, rows.train), holdout: subset(train, rows.holdout), test }
+}
+
+/**
+ * The rows of a train split (given by its labels) that part `part` of `parts` trains on and holds
+ * out: what nodeDataFromPart copies, for a loader that reads only those rows from a file.
+ */
+export function partRows (labels: Int32Array, classes: number, part: number, parts: number, partition: Partition, options: LoadNodeDataOptions, what: string): { train: number[]; holdout: number[] } {
+  const fraction = checkHoldoutFraction(options.holdoutFraction ?? 0.1)
+  const mine = partitionIndices(labels, classes, parts, partition, options.seed)[part - 1]
   if (mine === undefined) throw new MurmurError('ERR_INVALID_DATA_SPEC', `${what}: part ${part} is not between 1 and ${parts}`)
-  return { ...holdOut(train, mine, fraction, holdoutSeed(options.seed, part), `part ${part}/${parts} of ${what}`), test }
+  return holdOutRows(mine, fraction, holdoutSeed(options.seed, part), `part ${part}/${parts} of ${what}`)
 }
 
 /** All rows of a dataset (a CSV, an IDX train split) as a node's data, split into train and holdout. */

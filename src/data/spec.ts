@@ -1,14 +1,16 @@
 import { MurmurError, isMurmurError } from '../errors.js'
+import { BUILTIN_DATASETS, type BuiltinDataset } from './builtin-datasets.js'
 import type { TrainTestSplit } from './dataset.js'
 import { loadCsv } from './csv.js'
 import { loadFashionMnist, loadIdxDirectory, releaseFashionMnist } from './idx.js'
 import { loadMnist, releaseMnist } from './mnist.js'
+import { loadFullMnist, loadFullMnistPart, releaseFullMnist } from './mnist-full.js'
 import { checkHoldoutFraction, nodeDataFromDataset, nodeDataFromPart, type LoadNodeDataOptions, type NodeData } from './node-data.js'
 import { type Partition, formatPartition, parsePartition } from './partition.js'
 
 export { holdOutRows, holdoutSeed, nodeDataFromArrays, type LoadNodeDataOptions, type NodeData, type RecordArrays } from './node-data.js'
 
-export type BuiltinDataset = 'mnist' | 'fashion-mnist'
+export { BUILTIN_DATASETS, isBuiltinDataset, type BuiltinDataset } from './builtin-datasets.js'
 
 /** What a node trains on, as given by `--data SPEC`. */
 export type DataSpec =
@@ -17,8 +19,8 @@ export type DataSpec =
   | { kind: 'csv'; file: string; labelColumn?: string }
 
 const ACCEPTED_FORMS = [
-  'mnist:I/N[:PARTITION] or fashion-mnist:I/N[:PARTITION] (part I of N, 1 ≤ I ≤ N; PARTITION is iid (default), dirichlet:ALPHA or shards:K; e.g. mnist:3/8:dirichlet:0.5)',
-  'mnist or fashion-mnist (the whole train split, same as mnist:1/1)',
+  'mnist:I/N[:PARTITION], mnist-full:I/N[:PARTITION] or fashion-mnist:I/N[:PARTITION] (part I of N, 1 ≤ I ≤ N; PARTITION is iid (default), dirichlet:ALPHA or shards:K; e.g. mnist:3/8:dirichlet:0.5; mnist has 8,000 train digits, mnist-full the standard 60,000)',
+  'mnist, mnist-full or fashion-mnist (the whole train split, same as mnist:1/1)',
   'idx:DIRECTORY (MNIST-style IDX files)',
   'csv:FILE[:LABEL_COLUMN] (LABEL_COLUMN a header name or 0-based index; e.g. csv:data/x.csv:label)'
 ].join('; ')
@@ -26,8 +28,6 @@ const ACCEPTED_FORMS = [
 function invalid (text: string, reason: string): MurmurError {
   return new MurmurError('ERR_INVALID_DATA_SPEC', `invalid data spec "${text}": ${reason}. Accepted forms: ${ACCEPTED_FORMS}`)
 }
-
-const BUILTINS: readonly BuiltinDataset[] = ['mnist', 'fashion-mnist']
 
 function parseBuiltin (text: string, dataset: BuiltinDataset, rest: string | undefined): DataSpec {
   if (rest === undefined) return { kind: 'builtin', dataset, part: 1, parts: 1, partition: { kind: 'iid' } }
@@ -67,7 +67,7 @@ export function parseDataSpec (text: string): DataSpec {
   const colon = trimmed.indexOf(':')
   const prefix = colon < 0 ? trimmed : trimmed.slice(0, colon)
   const rest = colon < 0 ? undefined : trimmed.slice(colon + 1)
-  const builtin = BUILTINS.find((name) => name === prefix)
+  const builtin = BUILTIN_DATASETS.find((name) => name === prefix)
   if (builtin !== undefined) return parseBuiltin(text, builtin, rest)
   if (prefix === 'idx') {
     if (rest === undefined || rest === '') throw invalid(text, 'idx: needs a directory')
@@ -98,11 +98,16 @@ export function formatDataSpec (spec: DataSpec): string {
  */
 export function releaseBuiltinDatasets (): void {
   releaseMnist()
+  releaseFullMnist()
   releaseFashionMnist()
 }
 
 export async function loadTrainTestSplit (dataset: BuiltinDataset): Promise<TrainTestSplit> {
-  return dataset === 'mnist' ? await loadMnist() : await loadFashionMnist()
+  switch (dataset) {
+    case 'mnist': return await loadMnist()
+    case 'mnist-full': return await loadFullMnist()
+    case 'fashion-mnist': return await loadFashionMnist()
+  }
 }
 
 /**
@@ -114,6 +119,8 @@ export async function loadNodeData (spec: DataSpec, options: LoadNodeDataOptions
   checkHoldoutFraction(options.holdoutFraction ?? 0.1)
   switch (spec.kind) {
     case 'builtin':
+      // The standard split's node reads only its own images (60,000 as floats would be 188 MB a node).
+      if (spec.dataset === 'mnist-full') return await loadFullMnistPart(spec.part, spec.parts, spec.partition, options)
       return nodeDataFromPart(await loadTrainTestSplit(spec.dataset), spec.part, spec.parts, spec.partition, options, spec.dataset)
     case 'idx': {
       const { train, test } = await loadIdxDirectory(spec.directory, `idx:${spec.directory}`)

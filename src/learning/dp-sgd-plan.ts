@@ -17,7 +17,10 @@ export interface DpSgdPlan {
   readonly delta: number
   /** the node stops training once it has spent this ε; null without a budget */
   readonly epsilonBudget: number | null
-  /** steps the budget was calibrated to last (epochs / q); null with a fixed noise multiplier */
+  /**
+   * steps the budget was calibrated to last: epochs / q, or the settings' expectedSteps when fewer;
+   * null with a fixed noise multiplier
+   */
   readonly horizonSteps: number | null
   /**
    * copies of each record, each randomly shifted, whose gradients are averaged before clipping
@@ -65,7 +68,9 @@ export function planDpSgd (settings: RecordPrivacySettings, records: number, bat
   if (settings.noiseMultiplier !== undefined) return { ...base, noiseMultiplier: settings.noiseMultiplier, horizonSteps: null }
   const { epsilonBudget, epochs } = settings
   if (epsilonBudget === undefined || epochs === undefined) throw refuse('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')
-  const horizonSteps = Math.max(1, Math.ceil(epochs / samplingRate))
+  // The noise is set for the steps the node is expected to take: a horizon the run never reaches
+  // would buy noise for steps never taken (and leave the cosine schedule undecayed).
+  const horizonSteps = Math.max(1, Math.min(Math.ceil(epochs / samplingRate), settings.expectedSteps ?? Infinity))
   let noiseMultiplier: number
   try {
     noiseMultiplier = noiseMultiplierFor({ epsilon: epsilonBudget, delta: settings.delta }, horizonSteps, samplingRate)
@@ -73,7 +78,7 @@ export function planDpSgd (settings: RecordPrivacySettings, records: number, bat
     throw refuse(`cannot calibrate DP-SGD to ε = ${epsilonBudget}: ${error instanceof Error ? error.message : String(error)}`)
   }
   if (noiseMultiplier > MAX_NOISE_MULTIPLIER) {
-    throw refuse(`the budget ε = ${epsilonBudget} at δ = ${settings.delta} cannot be met: ${epochs} epochs over ${records} records (${horizonSteps} steps sampling ${(samplingRate * 100).toPrecision(3)} % of them) would need a noise multiplier of ${noiseMultiplier.toPrecision(3)}, above the ${MAX_NOISE_MULTIPLIER} at which the model no longer learns; allow a larger --dp-epsilon, fewer --dp-epochs, or a larger --batch-size`)
+    throw refuse(`the budget ε = ${epsilonBudget} at δ = ${settings.delta} cannot be met: ${horizonSteps} steps over ${records} records, each sampling ${(samplingRate * 100).toPrecision(3)} % of them (${(horizonSteps * samplingRate).toPrecision(3)} epochs), would need a noise multiplier of ${noiseMultiplier.toPrecision(3)}, above the ${MAX_NOISE_MULTIPLIER} at which the model no longer learns; allow a larger --dp-epsilon, fewer --dp-epochs, or a larger --batch-size`)
   }
   return { ...base, noiseMultiplier, horizonSteps }
 }

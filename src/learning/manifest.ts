@@ -65,6 +65,11 @@ export interface RecordPrivacySettings {
   readonly epsilonBudget?: number
   /** the budget's horizon: passes over a node's own records that epsilonBudget must last */
   readonly epochs?: number
+  /**
+   * steps a node is expected to take in all (`murmur swarm` knows its duration): the horizon is the
+   * smaller of this and `epochs` passes, so the noise is not set for steps the run never reaches
+   */
+  readonly expectedSteps?: number
   /** shifted copies of each image record whose gradients are averaged before clipping (augmentation.ts); absent: 1 */
   readonly augmentations?: number
 }
@@ -82,7 +87,7 @@ export type PrivacyOptions =
   | { readonly level?: 'node'; readonly clip: number; readonly noiseMultiplier: number; readonly delta?: number; readonly epsilonBudget?: number }
   /** a target: the noise is chosen so that `releases` exchanges spend exactly (epsilon, delta) */
   | { readonly level?: 'node'; readonly clip: number; readonly epsilon: number; readonly delta: number; readonly releases: number }
-  | { readonly level: 'record'; readonly clip?: number; readonly delta?: number; readonly noiseMultiplier?: number; readonly epsilon?: number; readonly epochs?: number; readonly augmentations?: number }
+  | { readonly level: 'record'; readonly clip?: number; readonly delta?: number; readonly noiseMultiplier?: number; readonly epsilon?: number; readonly epochs?: number; readonly expectedSteps?: number; readonly augmentations?: number }
 
 export function privacySettings (options: PrivacyOptions): PrivacySettings {
   if (options.level === 'record') {
@@ -93,6 +98,7 @@ export function privacySettings (options: PrivacyOptions): PrivacySettings {
       ...(options.noiseMultiplier === undefined ? {} : { noiseMultiplier: options.noiseMultiplier }),
       ...(options.epsilon === undefined ? {} : { epsilonBudget: options.epsilon }),
       ...(options.epsilon === undefined || options.noiseMultiplier !== undefined ? {} : { epochs: options.epochs ?? recordEpochsFor(options.epsilon) }),
+      ...(options.epsilon === undefined || options.noiseMultiplier !== undefined || options.expectedSteps === undefined ? {} : { expectedSteps: options.expectedSteps }),
       ...(options.augmentations === undefined ? {} : { augmentations: options.augmentations })
     }, text => new MurmurError('ERR_INVALID_ARGUMENT', text))
   }
@@ -107,6 +113,9 @@ export function checkRecordPrivacy (settings: RecordPrivacySettings, error: (mes
   if (!(settings.delta > 0 && settings.delta < 1)) throw error(`privacy.delta must lie strictly between 0 and 1, got ${settings.delta}`)
   if (settings.noiseMultiplier === undefined && (settings.epsilonBudget === undefined || settings.epochs === undefined)) {
     throw error('record-level privacy needs a noise multiplier, or an ε budget with the number of epochs it must last')
+  }
+  if (settings.expectedSteps !== undefined && !(Number.isSafeInteger(settings.expectedSteps) && settings.expectedSteps >= 1)) {
+    throw error(`privacy.expectedSteps must be a whole number of steps, at least 1, got ${settings.expectedSteps}`)
   }
   checkAugmentations(settings.augmentations, error)
   return settings
@@ -272,6 +281,7 @@ function parsePrivacy (value: unknown): PrivacySettings {
       ...(privacy.noiseMultiplier === undefined ? {} : { noiseMultiplier: positiveNumber(privacy.noiseMultiplier, 'privacy.noiseMultiplier') }),
       ...epsilonBudget,
       ...(privacy.epochs === undefined ? {} : { epochs: positiveNumber(privacy.epochs, 'privacy.epochs') }),
+      ...(privacy.expectedSteps === undefined ? {} : { expectedSteps: positiveNumber(privacy.expectedSteps, 'privacy.expectedSteps') }),
       ...(privacy.augmentations === undefined ? {} : { augmentations: positiveNumber(privacy.augmentations, 'privacy.augmentations') })
     }, message => new MurmurError('ERR_INVALID_MANIFEST', `invalid manifest: ${message}`))
   }

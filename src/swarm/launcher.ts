@@ -11,6 +11,7 @@ import { centralizedBaseline } from './centralized-baseline.js'
 import { Evaluator, sampleTimeline } from './evaluator.js'
 import { NodeObservations } from './node-observations.js'
 import { nodeResults } from './node-results.js'
+import { withExpectedDpSgdSteps } from './dp-sgd-horizon.js'
 import { checkRecordPrivacyBudgets } from './privacy-preflight.js'
 import { assignProfiles, type ProfileShare } from './profiles.js'
 import { writeReport } from './report.js'
@@ -70,9 +71,10 @@ export async function runSwarm (options: SwarmOptions): Promise<SwarmSummary> {
   const workdir = resolve(options.out ?? await mkdtemp(join(tmpdir(), 'murmur-swarm-')))
   await mkdir(workdir, { recursive: true })
   const { train, test } = await loadTrainTestSplit(options.dataset)
-  const manifest = runManifest(options, train)
   const partition = formatPartition(options.partition)
   const dataSpecOf = (index: number): string => `${options.dataset}:${index}/${options.nodes}:${partition}`
+  // DP-SGD noise for the steps a node can take in this run, not for a horizon it never reaches.
+  const manifest = await withExpectedDpSgdSteps(runManifest(options, train), { durationMs: options.durationMs, nodes: options.nodes, dataSpec: dataSpecOf(1), ...(options.backend === undefined ? {} : { backend: options.backend }) })
   await checkRecordPrivacyBudgets(manifest, Array.from({ length: options.nodes }, (_, i) => dataSpecOf(i + 1)))
   const manifestFile = join(workdir, 'manifest.json')
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n')

@@ -80,7 +80,7 @@ export interface SwarmSummary {
   /** model payload bytes a node sent per exchange, averaged over all exchanges of the run */
   bytesPerExchange: number
   /** differential privacy settings and the largest ε any node spent (absent when off) */
-  privacy?: { level: 'record' | 'node'; clip: number; noiseMultiplier?: number; delta: number; epsilonBudget?: number; epochs?: number; epsilonSpent: number }
+  privacy?: { level: 'record' | 'node'; clip: number; noiseMultiplier?: number; delta: number; epsilonBudget?: number; epochs?: number; expectedSteps?: number; epsilonSpent: number }
   /** the largest peakRssBytes of any node */
   peakRssBytesPerNode: number
   nodes: NodeSummary[]

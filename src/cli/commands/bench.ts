@@ -10,7 +10,7 @@ import { CODEC_NAMES_HELP, formatCodec, parseCodec } from '../../learning/weight
 import { DEFAULT_DISSEMINATION_CASES, type DisseminationCase } from '../../swarm/dissemination-cases.js'
 import { duration, integer, parsedWith, positiveNumber } from '../parsers.js'
 import { formatPartition, parsePartition } from '../../data/partition.js'
-import type { BuiltinDataset } from '../../data/spec.js'
+import { BUILTIN_DATASETS, isBuiltinDataset, type BuiltinDataset } from '../../data/builtin-datasets.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, SKEW_ENGINES, skewCases, type SkewEngine, type SkewResult } from '../../swarm/skew-bench.js'
@@ -185,8 +185,8 @@ function itemsOf<T> (parse: (text: string) => T): (value: string) => T[] {
 /** dataset:model, e.g. fashion-mnist:cnn */
 function setupOf (text: string): { dataset: BuiltinDataset; model: string } {
   const [dataset, model, ...rest] = text.split(':')
-  if (rest.length > 0 || (dataset !== 'mnist' && dataset !== 'fashion-mnist') || !(MODEL_NAMES as readonly string[]).includes(model ?? '')) {
-    throw new InvalidArgumentError(`Expected DATASET:MODEL with DATASET mnist or fashion-mnist and MODEL one of ${MODEL_NAMES.join(', ')}, e.g. fashion-mnist:cnn.`)
+  if (rest.length > 0 || !isBuiltinDataset(dataset) || !(MODEL_NAMES as readonly string[]).includes(model ?? '')) {
+    throw new InvalidArgumentError(`Expected DATASET:MODEL with DATASET one of ${BUILTIN_DATASETS.join(', ')} and MODEL one of ${MODEL_NAMES.join(', ')}, e.g. fashion-mnist:cnn.`)
   }
   return { dataset, model: model as string }
 }

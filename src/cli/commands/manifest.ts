@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
-import { loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
+import { isBuiltinDataset, loadNodeData, loadTrainTestSplit, parseDataSpec } from '../../data/spec.js'
 import { createManifest, DEFAULT_CODEC, DEFAULT_LEARNING_RATES, DEFAULT_SEED, DEFAULT_TRAINING, OPTIMIZERS, swarmIdOf, type PrivacyOptions } from '../../learning/manifest.js'
 import { DEFAULT_MERGE_RULE, formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
@@ -31,7 +31,7 @@ interface ManifestFlags extends PrivacyFlags {
 
 /** What the model needs to know of a dataset: sample shape and number of classes. */
 async function describeDataset (dataset: string): Promise<{ name: string; inputShape: readonly number[]; classes: number; records: number }> {
-  if (dataset === 'mnist' || dataset === 'fashion-mnist') {
+  if (isBuiltinDataset(dataset)) {
     const { train } = await loadTrainTestSplit(dataset)
     return { name: dataset, inputShape: train.inputShape, classes: train.classes, records: train.count }
   }
@@ -49,7 +49,7 @@ export function manifestCommand (): Command {
     .description('print a swarm manifest (JSON): the model, data shape, initial-weight seed, training settings and merge rule that all nodes of a swarm share; its hash is the swarm id')
     .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
     .addOption(new Option('--model-file <file>', 'a TF.js LayersModel (model.json from model.save() or tensorflowjs_converter; weight files next to it give the initial weights) as the architecture instead of --model; supported layers: docs/models.md').conflicts('model'))
-    .addOption(new Option('--dataset <name>', 'mnist, fashion-mnist, or a data spec (idx:DIR, csv:FILE[:label]) to read the shape from').default('mnist'))
+    .addOption(new Option('--dataset <name>', 'mnist, mnist-full, fashion-mnist, or a data spec (idx:DIR, csv:FILE[:label]) to read the shape from').default('mnist'))
     .addOption(new Option('--seed <n>', 'seed of the initial weights').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--optimizer <name>', 'local optimizer').choices(OPTIMIZERS).default(DEFAULT_TRAINING.optimizer))
     .addOption(new Option('--learning-rate <rate>', `learning rate (default ${Object.entries(DEFAULT_LEARNING_RATES).map(([name, rate]) => `${rate} for ${name}`).join(', ')})`).argParser(positiveNumber))

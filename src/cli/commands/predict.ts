@@ -30,7 +30,7 @@ export function predictCommand (): Command {
   return new Command('predict')
     .description('run a TF.js LayersModel (e.g. from murmur export) over data: one line per sample (index, predicted class, its probability, label), then the accuracy against the labels')
     .requiredOption('--model <dir>', 'directory holding model.json and its weight files (or the path of model.json)')
-    .requiredOption('--data <spec>', 'csv:FILE[:LABEL_COLUMN] (every row), idx:DIR (its test split) or mnist / fashion-mnist (the test split)')
+    .requiredOption('--data <spec>', 'csv:FILE[:LABEL_COLUMN] (every row), idx:DIR (its test split) or mnist / mnist-full / fashion-mnist (the test split)')
     .option('--out <file>', 'write the predictions (CSV) to this file instead of standard output')
     .action(async (flags: PredictFlags) => {
       const { loadLayersModel } = await import('../../learning/model-files.js')

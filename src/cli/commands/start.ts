@@ -69,7 +69,7 @@ export function startCommand (): Command {
   return addRecordPrivacyFlags(new Command('start'))
     .description('run one node: find peers (bootstrap list, mDNS), train on local data, share and merge models, checkpoint to --datadir; SIGINT/SIGTERM stop it after a final checkpoint')
     .requiredOption('--manifest <file>', 'swarm manifest (JSON, from `murmur manifest`)')
-    .addOption(new Option('--data <spec>', 'local data: mnist:I/N[:PARTITION], fashion-mnist:I/N[:PARTITION], idx:DIR or csv:FILE[:labelColumn]').argParser(parsedWith(value => formatDataSpec(parseDataSpec(value)))).makeOptionMandatory())
+    .addOption(new Option('--data <spec>', 'local data: mnist:I/N[:PARTITION], mnist-full:I/N[:PARTITION], fashion-mnist:I/N[:PARTITION], idx:DIR or csv:FILE[:labelColumn]').argParser(parsedWith(value => formatDataSpec(parseDataSpec(value)))).makeOptionMandatory())
     .requiredOption('--datadir <dir>', 'folder for the node\'s identity, checkpoints and counters; reuse it to resume')
     .option('--listen <multiaddr>', `address to listen on, repeatable (default: ${DEFAULT_LISTEN.join(' ')})`, collect)
     .option('--bootstrap <multiaddr>', 'peer to join through (with /p2p/PEER_ID), repeatable', collect)
@@ -94,7 +94,7 @@ export function startCommand (): Command {
       const manifest = flags.algorithm === undefined ? shared : { ...shared, training: { ...shared.training, algorithm: flags.algorithm } }
       const swarmKey = flags.swarmKey === undefined ? undefined : await withFlag('--swarm-key', readSwarmKey(flags.swarmKey))
       const allowPeers = flags.allowPeers === undefined ? undefined : await withFlag('--allow-peers', readPeerList(flags.allowPeers))
-      const recordPrivacy = recordPrivacyForNode(manifest.privacy, flags, manifest.dataset.inputShape)
+      const recordPrivacy = recordPrivacyForNode(manifest.privacy, flags, manifest.dataset.inputShape, flags.maxCpu)
       const node = await MurmurNode.start({
         manifest,
         dataSpec: flags.data,

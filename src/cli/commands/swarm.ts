@@ -35,7 +35,7 @@ export function swarmCommand (): Command {
       if (privacy?.level === 'record' && flags.modelFile === undefined) {
         flags = withDpSgdTrainingDefaults(flags, key => command.getOptionValueSource(key) !== 'cli' && scenarioSettings[key] === undefined)
         privacy = privacyFromFlags(flags)
-        process.stderr.write(`record-level DP-SGD: ${dpSgdDefaultsLine(flags)}\n`)
+        process.stderr.write(`record-level DP-SGD: ${dpSgdDefaultsLine(flags, true)}\n`)
       }
       // Loaded here, not at the top: the launcher brings TF.js, which `murmur start` processes need not load.
       const { runSwarm } = await import('../../swarm/launcher.js')

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { parsePartition, type Partition } from '../../data/partition.js'
-import type { BuiltinDataset } from '../../data/spec.js'
+import { BUILTIN_DATASETS, isBuiltinDataset, type BuiltinDataset } from '../../data/builtin-datasets.js'
 import { MurmurError } from '../../errors.js'
 import { BACKEND_NAMES, type BackendName } from '../../learning/backend-names.js'
 import { DEFAULT_SEED } from '../../learning/manifest.js'
@@ -38,7 +38,7 @@ export function testbedCommand (): Command {
     .description('run a swarm across an emulated network (needs root): network namespaces for an internet segment, public nodes and home networks behind NAT routers with rate caps, `murmur start` nodes inside, events from the topology file (kill a node, cut a home, cap an uplink); writes the usual summary and report. Removes all it made on exit, Ctrl-C or crash')
     .option('--topology <file>', 'topology file (see simulations/nat.json and docs/deployment.md)')
     .option('--cleanup', 'remove the namespaces (and processes in them) left by any testbed run, then exit', false)
-    .addOption(new Option('--dataset <name>', 'built-in dataset (default: the topology\'s, else mnist)').choices(['mnist', 'fashion-mnist']))
+    .addOption(new Option('--dataset <name>', 'built-in dataset (default: the topology\'s, else mnist)').choices(BUILTIN_DATASETS))
     .addOption(new Option('--model <name>', 'model architecture (default: the topology\'s, else mlp)').choices(MODEL_NAMES))
     .addOption(new Option('--partition <kind>', 'iid, dirichlet:ALPHA or shards:K (default: the topology\'s, else iid)').argParser(parsedWith(parsePartition)))
     .addOption(new Option('--duration <time>', 'how long the nodes train (default: the topology\'s, else 60s)').argParser(duration))
@@ -83,7 +83,7 @@ export function testbedCommand (): Command {
       try {
         const summary = await runTestbed({
           topology,
-          dataset: flags.dataset ?? (swarm.dataset === 'fashion-mnist' ? 'fashion-mnist' : 'mnist'),
+          dataset: flags.dataset ?? (isBuiltinDataset(swarm.dataset) ? swarm.dataset : 'mnist'),
           model: flags.model ?? swarm.model ?? 'mlp',
           partition: flags.partition ?? parsePartition(swarm.partition ?? 'iid'),
           durationMs: flags.duration ?? (swarm.duration === undefined ? 60_000 : durationMs(swarm.duration, source, 'swarm.duration')),
