@@ -32,6 +32,7 @@ export class BrowserTrainer implements NodeTrainer {
   readonly backend: string
   readonly trainSamples: number
   readonly holdoutSamples: number
+  readonly labelCounts: readonly number[]
   readonly dpSgdPlan: DpSgdPlan | null = null
   private readonly worker: Worker
   private readonly requests: TrainingRequests
@@ -43,6 +44,7 @@ export class BrowserTrainer implements NodeTrainer {
     this.backend = ready.backend
     this.trainSamples = ready.trainSamples
     this.holdoutSamples = ready.holdoutSamples
+    this.labelCounts = ready.labelCounts
     this.requests = new TrainingRequests(request => { worker.postMessage(request) })
     worker.onmessage = (event: MessageEvent<TrainingWorkerMessage>) => {
       if (event.data.type === 'response') this.requests.settle(event.data)

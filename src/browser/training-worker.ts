@@ -6,6 +6,7 @@
  * src/learning/worker-protocol.ts, served by the same dispatcher as a process node's worker thread.
  */
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { labelCounts } from '../data/label-skew.js'
 import { BROWSER_BACKEND_NAMES, selectBackend } from '../learning/backend.js'
 import { softwareWebGl } from './software-webgl.js'
 import { hasConvolutions } from '../learning/models.js'
@@ -37,7 +38,7 @@ scope.onmessage = event => {
     const starting = start(message)
     dispatch = createRequestDispatcher(starting, response => { scope.postMessage(response) })
     starting.then(
-      started => { scope.postMessage({ type: 'ready', backend: started.backend, trainSamples: message.data.train.count, holdoutSamples: message.data.holdout.count, dpSgd: null }) },
+      started => { scope.postMessage({ type: 'ready', backend: started.backend, trainSamples: message.data.train.count, holdoutSamples: message.data.holdout.count, labelCounts: labelCounts(message.data.train.labels, message.data.train.classes), dpSgd: null }) },
       (error: unknown) => { scope.postMessage({ type: 'failed', error: describeWorkerError(error) }) })
     return
   }

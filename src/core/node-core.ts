@@ -26,6 +26,7 @@ import { PrivacyGuard } from './privacy-guard.js'
 import { PushExchange } from './push-exchange.js'
 import { RecordPrivacy } from './record-privacy.js'
 import { resume } from './resume.js'
+import { skewFanout, skewLocalSteps } from './skew-adaptation.js'
 import { plausibleClaims } from './sample-claims.js'
 import type { Transport, TransportHandlers } from './transport.js'
 import { encodeUpdate, validateUpdate, type UpdateExpectations } from './update-codec.js'
@@ -125,6 +126,9 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private readonly intake: Intake
   private readonly exchange: Exchange
   private readonly privacy: PrivacyGuard | null
+  /** peers it pushes to after each round, and local steps in a round: the manifest's, adapted to its own labels' skew (skew-adaptation.ts) */
+  private readonly fanout: number
+  private readonly localSteps: number
   private readonly modelRequests: FairShareBudget
   /** refusals that are not about an update's content, counted for status */
   private readonly refusals = { pushesBusy: 0, modelRequests: 0 }
@@ -175,6 +179,9 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     this.codec = parseCodec(init.manifest.codec)
     this.privacy = init.manifest.privacy?.level === 'node' ? new PrivacyGuard(init.manifest.privacy, init.privacyNoise) : null
     this.modelRequests = new FairShareBudget(MODEL_REQUEST_LIMITS, this.clock.now)
+    this.fanout = skewFanout(init.manifest.exchange.fanout, this.trainer.labelCounts)
+    // With node-level privacy every round's release spends budget: rounds stay as the manifest sets them.
+    this.localSteps = this.privacy === null ? skewLocalSteps(init.manifest.training.localSteps, this.trainer.labelCounts) : init.manifest.training.localSteps
     const initial = initialWeights(init.manifest.model, init.manifest.dataset.inputShape, init.manifest.seed)
     this.initialNorm = norm(initial)
     this.intake = new Intake({
@@ -211,7 +218,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     return new PushExchange({
       ...common,
       initial,
-      fanout: this.manifest.exchange.fanout,
+      fanout: this.fanout,
       timeoutMs: PUSH_TIMEOUT_MS,
       isRefused: peer => this.gate.isBlocked(peer),
       random: () => random.next()
@@ -333,7 +340,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     const maxCpu = this.init.maxCpu ?? 1
     while (!this.stopping) {
       const trainingStarted = this.clock.now()
-      const steps = await this.affordableSteps(this.manifest.training.localSteps)
+      const steps = await this.affordableSteps(this.localSteps)
       const result = steps > 0 ? await this.trainer.train(steps, this.recordPrivacy === null ? undefined : { dpSgdStepsTaken: this.recordPrivacy.stepsTaken() }) : { steps: 0, samples: 0, loss: 0 }
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
@@ -495,7 +502,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     const savedAt = isoTime(this.clock)
     // The privacy ledger reserves about two checkpoint intervals of steps (at least ten rounds, so a
     // forced checkpoint comes at most every ten rounds); none when stopping.
-    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.manifest.training.localSteps, 2 * this.stepsSinceCheckpoint)
+    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.localSteps, 2 * this.stepsSinceCheckpoint)
     this.stepsSinceCheckpoint = 0
     await this.store.writeCheckpoint({
       swarmId: this.swarmId,
@@ -542,7 +549,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       ...(privacy === undefined ? {} : { privacy }),
       exchange: {
         mode: this.manifest.exchange.mode,
-        fanout: this.manifest.exchange.fanout,
+        fanout: this.fanout,
         codec: this.manifest.codec,
         inFlight: stats.inFlight,
         sendsDropped: this.counters.sendsDropped,

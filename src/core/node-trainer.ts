@@ -14,4 +14,6 @@ export interface NodeTrainer extends Trainer {
   readonly holdoutSamples: number
   /** its DP-SGD plan with record-level privacy (the core keeps the budget's ledger); null without */
   readonly dpSgdPlan: DpSgdPlan | null
+  /** how many of the records it trains on carry each class, when it knows (skew-fanout.ts) */
+  readonly labelCounts?: readonly number[]
 }

@@ -1,4 +1,5 @@
 import type { Dataset } from '../data/dataset.js'
+import { labelCounts } from '../data/label-skew.js'
 import { assertDataFitsManifest } from './data-fit.js'
 import type { DpSgdPlan } from './dp-sgd-plan.js'
 import { DenseNetwork } from './dense-network.js'
@@ -52,6 +53,7 @@ export class FlatNodeTrainer implements Trainer {
   readonly backend = FLAT_BACKEND
   readonly trainSamples: number
   readonly holdoutSamples: number
+  readonly labelCounts: readonly number[]
   /** record-level DP-SGD is TF.js's: a node with it never trains here */
   readonly dpSgdPlan: DpSgdPlan | null = null
   private readonly network: DenseNetwork
@@ -74,6 +76,7 @@ export class FlatNodeTrainer implements Trainer {
     this.sliceMs = sliceMs
     this.trainSamples = data.train.count
     this.holdoutSamples = data.holdout?.count ?? 0
+    this.labelCounts = labelCounts(data.train.labels, data.train.classes)
     this.holdout = sparseOrNull(data.holdout)
     this.test = sparseOrNull(data.test)
   }

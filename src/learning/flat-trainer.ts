@@ -1,3 +1,4 @@
+import { labelCounts } from '../data/label-skew.js'
 import { createRandom, type Random } from '../data/random.js'
 import { MurmurError } from '../errors.js'
 import type { Manifest } from './manifest.js'
@@ -63,6 +64,11 @@ export class FlatTrainer {
 
   get holdoutSamples (): number {
     return this.init.rows.holdout.length
+  }
+
+  /** how many of its training records carry each class */
+  get labelCounts (): number[] {
+    return labelCounts(this.init.data.labels, this.init.data.classes, this.init.rows.train)
   }
 
   private nextBatch (): Int32Array {

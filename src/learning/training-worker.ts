@@ -5,6 +5,7 @@
  * record-level DP-SGD, a TF.js backend named with --backend), so an MLP node never loads it.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { labelCounts } from '../data/label-skew.js'
 import { collectGarbage, MemoryReclaimer } from '../memory-reclaimer.js'
 import { createNodeTrainer, loadTrainerData } from './trainer-setup.js'
 import { createRequestDispatcher, describeWorkerError } from './worker-dispatch.js'
@@ -29,7 +30,7 @@ async function main (): Promise<void> {
   new MemoryReclaimer().start()
   const dispatch = createRequestDispatcher(Promise.resolve(trainer), send)
   port.on('message', (request: TrainingRequest) => { dispatch(request) })
-  send({ type: 'ready', backend: trainer.backend, trainSamples: data.train.count, holdoutSamples: data.holdout.count, dpSgd: trainer.dpSgdPlan })
+  send({ type: 'ready', backend: trainer.backend, trainSamples: data.train.count, holdoutSamples: data.holdout.count, labelCounts: labelCounts(data.train.labels, data.train.classes), dpSgd: trainer.dpSgdPlan })
 }
 
 await main()

@@ -23,6 +23,8 @@ export interface TrainingWorkerReady {
   readonly backend: string
   readonly trainSamples: number
   readonly holdoutSamples: number
+  /** how many training records carry each class (labelCounts) */
+  readonly labelCounts: readonly number[]
   /** the DP-SGD plan the worker trains with (sampling rate and noise for its data); null without */
   readonly dpSgd: DpSgdPlan | null
 }

@@ -21,6 +21,7 @@ export class WorkerTrainer implements Trainer {
   readonly backend: string
   readonly trainSamples: number
   readonly holdoutSamples: number
+  readonly labelCounts: readonly number[]
   /** the worker's DP-SGD plan; null without record-level privacy */
   readonly dpSgdPlan: DpSgdPlan | null
   private readonly worker: Worker
@@ -31,6 +32,7 @@ export class WorkerTrainer implements Trainer {
     this.backend = ready.backend
     this.trainSamples = ready.trainSamples
     this.holdoutSamples = ready.holdoutSamples
+    this.labelCounts = ready.labelCounts
     this.dpSgdPlan = ready.dpSgd
     this.requests = new TrainingRequests(request => { worker.postMessage(request) })
     worker.on('message', (message: TrainingWorkerMessage) => {

@@ -24,6 +24,10 @@ export class SimulatedTrainer implements NodeTrainer {
     return this.trainer.holdoutSamples
   }
 
+  get labelCounts (): number[] {
+    return this.trainer.labelCounts
+  }
+
   /** the node's parameters, live (the simulator scores them without a copy) */
   get parameters (): Float32Array {
     return this.trainer.parameters
