@@ -46,6 +46,8 @@ export interface SimulationOptions extends RunManifestOptions {
   readonly network: SimulatedNetworkSettings
   /** virtual milliseconds one local step takes on a device that trains all the time (profile fast) */
   readonly stepMs: number
+  /** the gossip cycle: a node's rounds start at most this often (NodeCoreInit.gossipPeriodMs; default 0, back to back) */
+  readonly gossipPeriodMs?: number
   /** virtual milliseconds between two timeline points (default: 5 s, or duration / 120 when longer) */
   readonly timelineIntervalMs?: number
   /** nodes scored at each timeline point, drawn once from the seed (default 64) */
@@ -70,6 +72,8 @@ export interface SimulatedNetworkSettings {
 export interface SimulationSettings {
   readonly seed: number
   readonly stepMs: number
+  /** the gossip cycle in virtual ms (0: rounds back to back) */
+  readonly gossipPeriodMs: number
   readonly latency: string
   readonly bandwidth: string
   readonly targetPeers: number
@@ -233,6 +237,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       swarmId,
       seed: target.seed,
       maxCpu: target.profile.maxCpu,
+      gossipPeriodMs: options.gossipPeriodMs ?? 0,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
       ...(attack === null ? {} : { decorateExchange: attacking(attack, { forge }) })
@@ -438,6 +443,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
     simulation: {
       seed: options.seed,
       stepMs: options.stepMs,
+      gossipPeriodMs: options.gossipPeriodMs ?? 0,
       latency: formatDistribution(options.network.latency, formatMilliseconds),
       bandwidth: formatDistribution(options.network.bandwidth, formatBitsPerSecond),
       targetPeers: options.network.targetPeers,

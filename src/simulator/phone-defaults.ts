@@ -1,0 +1,19 @@
+/**
+ * What `murmur simulate --availability smartphone` runs with unless flags (or a scenario) say
+ * otherwise: phones as gossip learning studies them (Hegedűs, Danner & Jelasity, "Decentralized
+ * learning works: an empirical comparison of gossip learning and federated learning", JPDC 2021,
+ * with smartphone availability traces). A phone trains a small model fast (a step of `logistic` on a
+ * batch takes milliseconds: the model's default step time stands) but shares on a fixed gossip cycle
+ * (gossip-period.ts), not back to back, and takes few local steps per round: on its handful of
+ * records, many steps between merges pull its model towards those records (client drift), while a
+ * merge every round keeps it near the swarm's. docs/simulations.md ("Scale") gives the measurements
+ * behind these values.
+ */
+export const SMARTPHONE_DEFAULTS = {
+  /** the gossip cycle Δ: a round starts once a minute */
+  gossipPeriodMs: 60_000,
+  /** local steps per round */
+  localSteps: 4,
+  /** connections a phone keeps (a phone on a mobile network keeps few; the simulated network's default is 32) */
+  targetPeers: 8
+} as const
