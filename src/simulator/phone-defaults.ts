@@ -13,7 +13,12 @@ export const SMARTPHONE_DEFAULTS = {
   /** the gossip cycle Δ: a round starts once a minute */
   gossipPeriodMs: 60_000,
   /** local steps per round */
-  localSteps: 4,
+  localSteps: 2,
+  /**
+   * plain local SGD: the manifest's default (quasi-global momentum, for label skew) carries each
+   * round's drift on a handful of records into the next rounds
+   */
+  algorithm: 'dsgd',
   /** connections a phone keeps (a phone on a mobile network keeps few; the simulated network's default is 32) */
   targetPeers: 8
 } as const
