@@ -1,6 +1,6 @@
 import { attacking } from '../attacks/attacking-exchange.js'
 import type { Attack } from '../attacks/attack.js'
-import { NodeCore } from '../core/node-core.js'
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, NodeCore } from '../core/node-core.js'
 import type { Checkpoint } from '../core/node-state.js'
 import { PeerGate } from '../core/peer-gate.js'
 import { validateUpdate } from '../core/update-codec.js'
@@ -48,6 +48,8 @@ export interface SimulationOptions extends RunManifestOptions {
   readonly stepMs: number
   /** the gossip cycle: a node's rounds start at most this often (NodeCoreInit.gossipPeriodMs; default 0, back to back) */
   readonly gossipPeriodMs?: number
+  /** virtual ms between a node's checkpoints (NodeCoreInit.checkpointIntervalMs; default the core's, 10 s); a node that leaves always writes one */
+  readonly checkpointIntervalMs?: number
   /** virtual milliseconds between two timeline points (default: 5 s, or duration / 120 when longer) */
   readonly timelineIntervalMs?: number
   /** nodes scored at each timeline point, drawn once from the seed (default 64) */
@@ -74,6 +76,8 @@ export interface SimulationSettings {
   readonly stepMs: number
   /** the gossip cycle in virtual ms (0: rounds back to back) */
   readonly gossipPeriodMs: number
+  /** virtual ms between a node's checkpoints */
+  readonly checkpointIntervalMs: number
   readonly latency: string
   readonly bandwidth: string
   readonly targetPeers: number
@@ -238,6 +242,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       seed: target.seed,
       maxCpu: target.profile.maxCpu,
       gossipPeriodMs: options.gossipPeriodMs ?? 0,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
       ...(attack === null ? {} : { decorateExchange: attacking(attack, { forge }) })
@@ -444,6 +449,7 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       seed: options.seed,
       stepMs: options.stepMs,
       gossipPeriodMs: options.gossipPeriodMs ?? 0,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
       latency: formatDistribution(options.network.latency, formatMilliseconds),
       bandwidth: formatDistribution(options.network.bandwidth, formatBitsPerSecond),
       targetPeers: options.network.targetPeers,

@@ -58,6 +58,7 @@ export function simulateCommand (): Command {
       const pushLoss = flags.pushLoss ?? calibration?.pushLoss ?? 0
       let availability
       let gossipPeriod = flags.gossipPeriod
+      let checkpointInterval: number | undefined
       if (flags.availability !== undefined) {
         const source = flags.availability
         const phones = await withFlag('--availability', Promise.resolve().then(() => availabilityModule.parseSmartphoneChurn(source)))
@@ -67,6 +68,7 @@ export function simulateCommand (): Command {
         if (phones !== null) {
           // Generated phones gossip as phones do unless told otherwise (phone-defaults.ts).
           gossipPeriod ??= SMARTPHONE_DEFAULTS.gossipPeriodMs
+          checkpointInterval = SMARTPHONE_DEFAULTS.checkpointIntervalMs
           flags.localSteps ??= SMARTPHONE_DEFAULTS.localSteps
           flags.algorithm ??= SMARTPHONE_DEFAULTS.algorithm
           if (command.getOptionValueSource('peers') !== 'cli') flags.peers = SMARTPHONE_DEFAULTS.targetPeers
@@ -92,6 +94,7 @@ export function simulateCommand (): Command {
           seed: flags.seed,
           stepMs,
           ...(gossipPeriod === undefined ? {} : { gossipPeriodMs: gossipPeriod }),
+          ...(checkpointInterval === undefined ? {} : { checkpointIntervalMs: checkpointInterval }),
           network: { latency: flags.latency, bandwidth: flags.bandwidth, targetPeers: flags.peers, pushLoss },
           timelineNodes: flags.timelineNodes,
           signal: abort.signal,
