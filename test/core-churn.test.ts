@@ -1,7 +1,29 @@
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import { norm } from '../src/learning/weights.js'
+import type { Checkpoint } from '../src/core/node-state.js'
+import { validateUpdate } from '../src/core/update-codec.js'
+import { weightShapes } from '../src/learning/models.js'
+import type { Weights } from '../src/learning/weights.js'
+import { MemoryStore } from '../src/simulator/memory-store.js'
 import { InProcessSwarm, testManifest, type InProcessNode } from './inprocess/swarm.js'
+
+function flatValues (weights: Weights): Float32Array {
+  return Float32Array.from(weights.flatMap(tensor => Array.from(tensor.values)))
+}
+
+function distanceBetween (a: Float32Array, b: Float32Array): number {
+  let sum = 0
+  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2
+  return Math.sqrt(sum)
+}
+
+/** The weights an encoded checkpoint model holds. */
+function decoded (bytes: Uint8Array | undefined, swarm: InProcessSwarm): Weights {
+  const verdict = validateUpdate(bytes ?? new Uint8Array(0), { swarmId: swarm.swarmId, shapes: weightShapes(swarm.manifest.model, swarm.manifest.dataset.inputShape).map(w => w.shape) })
+  if (!verdict.ok) throw new Error(`checkpoint model unreadable: ${verdict.detail}`)
+  return verdict.value.weights
+}
 
 /** Partitions, churn, restarts and failing disks, with node cores in-process on a virtual clock. */
 const LEFT = [0, 1, 2, 3, 4]
@@ -150,6 +172,39 @@ describe('churn and partitions, in-process', () => {
     expect(again.core.status().warmJoin).toBeNull()
     // It resumed with its model, not the initial weights: as good as before the stop at once.
     await swarm.stop()
+  })
+
+  it('a restart resumes training from the model it trained on, not the average it serves; a checkpoint without one (format 1) resumes the served model', async () => {
+    const swarm = new InProcessSwarm()
+    const [first] = await swarm.grow(2) as [InProcessNode, InProcessNode]
+    await swarm.until(() => first.core.status().step >= 200, 600_000, '200 steps')
+    await swarm.stop([first])
+    const trained = flatValues(await first.trainer.getWeights())
+    const saved = first.store.checkpoint
+    expect(saved?.training).toBeDefined()
+    const served = flatValues(decoded(saved?.model, swarm))
+    // Control: the served average lags the trained model, so resuming one or the other differs.
+    expect(distanceBetween(served, trained)).toBeGreaterThan(1e-3)
+    // What the core hands its trainer at start (training begins at once, so read the hand-over, not the trainer later).
+    const resumedWith = async (node: InProcessNode): Promise<Float32Array> => {
+      const handOver = vi.spyOn(node.trainer, 'setWeights')
+      await node.core.start()
+      const weights = handOver.mock.calls[0]?.[0]
+      if (weights === undefined) throw new Error('the core set no weights at start')
+      return flatValues(weights)
+    }
+    const again = swarm.add({ store: first.store })
+    expect(distanceBetween(await resumedWith(again), trained)).toBeLessThan(1e-6)
+    await swarm.stop([again])
+
+    // A format-1 checkpoint (no training model): the node resumes the served model.
+    const old = new MemoryStore()
+    const { training, ...formatOne } = again.store.checkpoint as Checkpoint
+    expect(training).toBeDefined()
+    await old.writeCheckpoint(formatOne)
+    const older = swarm.add({ store: old })
+    expect(distanceBetween(await resumedWith(older), flatValues(decoded(formatOne.model, swarm)))).toBeLessThan(1e-6)
+    await swarm.stop([older])
   })
 
   it('a store holding another swarm\'s node: the start fails with ERR_NODE_STATE and writes nothing over it', async () => {

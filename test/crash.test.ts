@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -51,6 +52,43 @@ describe('the checkpoint store', () => {
     const reading = await reopened.readCheckpoint()
     expect(reading.checkpoint).toBeNull()
     expect(reading.problems.join(' ')).toContain('format version 99')
+    await reopened.close()
+  })
+
+  it('format 2 keeps the training model beside the served one; a record of format 1 (served model only) is still read', async () => {
+    const directory = await temporaryDirectory('store-formats')
+    const store = await NodeStore.open(directory)
+    await store.writeCheckpoint({ ...checkpoint(5, new Uint8Array([1, 2])), training: new Uint8Array([3, 4]) })
+    const both = (await store.readCheckpoint()).checkpoint
+    expect(Array.from(both?.training ?? [])).toEqual([3, 4])
+    // A later checkpoint without one (before the node's first round) does not pick up the other slot's.
+    await store.writeCheckpoint(checkpoint(6, new Uint8Array([5])))
+    await store.writeCheckpoint(checkpoint(7, new Uint8Array([6])))
+    expect((await store.readCheckpoint()).checkpoint?.training).toBeUndefined()
+    await store.close()
+
+    // A format-1 record, as the previous release wrote it: its checksum covers version 1 and the model.
+    const fields = checkpoint(8, new Uint8Array([7, 7]))
+    const checksum = createHash('sha256')
+      .update(JSON.stringify([1, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters]))
+      .update(fields.model)
+      .digest('hex')
+    const { model, ...meta } = fields
+    const db = new ClassicLevel<string, Uint8Array>(directory, { valueEncoding: 'view' })
+    await db.batch([
+      { type: 'put', key: 'checkpoint/b/meta', value: new TextEncoder().encode(JSON.stringify({ ...meta, formatVersion: 1, checksum })) },
+      { type: 'put', key: 'checkpoint/b/model', value: model },
+      { type: 'put', key: 'checkpoint/b/training', value: new Uint8Array([9]) },
+      { type: 'put', key: 'checkpoint/latest', value: new TextEncoder().encode('b') }
+    ])
+    await db.close()
+    const reopened = await NodeStore.open(directory)
+    const reading = await reopened.readCheckpoint()
+    expect(reading.problems).toEqual([])
+    expect(reading.checkpoint?.step).toBe(8)
+    expect(Array.from(reading.checkpoint?.model ?? [])).toEqual([7, 7])
+    // A version-1 record has no training model: a stray key is not read as one.
+    expect(reading.checkpoint?.training).toBeUndefined()
     await reopened.close()
   })
 

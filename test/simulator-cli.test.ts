@@ -4,10 +4,20 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { pushLossFromSummary, stepMsFromSummary } from '../src/simulator/calibration.js'
+import { SMARTPHONE_DEFAULTS } from '../src/simulator/phone-defaults.js'
 import { errorOf, schemaErrors, temporaryDirectory } from './helpers.js'
 
 const cli = new URL('../dist/cli/index.js', import.meta.url).pathname
 const run = promisify(execFile)
+
+interface PhoneSummary {
+  simulation: { gossipPeriodMs: number; targetPeers: number }
+  nodes: Array<{ exchanges: number; restarts: number }>
+}
+
+async function trainingOf (directory: string): Promise<{ localSteps: number; algorithm: string }> {
+  return (JSON.parse(await readFile(join(directory, 'manifest.json'), 'utf8')) as { training: { localSteps: number; algorithm: string } }).training
+}
 
 describe('murmur simulate command', () => {
   it('calibrates the step time from a swarm summary: the median of the nodes that trained all the run at full speed', () => {
@@ -50,6 +60,29 @@ describe('murmur simulate command', () => {
       expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/murmur simulate/)
       await expect(run(process.execPath, [cli, 'simulate', '--availability', join(out, 'missing.csv'), '--duration', '1s'])).rejects.toThrow(/--availability: cannot read availability trace/)
       await expect(run(process.execPath, [cli, 'simulate', '--latency', 'uniform:9ms:1ms'])).rejects.toThrow(/invalid latency/)
+    } finally {
+      await rm(out, { recursive: true, force: true })
+    }
+  })
+
+  it('generated phones gossip as phones do: the smartphone defaults (gossip period, local steps, peers) unless flags say otherwise', async () => {
+    const out = await temporaryDirectory('simulate-phones')
+    try {
+      const flags = ['simulate', '--nodes', '4', '--model', 'logistic', '--availability', 'smartphone:0.9:100s']
+      await run(process.execPath, [cli, ...flags, '--duration', '240s', '--out', join(out, 'phones')], { timeout: 90_000 })
+      const phones = JSON.parse(await readFile(join(out, 'phones', 'summary.json'), 'utf8')) as PhoneSummary
+      expect(phones.simulation.gossipPeriodMs).toBe(SMARTPHONE_DEFAULTS.gossipPeriodMs)
+      expect(phones.simulation.targetPeers).toBe(SMARTPHONE_DEFAULTS.targetPeers)
+      expect(await trainingOf(join(out, 'phones'))).toMatchObject({ localSteps: SMARTPHONE_DEFAULTS.localSteps, algorithm: SMARTPHONE_DEFAULTS.algorithm })
+      // A round a period at most (one more for each restart: a node starts a round when it comes back).
+      for (const node of phones.nodes) expect(node.exchanges).toBeLessThanOrEqual(240_000 / SMARTPHONE_DEFAULTS.gossipPeriodMs + node.restarts + 1)
+      // Flags win; without a period, rounds run back to back (control: 10 s of 45-ms rounds).
+      await run(process.execPath, [cli, ...flags, '--duration', '10s', '--gossip-period', '0s', '--local-steps', '3', '--algorithm', 'fedprox:0.01', '--peers', '2', '--out', join(out, 'flags')], { timeout: 90_000 })
+      const typed = JSON.parse(await readFile(join(out, 'flags', 'summary.json'), 'utf8')) as PhoneSummary
+      expect(typed.simulation.gossipPeriodMs).toBe(0)
+      expect(typed.simulation.targetPeers).toBe(2)
+      expect(await trainingOf(join(out, 'flags'))).toMatchObject({ localSteps: 3, algorithm: 'fedprox:0.01' })
+      expect(Math.max(...typed.nodes.map(node => node.exchanges))).toBeGreaterThan(100)
     } finally {
       await rm(out, { recursive: true, force: true })
     }

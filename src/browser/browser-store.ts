@@ -2,7 +2,7 @@ import { BrowserLevel } from 'browser-level'
 import type { Checkpoint, CheckpointReading, NodeStatePort } from '../core/node-state.js'
 import { createIdentity, decodeIdentity, encodeIdentity, type Identity } from '../p2p/identity.js'
 
-const KEYS = { identity: 'identity', starts: 'starts', manifest: 'manifest', checkpoint: 'checkpoint', model: 'checkpoint-model' } as const
+const KEYS = { identity: 'identity', starts: 'starts', manifest: 'manifest', checkpoint: 'checkpoint', model: 'checkpoint-model', training: 'checkpoint-training' } as const
 
 /**
  * A browser node's state in IndexedDB (the `level` family's browser backend): its identity, so a
@@ -60,26 +60,31 @@ export class BrowserStore implements NodeStatePort {
   async readCheckpoint (): Promise<CheckpointReading> {
     let meta: unknown
     let model: Uint8Array | undefined
+    let training: Uint8Array | undefined
     try {
       meta = await this.readJson(KEYS.checkpoint)
       model = await this.read(KEYS.model)
+      training = await this.read(KEYS.training)
     } catch (error) {
       return { checkpoint: null, problems: [`the stored checkpoint is unreadable (${error instanceof Error ? error.message : String(error)}); starting without it`] }
     }
     if (meta === undefined && model === undefined) return { checkpoint: null, problems: [] }
-    const fields = meta as Partial<Omit<Checkpoint, 'model'>> | undefined
+    const fields = meta as (Partial<Omit<Checkpoint, 'model' | 'training'>> & { hasTraining?: boolean }) | undefined
     if (model === undefined || fields === undefined || typeof fields.swarmId !== 'string' || typeof fields.step !== 'number' ||
       typeof fields.samplesProcessed !== 'number' || typeof fields.savedAt !== 'string' || typeof fields.counters !== 'object' || fields.counters === null) {
       return { checkpoint: null, problems: ['the stored checkpoint is incomplete; starting without it'] }
     }
-    return { checkpoint: { ...(fields as Omit<Checkpoint, 'model'>), model }, problems: [] }
+    // A checkpoint written before training models were kept has no hasTraining: it resumes its served model.
+    const { hasTraining, ...rest } = fields
+    return { checkpoint: { ...(rest as Omit<Checkpoint, 'model' | 'training'>), model, ...(hasTraining === true && training !== undefined ? { training } : {}) }, problems: [] }
   }
 
   async writeCheckpoint (checkpoint: Checkpoint): Promise<void> {
-    const { model, ...meta } = checkpoint
+    const { model, training, ...meta } = checkpoint
     await this.db.batch([
-      { type: 'put', key: KEYS.checkpoint, value: BrowserStore.json(meta) },
-      { type: 'put', key: KEYS.model, value: model }
+      { type: 'put', key: KEYS.checkpoint, value: BrowserStore.json({ ...meta, hasTraining: training !== undefined }) },
+      { type: 'put', key: KEYS.model, value: model },
+      training === undefined ? { type: 'del', key: KEYS.training } : { type: 'put', key: KEYS.training, value: training }
     ])
   }
 

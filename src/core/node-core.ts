@@ -15,6 +15,7 @@ import type { CoreStatus } from './core-status.js'
 import { dutyCycleIdleMs } from './duty-cycle.js'
 import type { Exchange, ExchangeDecorator, Outgoing } from './exchange.js'
 import { FairShareBudget } from './fair-share.js'
+import { gossipIdleMs } from './gossip-period.js'
 import { Intake, MAX_TRACKED_PEERS } from './intake.js'
 import type { IntakeLimits } from './intake-guard.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -58,6 +59,8 @@ export interface NodeCoreInit {
   readonly seed: number
   /** share of the time the node may train, in (0, 1]: it idles the rest (default 1) */
   readonly maxCpu?: number
+  /** the gossip cycle: a round (local steps, merge, share) starts at most once per this many ms; 0 runs rounds back to back (default 0; gossip-period.ts) */
+  readonly gossipPeriodMs?: number
   /** time between checkpoints (default 10 s) */
   readonly checkpointIntervalMs?: number
   /** time between evaluations on the held-out split (default 2 s) */
@@ -338,6 +341,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     const evaluationInterval = this.init.evaluationIntervalMs ?? DEFAULT_EVALUATION_INTERVAL_MS
     let lastEvaluation = -Infinity
     const maxCpu = this.init.maxCpu ?? 1
+    const gossipPeriod = this.init.gossipPeriodMs ?? 0
     while (!this.stopping) {
       const trainingStarted = this.clock.now()
       const steps = await this.affordableSteps(this.localSteps)
@@ -345,6 +349,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
       if (maxCpu < 1) await idle(this.clock, dutyCycleIdleMs(this.clock.now() - trainingStarted, maxCpu), this.stopController.signal)
+      if (gossipPeriod > 0) await idle(this.clock, gossipIdleMs(this.clock.now() - trainingStarted, gossipPeriod), this.stopController.signal)
       // Budget spent: the node goes on merging and sharing (which spends nothing) at an easy pace.
       if (steps === 0) await idle(this.clock, EXHAUSTED_ROUND_MS, this.stopController.signal)
       this.step += result.steps
@@ -497,7 +502,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     return steps
   }
 
-  /** Saves the current model, step and counters atomically. */
+  /** Saves the served model, the model training goes on from, step and counters atomically. */
   async checkpoint (): Promise<void> {
     const savedAt = isoTime(this.clock)
     // The privacy ledger reserves about two checkpoint intervals of steps (at least ten rounds, so a
@@ -511,6 +516,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       savedAt,
       counters: this.counters,
       model: await this.encodedModel(),
+      ...(this.model === null ? {} : { training: this.encode(await this.trainer.getWeights(), this.samplesProcessed) }),
       ...(this.recordPrivacy === null ? {} : { privacy: this.recordPrivacy.ledger(reserve) })
     })
     this.checkpointStep = this.step

@@ -61,8 +61,14 @@ export interface Checkpoint {
   readonly samplesProcessed: number
   readonly savedAt: string
   readonly counters: NodeCounters
-  /** the model, as an encoded update (see docs/protocol.md) */
+  /** the model the node serves (its average over recent rounds, model-average.ts), as an encoded update (see docs/protocol.md) */
   readonly model: Uint8Array
+  /**
+   * the model the node trains on (its latest merged model), encoded the same way: what a restart
+   * resumes training from. Absent in checkpoints written before it was kept (store format 1) and
+   * before the node's first round; a restart then resumes `model`.
+   */
+  readonly training?: Uint8Array
   /**
    * record-level differential privacy: the RDP accountant's state, the budget this node's records
    * have spent over all its runs (plus a reserve; see record-privacy.ts); absent without it

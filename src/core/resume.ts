@@ -7,7 +7,7 @@ import { validateUpdate, type UpdateExpectations } from './update-codec.js'
 export interface Resumption {
   /** the checkpoint resumed from; null for a fresh start (none, or one whose model is unusable) */
   readonly checkpoint: Checkpoint | null
-  /** the checkpoint's model, checked */
+  /** the model to train on: the checkpoint's training model, else its served model; checked */
   readonly weights: Weights | null
   /** starts before this one */
   readonly restarts: number
@@ -35,5 +35,9 @@ export async function resume (store: NodeStatePort, manifest: unknown, expectati
     warnings.push(`the stored checkpoint holds an unusable model (${verdict.reason}: ${verdict.detail}); starting without it`)
     return { checkpoint: null, weights: null, restarts, warnings }
   }
-  return { checkpoint: { ...saved, counters: { ...emptyCounters(), ...saved.counters } }, weights: verdict.value.weights, restarts, warnings }
+  // Training resumes from the model it was on, not from the served average (which lags a few rounds behind).
+  const training = saved.training === undefined ? null : validateUpdate(saved.training, expectations)
+  if (training !== null && !training.ok) warnings.push(`the stored checkpoint's training model is unusable (${training.reason}: ${training.detail}); resuming from its served model`)
+  const weights = training?.ok === true ? training.value.weights : verdict.value.weights
+  return { checkpoint: { ...saved, counters: { ...emptyCounters(), ...saved.counters } }, weights, restarts, warnings }
 }

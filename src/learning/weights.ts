@@ -71,12 +71,20 @@ export function consensusDistance (models: readonly Weights[]): number | null {
 /** Euclidean norm over all parameters. */
 export function norm (weights: Weights): number {
   let sum = 0
-  for (const tensor of weights) for (const value of tensor.values) sum += value * value
+  // Indexed loops: every pushed model is checked, and a callback or iterator per value cost a simulation of thousands of nodes a tenth of its time.
+  for (const tensor of weights) {
+    const values = tensor.values
+    for (let i = 0; i < values.length; i++) sum += (values[i] as number) * (values[i] as number)
+  }
   return Math.sqrt(sum)
 }
 
 export function allFinite (weights: Weights): boolean {
-  return weights.every(tensor => tensor.values.every(Number.isFinite))
+  for (const tensor of weights) {
+    const values = tensor.values
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false
+  }
+  return true
 }
 
 /** a + b, tensor by tensor, in new arrays */

@@ -7,8 +7,14 @@ import { emptyCounters, type Checkpoint, type CheckpointReading, type NodeStateP
 
 export { emptyCounters, type Checkpoint, type CheckpointReading, type NodeCounters } from '../core/node-state.js'
 
-/** Version of the checkpoint record; a node refuses records of a version it does not know. */
-export const CHECKPOINT_FORMAT_VERSION = 1
+/**
+ * Version of the checkpoint record a node writes; a node refuses records of a version it does not
+ * know. 2 adds the training model (Checkpoint.training); records of version 1 are still read (the node
+ * then resumes from the served model).
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2
+/** the versions this node reads */
+const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2]
 
 const IDENTITY_KEY = 'identity'
 /** the manifest the node last started with, so that `murmur export` can rebuild the network from a datadir alone */
@@ -19,21 +25,27 @@ const SLOTS = ['a', 'b'] as const
 type Slot = typeof SLOTS[number]
 const metaKey = (slot: Slot): string => `checkpoint/${slot}/meta`
 const modelKey = (slot: Slot): string => `checkpoint/${slot}/model`
+const trainingKey = (slot: Slot): string => `checkpoint/${slot}/training`
 
-interface CheckpointMeta extends Omit<Checkpoint, 'model'> {
+type CheckpointFields = Omit<Checkpoint, 'model' | 'training'>
+
+interface CheckpointMeta extends CheckpointFields {
   readonly formatVersion: number
-  /** hex SHA-256 over the model bytes and the other fields, checked on every load */
+  /** hex SHA-256 over the model bytes (and from version 2 the training model's) and the other fields, checked on every load */
   readonly checksum: string
+  /** version 2: whether the record holds a training model */
+  readonly hasTraining?: boolean
 }
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-function checksumOf (fields: Omit<Checkpoint, 'model'>, model: Uint8Array): string {
-  return createHash('sha256')
-    .update(JSON.stringify([CHECKPOINT_FORMAT_VERSION, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters, ...(fields.privacy === undefined ? [] : [fields.privacy])]))
+function checksumOf (version: number, fields: CheckpointFields, model: Uint8Array, training: Uint8Array | undefined): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([version, fields.swarmId, fields.step, fields.samplesProcessed, fields.savedAt, fields.counters, ...(fields.privacy === undefined ? [] : [fields.privacy]), ...(version >= 2 ? [training !== undefined] : [])]))
     .update(model)
-    .digest('hex')
+  if (training !== undefined) hash.update(training)
+  return hash.digest('hex')
 }
 
 function levelCode (error: unknown): string | undefined {
@@ -169,7 +181,7 @@ export class NodeStore implements NodeStatePort {
   }
 
   private async readSlot (slot: Slot): Promise<Checkpoint> {
-    const [meta, model] = await this.db.getMany([metaKey(slot), modelKey(slot)])
+    const [meta, model, storedTraining] = await this.db.getMany([metaKey(slot), modelKey(slot), trainingKey(slot)])
     if (meta === undefined || model === undefined) throw new Error('missing')
     let fields: CheckpointMeta
     try {
@@ -177,11 +189,13 @@ export class NodeStore implements NodeStatePort {
     } catch {
       throw new Error('its description is not readable')
     }
-    if (fields.formatVersion !== CHECKPOINT_FORMAT_VERSION) throw new Error(`format version ${String(fields.formatVersion)}, this node reads ${CHECKPOINT_FORMAT_VERSION}`)
-    const { checksum, formatVersion, ...checkpoint } = fields
-    void formatVersion
-    if (checksumOf(checkpoint, model) !== checksum) throw new Error('checksum mismatch')
-    return { ...checkpoint, counters: { ...emptyCounters(), ...checkpoint.counters }, model }
+    if (!READABLE_FORMAT_VERSIONS.includes(fields.formatVersion)) throw new Error(`format version ${String(fields.formatVersion)}, this node reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}`)
+    const { checksum, formatVersion, hasTraining, ...checkpoint } = fields
+    // A version-1 record has no training model; a key left by another record is not this one's.
+    const training = formatVersion >= 2 && hasTraining === true ? storedTraining : undefined
+    if (formatVersion >= 2 && hasTraining === true && training === undefined) throw new Error('its training model is missing')
+    if (checksumOf(formatVersion, checkpoint, model, training) !== checksum) throw new Error('checksum mismatch')
+    return { ...checkpoint, counters: { ...emptyCounters(), ...checkpoint.counters }, model, ...(training === undefined ? {} : { training }) }
   }
 
   /** The newest checkpoint whose checksum holds, and a description of any damaged one it skipped. */
@@ -205,13 +219,14 @@ export class NodeStore implements NodeStatePort {
   async writeCheckpoint (checkpoint: Checkpoint): Promise<void> {
     const fault = this.init.checkpointWriteFault?.()
     if (fault !== undefined) throw fault
-    const { model, ...fields } = checkpoint
+    const { model, training, ...fields } = checkpoint
     const latest = await this.db.get(LATEST_KEY)
     const slot: Slot = latest !== undefined && decoder.decode(latest) === 'a' ? 'b' : 'a'
-    const meta: CheckpointMeta = { ...fields, formatVersion: CHECKPOINT_FORMAT_VERSION, checksum: checksumOf(fields, model) }
+    const meta: CheckpointMeta = { ...fields, formatVersion: CHECKPOINT_FORMAT_VERSION, hasTraining: training !== undefined, checksum: checksumOf(CHECKPOINT_FORMAT_VERSION, fields, model, training) }
     await this.db.batch([
       { type: 'put', key: metaKey(slot), value: encoder.encode(JSON.stringify(meta)) },
       { type: 'put', key: modelKey(slot), value: model },
+      training === undefined ? { type: 'del', key: trainingKey(slot) } : { type: 'put', key: trainingKey(slot), value: training },
       { type: 'put', key: LATEST_KEY, value: encoder.encode(slot) }
     ], { sync: true })
   }

@@ -1,6 +1,6 @@
 import { attacking } from '../attacks/attacking-exchange.js'
 import type { Attack } from '../attacks/attack.js'
-import { NodeCore } from '../core/node-core.js'
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, NodeCore } from '../core/node-core.js'
 import type { Checkpoint } from '../core/node-state.js'
 import { PeerGate } from '../core/peer-gate.js'
 import { validateUpdate } from '../core/update-codec.js'
@@ -46,6 +46,10 @@ export interface SimulationOptions extends RunManifestOptions {
   readonly network: SimulatedNetworkSettings
   /** virtual milliseconds one local step takes on a device that trains all the time (profile fast) */
   readonly stepMs: number
+  /** the gossip cycle: a node's rounds start at most this often (NodeCoreInit.gossipPeriodMs; default 0, back to back) */
+  readonly gossipPeriodMs?: number
+  /** virtual ms between a node's checkpoints (NodeCoreInit.checkpointIntervalMs; default the core's, 10 s); a node that leaves always writes one */
+  readonly checkpointIntervalMs?: number
   /** virtual milliseconds between two timeline points (default: 5 s, or duration / 120 when longer) */
   readonly timelineIntervalMs?: number
   /** nodes scored at each timeline point, drawn once from the seed (default 64) */
@@ -70,6 +74,10 @@ export interface SimulatedNetworkSettings {
 export interface SimulationSettings {
   readonly seed: number
   readonly stepMs: number
+  /** the gossip cycle in virtual ms (0: rounds back to back) */
+  readonly gossipPeriodMs: number
+  /** virtual ms between a node's checkpoints */
+  readonly checkpointIntervalMs: number
   readonly latency: string
   readonly bandwidth: string
   readonly targetPeers: number
@@ -233,6 +241,8 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       swarmId,
       seed: target.seed,
       maxCpu: target.profile.maxCpu,
+      gossipPeriodMs: options.gossipPeriodMs ?? 0,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
       ...(options.warmJoin === false ? { warmJoin: false } : {}),
       privacyNoise: { normal: () => noise.normal() },
       ...(attack === null ? {} : { decorateExchange: attacking(attack, { forge }) })
@@ -438,6 +448,8 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
     simulation: {
       seed: options.seed,
       stepMs: options.stepMs,
+      gossipPeriodMs: options.gossipPeriodMs ?? 0,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
       latency: formatDistribution(options.network.latency, formatMilliseconds),
       bandwidth: formatDistribution(options.network.bandwidth, formatBitsPerSecond),
       targetPeers: options.network.targetPeers,

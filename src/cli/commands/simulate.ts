@@ -8,6 +8,7 @@ import { addSwarmFlags, exchangeFromFlags, modelFromFlags, resolveSwarmFlags, tr
 import { createSimulationPrinter, simulationSummaryLines } from '../simulation-progress.js'
 import { parseDistribution, parseBitsPerSecond, parseMilliseconds, type Distribution } from '../../simulator/distribution.js'
 import { DEFAULT_SIMULATED_NETWORK } from '../../simulator/network-defaults.js'
+import { SMARTPHONE_DEFAULTS } from '../../simulator/phone-defaults.js'
 
 /** A share in [0, 1): what --push-loss takes. */
 function parseLoss (text: string): number {
@@ -25,6 +26,7 @@ interface SimulateFlags extends SwarmFlags {
   peers: number
   availability?: string
   stepTime?: number
+  gossipPeriod?: number
   calibrate?: string
   pushLoss?: number
   timelineNodes: number
@@ -36,9 +38,10 @@ export function simulateCommand (): Command {
     .description('simulate a swarm in virtual time: N node cores in this one process on a simulated network (link latency and bandwidth, churn), with the same scenario files, summary and report as murmur swarm; the same seed gives the same summary')
     .addOption(new Option('--latency <dist>', 'one-way latency of each link: a time (20ms), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseMilliseconds, 'latency'))).default(DEFAULT_SIMULATED_NETWORK.latency, '1ms'))
     .addOption(new Option('--bandwidth <dist>', 'bandwidth of each link: a rate (10mbit), uniform:LOW:HIGH or lognormal:MEDIAN:SIGMA').argParser(parsedWith(text => parseDistribution(text, parseBitsPerSecond, 'bandwidth'))).default(DEFAULT_SIMULATED_NETWORK.bandwidth, '1gbit'))
-    .addOption(new Option('--peers <n>', 'connections each node keeps (libp2p\'s target); all other nodes when fewer').argParser(integer(1, 1024)).default(DEFAULT_SIMULATED_NETWORK.targetPeers))
+    .addOption(new Option('--peers <n>', `connections each node keeps (libp2p's target; ${SMARTPHONE_DEFAULTS.targetPeers} with --availability smartphone); all other nodes when fewer`).argParser(integer(1, 1024)).default(DEFAULT_SIMULATED_NETWORK.targetPeers))
     .addOption(new Option('--availability <source>', 'churn: an availability trace file (CSV device,online_from,online_to or JSON; docs/simulations.md) or smartphone[:ONLINE[:SESSION]], generated phone-like sessions (default 0.3 online, 300s sessions)'))
     .addOption(new Option('--step-time <time>', 'virtual time one local step takes on a fast device, e.g. 12ms (default: --calibrate, else the model\'s figure in docs/simulations.md)').argParser(parsedWith(parseMilliseconds)))
+    .addOption(new Option('--gossip-period <time>', `the gossip cycle: a node starts a round (local steps, merge, share) at most this often and idles the rest, e.g. 10s (default: ${SMARTPHONE_DEFAULTS.gossipPeriodMs / 1000}s with --availability smartphone, which also takes ${SMARTPHONE_DEFAULTS.localSteps} local steps of ${SMARTPHONE_DEFAULTS.algorithm} a round and ${SMARTPHONE_DEFAULTS.targetPeers} peers; else 0, rounds back to back)`).argParser(parsedWith(parseMilliseconds)))
     .addOption(new Option('--calibrate <summary.json>', 'take the step time and the share of failed pushes from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
     .addOption(new Option('--push-loss <fraction>', 'share of pushes that deliver nothing (refused unread, the push fails), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
     .addOption(new Option('--timeline-nodes <n>', 'nodes scored at each point of the timeline').argParser(integer(1, MAX_NODES)).default(64))
@@ -54,12 +57,22 @@ export function simulateCommand (): Command {
       const stepMs = flags.stepTime ?? calibration?.stepMs ?? defaultStepMs(modelName)
       const pushLoss = flags.pushLoss ?? calibration?.pushLoss ?? 0
       let availability
+      let gossipPeriod = flags.gossipPeriod
+      let checkpointInterval: number | undefined
       if (flags.availability !== undefined) {
         const source = flags.availability
         const phones = await withFlag('--availability', Promise.resolve().then(() => availabilityModule.parseSmartphoneChurn(source)))
         availability = phones === null
           ? await withFlag('--availability', availabilityModule.readAvailabilityTrace(source, flags.nodes, flags.duration))
           : availabilityModule.smartphoneSessions(phones, flags.nodes, flags.duration, flags.seed)
+        if (phones !== null) {
+          // Generated phones gossip as phones do unless told otherwise (phone-defaults.ts).
+          gossipPeriod ??= SMARTPHONE_DEFAULTS.gossipPeriodMs
+          checkpointInterval = SMARTPHONE_DEFAULTS.checkpointIntervalMs
+          flags.localSteps ??= SMARTPHONE_DEFAULTS.localSteps
+          flags.algorithm ??= SMARTPHONE_DEFAULTS.algorithm
+          if (command.getOptionValueSource('peers') !== 'cli') flags.peers = SMARTPHONE_DEFAULTS.targetPeers
+        }
       }
       const training = trainingFromFlags(flags)
       const exchange = exchangeFromFlags(flags)
@@ -80,6 +93,8 @@ export function simulateCommand (): Command {
           durationMs: flags.duration,
           seed: flags.seed,
           stepMs,
+          ...(gossipPeriod === undefined ? {} : { gossipPeriodMs: gossipPeriod }),
+          ...(checkpointInterval === undefined ? {} : { checkpointIntervalMs: checkpointInterval }),
           network: { latency: flags.latency, bandwidth: flags.bandwidth, targetPeers: flags.peers, pushLoss },
           timelineNodes: flags.timelineNodes,
           signal: abort.signal,

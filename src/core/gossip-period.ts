@@ -1,0 +1,14 @@
+/**
+ * The gossip cycle Δ of gossip learning (Ormándi, Hegedűs & Jelasity, "Gossip learning with linear
+ * models on fully distributed data", Concurrency and Computation 2013; Hegedűs, Danner & Jelasity,
+ * "Decentralized learning works", JPDC 2021): a node shares its model once per period, whatever its
+ * compute speed. A device that trains a round faster than that (a phone training a small model takes
+ * milliseconds a step) idles the rest of the period rather than take more local steps on its few
+ * records between merges (which pulls its model towards its own records: client drift) or send more
+ * often (which costs its owner traffic and battery).
+ */
+
+/** How long to idle after a round that took `elapsedMs` so that rounds start `periodMs` apart (0: back to back). */
+export function gossipIdleMs (elapsedMs: number, periodMs: number): number {
+  return Math.max(0, periodMs - elapsedMs)
+}
