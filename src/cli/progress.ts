@@ -2,9 +2,7 @@ import Table from 'cli-table3'
 import logUpdate from 'log-update'
 import type { SwarmProgress } from '../swarm/launcher.js'
 import type { SwarmSummary } from '../swarm/summary.js'
-
-const percent = (value: number | null | undefined): string => value === null || value === undefined ? '-' : `${(value * 100).toFixed(1)}%`
-const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+import { accuracyLine, exchangeLines, learningLines, megabytes, percent } from './summary-lines.js'
 
 function progressTable (progress: SwarmProgress): string {
   const table = new Table({ head: ['node', 'peer', 'step', 'accuracy', 'peers', 'updates in', 'rejected', 'sent'], style: { head: [], border: [] } })
@@ -76,14 +74,6 @@ export function createProgressPrinter (interactive: boolean): ProgressPrinter {
   }
 }
 
-function privacyLine (privacy: NonNullable<SwarmSummary['privacy']>): string {
-  const horizon = privacy.expectedSteps !== undefined ? ` for the ${privacy.expectedSteps} steps a node was expected to take` : ''
-  const noise = privacy.noiseMultiplier === undefined ? `noise calibrated by each node${horizon}` : `noise ${privacy.noiseMultiplier.toFixed(3)} × clip ${privacy.clip}`
-  return privacy.level === 'record'
-    ? `privacy           record-level DP-SGD: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}${privacy.epsilonBudget === undefined ? '' : ` (budget ${privacy.epsilonBudget})`}; ${noise}`
-    : `privacy           node-level per exchange: largest ε spent by a node ${privacy.epsilonSpent.toFixed(2)} at δ = ${privacy.delta}; ${noise}`
-}
-
 export function summaryTable (summary: SwarmSummary): string {
   const table = new Table({ head: ['node', 'peer', 'data', 'role', 'profile', 'alive', 'test accuracy', 'samples', 'updates in', 'rejected', 'sent', 'received'], style: { head: [], border: [] } })
   for (const node of summary.nodes) {
@@ -92,13 +82,9 @@ export function summaryTable (summary: SwarmSummary): string {
   const lines = [
     table.toString(),
     `swarm ${summary.swarmId}: ${summary.nodeCount} nodes, ${summary.model} on ${summary.dataset} (${summary.partition}), ${summary.durationSeconds} s of training, backend ${summary.backend}`,
-    `test accuracy     mean ${percent(summary.accuracy.mean)}  min ${percent(summary.accuracy.min)}  max ${percent(summary.accuracy.max)}`,
-    `centralized       ${percent(summary.centralized.accuracy)}  (same model on the pooled data, ${summary.centralized.samplesProcessed} samples: as many as a node processed on average)`,
-    ...summary.lateJoins.map(join => `late join        node ${join.node} joined at ${join.joinedAt} s, ${join.catchUpSeconds === null ? 'did not catch up with the others' : `caught up with the others' mean accuracy ${join.catchUpSeconds} s later`}`),
-    ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
-    `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
-    `bytes sent        ${megabytes(summary.bytesSentPerNode)} per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
-    ...(summary.privacy === undefined ? [] : [privacyLine(summary.privacy)]),
+    accuracyLine(summary),
+    ...learningLines(summary),
+    ...exchangeLines(summary),
     `memory            at most ${(summary.peakRssBytesPerNode / 2 ** 20).toFixed(0)} MiB per node process`,
     `wall time         ${summary.wallSeconds} s`
   ]

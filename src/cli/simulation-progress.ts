@@ -1,7 +1,6 @@
 import logUpdate from 'log-update'
 import type { RunFigures, SimulationProgress, SimulationSummary } from '../simulator/simulation.js'
-
-const percent = (value: number | null | undefined): string => value === null || value === undefined ? '-' : `${(value * 100).toFixed(1)}%`
+import { accuracyLine, exchangeLines, learningLines, percent } from './summary-lines.js'
 
 function line (progress: SimulationProgress): string {
   switch (progress.phase) {
@@ -58,13 +57,10 @@ export function simulationSummaryLines (summary: SimulationSummary, run: RunFigu
   const counted = summary.nodes.filter(node => node.alive && node.role === 'honest').length
   return [
     `simulated swarm ${summary.swarmId}: ${summary.nodeCount} nodes, ${summary.model} on ${summary.dataset} (${summary.partition}), ${summary.durationSeconds} virtual s`,
-    `test accuracy     mean ${percent(summary.accuracy.mean)}  min ${percent(summary.accuracy.min)}  max ${percent(summary.accuracy.max)}  (${counted} honest nodes online at the end, ${summary.simulation.testSamples} test samples)`,
-    `centralized       ${percent(summary.centralized.accuracy)}  (same model on the pooled data, ${summary.centralized.samplesProcessed} samples: as many as a node processed on average)`,
-    ...summary.lateJoins.map(join => `late join         node ${join.node} joined at ${join.joinedAt} s, ${join.catchUpSeconds === null ? 'did not catch up with the others' : `caught up ${join.catchUpSeconds} s later`}`),
-    ...(summary.scenario === null ? [] : [`scenario          ${summary.scenario}: ${summary.events.length} events`]),
+    accuracyLine(summary, `${counted} honest nodes online at the end, ${summary.simulation.testSamples} test samples`),
+    ...learningLines(summary),
     ...(summary.simulation.availability === null ? [] : [`availability      ${summary.simulation.availability}`]),
-    `consensus         mean distance to the average model ${summary.consensusDistance.toFixed(4)}`,
-    `bytes sent        ${(summary.bytesSentPerNode / 1e6).toFixed(1)} MB per node on average, ${(summary.bytesPerExchange / 1e3).toFixed(0)} kB per exchange (${summary.exchange.mode}${summary.exchange.mode === 'push' ? `, fanout ${summary.exchange.fanout}` : ''}, codec ${summary.codec})`,
+    ...exchangeLines(summary),
     `network           latency ${summary.simulation.latency}, bandwidth ${summary.simulation.bandwidth}, ${summary.simulation.targetPeers} peers per node; step time ${summary.simulation.stepMs} ms`,
     `simulation        ${run.wallSeconds} s wall, ${run.speedup}× real time, ${Math.round(run.nodeSecondsPerSecond)} node-s and ${Math.round(run.stepsPerSecond)} local steps per wall s, ${run.actions} events, peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
   ]
