@@ -8,6 +8,8 @@ import { readIdxImageRows } from '../src/data/idx-rows.js'
 import { MNIST_FULL_TEST_COUNT, MNIST_FULL_TRAIN_COUNT } from '../src/data/mnist-full.js'
 import { formatDataSpec, loadNodeData, loadTrainTestSplit, parseDataSpec, releaseBuiltinDatasets } from '../src/data/spec.js'
 import { isMurmurError } from '../src/errors.js'
+import { createManifest } from '../src/learning/manifest.js'
+import { loadTrainerData } from '../src/learning/trainer-setup.js'
 
 let directory: string
 
@@ -84,6 +86,17 @@ describe('mnist-full', () => {
     expect(alone.train.count + alone.holdout.count).toBeGreaterThan(1_000)
     expect(alone.train.count + alone.holdout.count).toBeLessThan(30_000)
     expect(sameBytes(subset(whole.test, [0]).features, (alone.test as typeof whole.test).features.subarray(0, 784))).toBe(true)
+  })
+
+  it('gives a node\'s trainer its own part without the test split it never scores on', async () => {
+    releaseBuiltinDatasets()
+    const manifest = createManifest({ model: 'mlp', dataset: { name: 'mnist-full', inputShape: [28, 28, 1], classes: 10 } })
+    const mine = await loadTrainerData({ manifest, data: 'mnist-full:3/8:dirichlet:0.5' })
+    expect(mine.test).toBeUndefined()
+    const withTest = await loadNodeData(parseDataSpec('mnist-full:3/8:dirichlet:0.5'), { seed: manifest.seed })
+    expect(withTest.test?.count).toBe(MNIST_FULL_TEST_COUNT)
+    expect(sameBytes(mine.train.features, withTest.train.features)).toBe(true)
+    expect(sameBytes(mine.holdout.labels, withTest.holdout.labels)).toBe(true)
   })
 
   it('splits into 8 parts that together hold as many records as the train split', async () => {

@@ -107,7 +107,7 @@ async function readTrainLabels (directory: string): Promise<Int32Array> {
 
 /**
  * Part `part` of `parts` of the standard split, the same records nodeDataFromPart takes from the
- * whole split, with the whole test split. Only the labels and the part's own images are read and
+ * whole split, with the whole test split unless options.withTest is false. Only the labels and the part's own images are read and
  * converted, block by block: a node keeps 7,500 of the 60,000 images without ever holding a float
  * copy of all of them. A process that holds the whole split already takes the part from it.
  */
@@ -126,5 +126,6 @@ export async function loadFullMnistPart (part: number, parts: number, partition:
     features: features ?? new Float32Array(0),
     labels: Int32Array.from(chosen, row => labels[row] as number)
   })
-  return { train: dataset(train, rows.train), holdout: dataset(holdout, rows.holdout), test: await readTest(directory) }
+  const own = { train: dataset(train, rows.train), holdout: dataset(holdout, rows.holdout) }
+  return options.withTest === false ? own : { ...own, test: await readTest(directory) }
 }

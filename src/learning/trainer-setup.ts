@@ -9,10 +9,11 @@ export type SetUpTrainer = Trainer & { readonly dpSgdPlan: DpSgdPlan | null }
 
 /**
  * Loads a node's data (a data spec, or records as arrays) and forgets the built-in datasets it came
- * from, so that the node keeps only its own part.
+ * from, so that the node keeps only its own part (not the dataset's test split either).
  */
 export async function loadTrainerData (init: Pick<TrainingWorkerInit, 'manifest' | 'data' | 'holdoutFraction'>): Promise<NodeData> {
-  const split = { seed: init.manifest.seed, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) }
+  // A node scores itself on its holdout only: the shared test split would be dead weight.
+  const split = { seed: init.manifest.seed, withTest: false, ...(init.holdoutFraction === undefined ? {} : { holdoutFraction: init.holdoutFraction }) }
   const data = typeof init.data === 'string'
     ? await loadNodeData(parseDataSpec(init.data), split)
     : nodeDataFromArrays(init.data, init.manifest.dataset, split)
