@@ -9,7 +9,7 @@ import { FlatTrainer } from '../src/learning/flat-trainer.js'
 import { initialWeights } from '../src/learning/initial-weights.js'
 import { LocalTrainer } from '../src/learning/local-trainer.js'
 import { createManifest, type Manifest } from '../src/learning/manifest.js'
-import { SKEWED_LEARNING_RATE_FACTOR, skewLearningRate, trainerLearningRate } from '../src/learning/skew-learning-rate.js'
+import { SKEWED_LEARNING_RATE_FACTOR, skewLearningRate } from '../src/learning/skew-learning-rate.js'
 import { sparseRows } from '../src/learning/sparse-rows.js'
 import type { Weights } from '../src/learning/weights.js'
 
@@ -60,16 +60,6 @@ describe('a learning rate that follows label skew', () => {
     expect(partly).toBeLessThan(0.4)
   })
 
-  it('applies to dense models only: a convolutional model keeps the manifest rate on skewed labels too', () => {
-    const skewed = [15, 15, 0, 0, 0, 0, 0, 0, 0, 0]
-    const dataset = { name: 'mnist', inputShape: [28, 28, 1], classes: 10 }
-    const dense = createManifest({ model: 'mlp', dataset, training: { optimizer: 'sgd', learningRate: 0.2 } })
-    const convolutional = createManifest({ model: 'cnn', dataset, training: { optimizer: 'sgd', learningRate: 0.2 } })
-    expect(trainerLearningRate(dense, skewed)).toBeCloseTo(0.2 * SKEWED_LEARNING_RATE_FACTOR, 12)
-    expect(trainerLearningRate(convolutional, skewed)).toBe(0.2)
-    expect(trainerLearningRate(dense, partLabels('iid')[0])).toBe(0.2)
-  })
-
   // One step on a batch that is the whole of the trainer's rows (batch size = rows), so the
   // gradient does not depend on the order the rows are visited: the step is rate × gradient.
   const setUp = async (): Promise<{ train: Dataset, test: Dataset, manifest: Manifest, balanced: number[], skewed: number[] }> => {
@@ -99,7 +89,7 @@ describe('a learning rate that follows label skew', () => {
     expect(step(skewed)).toBeCloseTo(0.1 * SKEWED_LEARNING_RATE_FACTOR, 5)
   })
 
-  it('the TF.js trainer (a dense model on a TF.js backend) takes the same larger step as the flat trainer', async () => {
+  it('the TF.js trainer (convolutional models, DP-SGD) takes the same larger step as the flat trainer', async () => {
     const { train, test, manifest, skewed } = await setUp()
     const data = sparseRows(train)
     const network = DenseNetwork.create(manifest.model, train.inputShape)

@@ -7,7 +7,7 @@ import type { Weights } from './weights.js'
 import type { DenseNetwork } from './dense-network.js'
 import { createFlatLocalAlgorithm, type FlatLocalAlgorithm } from './flat-local-algorithm.js'
 import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer.js'
-import { trainerLearningRate } from './skew-learning-rate.js'
+import { skewLearningRate } from './skew-learning-rate.js'
 import type { SparseRows } from './sparse-rows.js'
 
 /** The rows of the shared data one simulated node holds (row numbers, not copies). */
@@ -53,7 +53,7 @@ export class FlatTrainer {
     const { manifest, network } = init
     this.parameters = network.flatten(init.initial)
     // Larger steps on label-skewed rows (skew-learning-rate.ts); balanced rows keep the manifest's rate.
-    this.learningRate = trainerLearningRate(manifest, this.labelCounts)
+    this.learningRate = skewLearningRate(manifest.training.learningRate, this.labelCounts)
     this.optimizer = createFlatOptimizer(manifest.training.optimizer, this.learningRate, network.parameterCount)
     this.algorithm = createFlatLocalAlgorithm(manifest.training.algorithm, this.learningRate)
     this.random = createRandom(init.seed)

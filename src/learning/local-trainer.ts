@@ -15,7 +15,7 @@ import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trai
 import { checkAugmentable } from './augmentation.js'
 import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
 import { assertDataFitsManifest } from './data-fit.js'
-import { trainerLearningRate } from './skew-learning-rate.js'
+import { skewLearningRate } from './skew-learning-rate.js'
 
 export interface TrainingData {
   readonly train: Dataset
@@ -83,8 +83,8 @@ export class LocalTrainer implements Trainer {
     // Checked before the model is built, so a bad name leaks no tensors.
     createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
     checkAugmentable(manifest.dataset.inputShape, options.recordPrivacy?.augmentations ?? 1)
-    // Larger steps on label-skewed records with a dense model (skew-learning-rate.ts); balanced ones and convolutional models keep the manifest's rate.
-    const learningRate = trainerLearningRate(manifest, labelCounts(data.train.labels, data.train.classes))
+    // Larger steps on label-skewed records (skew-learning-rate.ts); balanced ones keep the manifest's rate.
+    const learningRate = skewLearningRate(manifest.training.learningRate, labelCounts(data.train.labels, data.train.classes))
     const model = await compiledModel(manifest, learningRate)
     const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm, learningRate)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))

@@ -1,6 +1,4 @@
 import { skewShare } from '../data/label-skew.js'
-import type { Manifest } from './manifest.js'
-import { hasConvolutions } from './models.js'
 
 /**
  * How large a step a trainer takes on label-skewed records: the manifest's learning rate, up to
@@ -20,11 +18,6 @@ import { hasConvolutions } from './models.js'
  * quasi-global momentum's correction (local-algorithm.ts) is a displacement the swarm's model already
  * made, and scaling it would make the momentum grow without bound (heavy ball with β·factor ≥ 1).
  * FedProx's proximal step (learningRate·MU) follows the rate, as the term is part of the loss.
- *
- * Models without convolutions only (trainerLearningRate): convolutional ones keep the manifest's rate. They met the
- * goal without it, the simulator that screened the rule trains dense models only, and the one
- * real pair of runs of the Fashion-MNIST CNN on `shards:2` in the same hour ended a point lower with
- * twice the rate (77.7 % against 78.8 %, as many steps), so the rule was not extended to them.
  */
 
 /** the most a strongly skewed node multiplies the manifest's learning rate by */
@@ -33,13 +26,4 @@ export const SKEWED_LEARNING_RATE_FACTOR = 2
 /** The learning rate of a trainer whose records carry these label counts; the manifest's when they are unknown. */
 export function skewLearningRate (learningRate: number, counts: readonly number[] | undefined): number {
   return learningRate * (1 + (SKEWED_LEARNING_RATE_FACTOR - 1) * skewShare(counts))
-}
-
-/**
- * The learning rate a trainer of this manifest's model steps at on records with these label counts:
- * skewLearningRate for dense models, the manifest's rate for models with convolutions.
- */
-export function trainerLearningRate (manifest: Manifest, counts: readonly number[] | undefined): number {
-  const rate = manifest.training.learningRate
-  return hasConvolutions(manifest.model) ? rate : skewLearningRate(rate, counts)
 }
