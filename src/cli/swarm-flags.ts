@@ -62,7 +62,7 @@ export function addSwarmFlags (command: Command, options: SwarmFlagOptions): Com
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given; down to half on a node whose labels are skewed)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--algorithm <name>', `what local steps do for skewed data: ${LOCAL_ALGORITHMS_HELP} (manifest default if not given)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
     .addOption(new Option('--batch-size <n>', 'samples per batch (manifest default if not given; DP-SGD: the expected batch size)').argParser(integer(1, MANIFEST_LIMITS.batchSize)))
-    .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given; up to twice on a node whose labels are skewed)').argParser(positiveNumber))
+    .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))
     .addOption(new Option('--optimizer <name>', 'local optimizer (manifest default if not given)').choices(OPTIMIZERS))
     .addOption(new Option('--profiles <mix>', `mix of device speeds, e.g. fast:0.5,slow:0.5 (profiles: ${Object.entries(DEVICE_PROFILES).map(([name, share]) => `${name} trains ${share * 100} % of the time`).join(', ')}; a number is a custom share)`).argParser(parsedWith(parseProfiles)))
     .addOption(new Option('--codec <codec>', `how model values travel: ${CODEC_NAMES_HELP} (default ${DEFAULT_CODEC})`).argParser(parsedWith(text => formatCodec(parseCodec(text)))))

@@ -1,6 +1,4 @@
-import { skewShare } from '../data/label-skew.js'
-
-export { SKEW_HIGH, SKEW_LOW, skewShare } from '../data/label-skew.js'
+import { labelSkew } from '../data/label-skew.js'
 
 /**
  * How a node adapts its exchange to the label skew of its own data: a fact it knows locally, not a
@@ -23,10 +21,20 @@ export { SKEW_HIGH, SKEW_LOW, skewShare } from '../data/label-skew.js'
  * 3 every 20: 14/3 the bytes a second.
  */
 
+/** label skew (label-skew.ts) up to which a node keeps the manifest's settings: above IID parts (≤ 0.05), below most dirichlet:0.5 ones */
+export const SKEW_LOW = 0.3
+/** label skew from which a node adapts fully (dirichlet:0.1 and shards:2 parts of MNIST are 0.55–0.8) */
+export const SKEW_HIGH = 0.6
 /** the most a skewed node multiplies the manifest's fanout by: 3 → 7 */
 export const SKEWED_FANOUT_FACTOR = 7 / 3
 /** the most a skewed node multiplies its rounds by (divides its local steps by): 20 → 10 */
 export const SKEWED_ROUNDS_FACTOR = 2
+
+/** How far the node's labels are skewed, from 0 (keep the manifest's settings) to 1 (adapt fully); 0 when unknown. */
+export function skewShare (counts: readonly number[] | undefined): number {
+  if (counts === undefined) return 0
+  return Math.min(1, Math.max(0, (labelSkew(counts) - SKEW_LOW) / (SKEW_HIGH - SKEW_LOW)))
+}
 
 /** The fanout of a node with these label counts; the manifest's `fanout` when they are unknown. */
 export function skewFanout (fanout: number, counts: readonly number[] | undefined): number {

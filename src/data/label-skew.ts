@@ -32,18 +32,3 @@ export function labelSkew (counts: readonly number[]): number {
   const uniform = 1 / counts.length
   return counts.reduce((sum, count) => sum + Math.abs(count / total - uniform), 0) / 2
 }
-
-/** label skew up to which a node counts as balanced and keeps the manifest's settings: above IID parts (≤ 0.05), below most dirichlet:0.5 ones */
-export const SKEW_LOW = 0.3
-/** label skew from which a node adapts fully (dirichlet:0.1 and shards:2 parts of MNIST are 0.55–0.8) */
-export const SKEW_HIGH = 0.6
-
-/**
- * How far a node's labels are skewed, from 0 (balanced enough: keep the manifest's settings) to 1
- * (adapt fully): the skew's place between SKEW_LOW and SKEW_HIGH, clamped; 0 when the counts are
- * unknown. What a node adapts to it: core/skew-adaptation.ts (exchange), learning/skew-learning-rate.ts (steps).
- */
-export function skewShare (counts: readonly number[] | undefined): number {
-  if (counts === undefined) return 0
-  return Math.min(1, Math.max(0, (labelSkew(counts) - SKEW_LOW) / (SKEW_HIGH - SKEW_LOW)))
-}

@@ -7,7 +7,6 @@ import type { Weights } from './weights.js'
 import type { DenseNetwork } from './dense-network.js'
 import { createFlatLocalAlgorithm, type FlatLocalAlgorithm } from './flat-local-algorithm.js'
 import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer.js'
-import { skewLearningRate } from './skew-learning-rate.js'
 import type { SparseRows } from './sparse-rows.js'
 
 /** The rows of the shared data one simulated node holds (row numbers, not copies). */
@@ -38,8 +37,6 @@ export interface FlatTrainerInit {
  */
 export class FlatTrainer {
   readonly parameters: Float32Array
-  /** the rate its optimizer steps at: the manifest's, adapted to the skew of its rows' labels */
-  readonly learningRate: number
   private readonly optimizer: FlatOptimizer
   private readonly algorithm: FlatLocalAlgorithm
   private readonly random: Random
@@ -52,10 +49,8 @@ export class FlatTrainer {
     if (init.rows.train.length === 0) throw new MurmurError('ERR_INVALID_DATA', 'a node needs at least one training sample')
     const { manifest, network } = init
     this.parameters = network.flatten(init.initial)
-    // Larger steps on label-skewed rows (skew-learning-rate.ts); balanced rows keep the manifest's rate.
-    this.learningRate = skewLearningRate(manifest.training.learningRate, this.labelCounts)
-    this.optimizer = createFlatOptimizer(manifest.training.optimizer, this.learningRate, network.parameterCount)
-    this.algorithm = createFlatLocalAlgorithm(manifest.training.algorithm, this.learningRate)
+    this.optimizer = createFlatOptimizer(manifest.training.optimizer, manifest.training.learningRate, network.parameterCount)
+    this.algorithm = createFlatLocalAlgorithm(manifest.training.algorithm, manifest.training.learningRate)
     this.random = createRandom(init.seed)
     this.batchSize = manifest.training.batchSize
     this.order = new Int32Array(init.rows.train.length)

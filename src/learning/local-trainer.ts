@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { createRandom, type Random } from '../data/random.js'
 import type { Dataset } from '../data/dataset.js'
-import { labelCounts } from '../data/label-skew.js'
 import { MurmurError } from '../errors.js'
 import { hasConvolutions } from './models.js'
 import { buildModel } from './layers-model.js'
@@ -15,7 +14,6 @@ import type { EvaluationSplit, Trainer, TrainOptions, TrainResult } from './trai
 import { checkAugmentable } from './augmentation.js'
 import { createLocalAlgorithm, type LocalAlgorithm } from './local-algorithm.js'
 import { assertDataFitsManifest } from './data-fit.js'
-import { skewLearningRate } from './skew-learning-rate.js'
 
 export interface TrainingData {
   readonly train: Dataset
@@ -39,9 +37,9 @@ export interface LocalTrainerOptions {
   readonly recordPrivacy?: RecordPrivacySettings
 }
 
-async function compiledModel (manifest: Manifest, learningRate: number): Promise<tf.LayersModel> {
+async function compiledModel (manifest: Manifest): Promise<tf.LayersModel> {
   const model = await buildModel(manifest)
-  const { optimizer } = manifest.training
+  const { optimizer, learningRate } = manifest.training
   model.compile({
     optimizer: optimizer === 'adam' ? tf.train.adam(learningRate) : tf.train.sgd(learningRate),
     loss: 'sparseCategoricalCrossentropy'
@@ -64,9 +62,9 @@ export class LocalTrainer implements Trainer {
   /** record-level DP-SGD, which replaces plain training steps when on */
   private dpSgd: DpSgd | null = null
 
-  private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number, algorithm: string, learningRate: number) {
+  private constructor (model: tf.LayersModel, manifest: Manifest, data: TrainingData, backend: BackendName, seed: number, algorithm: string) {
     this.model = model
-    this.algorithm = createLocalAlgorithm(algorithm, { learningRate })
+    this.algorithm = createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
     this.data = data
     this.backend = backend
     this.batchSize = manifest.training.batchSize
@@ -83,14 +81,12 @@ export class LocalTrainer implements Trainer {
     // Checked before the model is built, so a bad name leaks no tensors.
     createLocalAlgorithm(algorithm, { learningRate: manifest.training.learningRate })
     checkAugmentable(manifest.dataset.inputShape, options.recordPrivacy?.augmentations ?? 1)
-    // Larger steps on label-skewed records (skew-learning-rate.ts); balanced ones keep the manifest's rate.
-    const learningRate = skewLearningRate(manifest.training.learningRate, labelCounts(data.train.labels, data.train.classes))
-    const model = await compiledModel(manifest, learningRate)
-    const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm, learningRate)
+    const model = await compiledModel(manifest)
+    const trainer = new LocalTrainer(model, manifest, data, backend, options.seed ?? manifest.seed, algorithm)
     await trainer.setWeights(initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed))
     if (options.recordPrivacy !== undefined) {
       const plan = planDpSgd(options.recordPrivacy, data.train.count, manifest.training.batchSize)
-      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, learningRate, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan, augmentationSeed: options.seed ?? manifest.seed })
+      trainer.dpSgd = new DpSgd({ model, spec: manifest.model, optimizer: model.optimizer, learningRate: manifest.training.learningRate, records: data.train.count, load: indices => trainer.batchTensors(data.train, indices), plan, augmentationSeed: options.seed ?? manifest.seed })
     }
     return trainer
   }
