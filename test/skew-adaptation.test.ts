@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { labelCounts, labelSkew } from '../src/data/label-skew.js'
 import { partitionIndices, parsePartition } from '../src/data/partition.js'
 import { createRandom } from '../src/data/random.js'
-import { SKEWED_FANOUT_FACTOR, skewFanout, skewLocalSteps } from '../src/core/skew-adaptation.js'
+import { MIN_RECORDS_PER_CLASS, SKEWED_FANOUT_FACTOR, skewFanout, skewLocalSteps } from '../src/core/skew-adaptation.js'
 import { benchmarkSkew, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
 
 /** 8 parts of 8,000 records with balanced labels, split as the benchmarks split MNIST */
@@ -38,8 +38,8 @@ describe('an exchange that follows label skew', () => {
   it('keeps the manifest fanout for balanced labels and raises it to 7/3 of it for strongly skewed ones', () => {
     for (const counts of partLabels('iid')) expect(skewFanout(3, counts)).toBe(3)
     for (const counts of partLabels('shards:2')) expect(skewFanout(3, counts)).toBe(7)
-    expect(skewFanout(3, [1, 0, 0, 0])).toBe(Math.round(3 * SKEWED_FANOUT_FACTOR))
-    expect(skewFanout(6, [1, 0, 0, 0])).toBe(14)
+    expect(skewFanout(3, [40, 0, 0, 0])).toBe(Math.round(3 * SKEWED_FANOUT_FACTOR))
+    expect(skewFanout(6, [40, 0, 0, 0])).toBe(14)
     // unknown labels: the manifest's fanout
     expect(skewFanout(3, undefined)).toBe(3)
     // in between, in proportion
@@ -51,8 +51,25 @@ describe('an exchange that follows label skew', () => {
   it('halves the local steps between merges for strongly skewed labels, never below one', () => {
     for (const counts of partLabels('iid')) expect(skewLocalSteps(20, counts)).toBe(20)
     for (const counts of partLabels('shards:2')) expect(skewLocalSteps(20, counts)).toBe(10)
-    expect(skewLocalSteps(1, [1, 0, 0, 0])).toBe(1)
+    expect(skewLocalSteps(1, [40, 0, 0, 0])).toBe(1)
     expect(skewLocalSteps(20, undefined)).toBe(20)
+  })
+
+  it('keeps the manifest\'s settings on a node with too few records to tell skew from chance', () => {
+    // A simulated phone: 7 records drawn from balanced labels read as skewed by chance alone.
+    const random = createRandom(3)
+    const phones = Array.from({ length: 200 }, () => labelCounts(Int32Array.from({ length: 7 }, () => random.integer(10)), 10))
+    // Control: at most 7 of 10 classes, so every skew is at least 0.3, and most are over 0.4, where a
+    // node with enough records would adapt.
+    expect(phones.every(counts => labelSkew(counts) > 0.3 - 1e-9)).toBe(true)
+    expect(phones.filter(counts => labelSkew(counts) > 0.4).length).toBeGreaterThan(100)
+    for (const counts of phones) {
+      expect(skewFanout(3, counts)).toBe(3)
+      expect(skewLocalSteps(20, counts)).toBe(20)
+    }
+    // One record short of the threshold keeps the manifest's; at it, a single-class node adapts fully.
+    expect(skewFanout(3, [MIN_RECORDS_PER_CLASS * 4 - 1, 0, 0, 0])).toBe(3)
+    expect(skewFanout(3, [MIN_RECORDS_PER_CLASS * 4, 0, 0, 0])).toBe(7)
   })
 
   it('a simulated swarm of label-skewed nodes sends about 14/3 the bytes of an IID one, with the same manifest', async () => {
