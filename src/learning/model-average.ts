@@ -27,14 +27,13 @@ export class ModelAverage {
       return copyOf(weights)
     }
     const decay = this.decay
-    this.average = average.map((tensor, index) => {
-      const past = tensor.values
+    // In place: the average is this object's own (callers get copies), one model less of garbage a round.
+    for (const [index, tensor] of average.entries()) {
+      const values = tensor.values
       const now = (weights[index] as Tensor).values
-      const values = new Float32Array(past.length)
-      for (let i = 0; i < past.length; i++) values[i] = decay * (past[i] as number) + (1 - decay) * (now[i] as number)
-      return { shape: [...tensor.shape], values }
-    })
-    return copyOf(this.average)
+      for (let i = 0; i < values.length; i++) values[i] = decay * (values[i] as number) + (1 - decay) * (now[i] as number)
+    }
+    return copyOf(average)
   }
 
   /** Starts over from this model (a node that adopts the swarm's model drops its own past). */
