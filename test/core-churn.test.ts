@@ -174,6 +174,39 @@ describe('churn and partitions, in-process', () => {
     await swarm.stop()
   })
 
+  it('a node back after longer than its peer window keeps models catches up from its peers (a warm join); back at once it does not (control)', async () => {
+    const swarm = new InProcessSwarm()
+    const [away, ...others] = await swarm.grow(3) as [InProcessNode, ...InProcessNode[]]
+    await swarm.until(() => away.core.status().step >= 100, 600_000, '100 steps')
+    await swarm.stop([away])
+    const left = swarm.time.now()
+    // Away for a minute, twice the 30-s window of a node without a gossip period; the others train on.
+    await swarm.time.advance(60_000)
+    const back = swarm.add({ store: away.store, warmJoin: true })
+    swarm.network.linkAll([back.id, ...others.map(node => node.id)])
+    let caughtUp = false
+    back.core.addEventListener('warm-join', () => { caughtUp = true })
+    await back.core.start()
+    expect(back.core.resumed).toBe(true)
+    await swarm.until(() => caughtUp, 120_000, 'the catch-up')
+    expect(back.core.status().warmJoin?.answers).toBe(2)
+    // It keeps its own progress counters: a catch-up replaces the model, not the node.
+    expect(back.core.status().step).toBeGreaterThanOrEqual(100)
+    expect(swarm.time.now() - left).toBeGreaterThan(60_000)
+
+    // Control: the same node back at once resumes its checkpoint and asks no one.
+    await swarm.stop([back])
+    const again = swarm.add({ store: back.store, warmJoin: true })
+    swarm.network.linkAll([again.id, ...others.map(node => node.id)])
+    let asked = false
+    again.core.addEventListener('warm-join', () => { asked = true })
+    await again.core.start()
+    await swarm.until(() => again.core.status().exchanges >= back.core.status().exchanges + 20, 600_000, '20 rounds after the restart')
+    expect(asked).toBe(false)
+    expect(again.core.status().warmJoin).toBeNull()
+    await swarm.stop()
+  })
+
   it('a restart resumes training from the model it trained on, not the average it serves; a checkpoint without one (format 1) resumes the served model', async () => {
     const swarm = new InProcessSwarm()
     const [first] = await swarm.grow(2) as [InProcessNode, InProcessNode]

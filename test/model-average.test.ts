@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isMurmurError } from '../src/errors.js'
-import { ModelAverage } from '../src/learning/model-average.js'
+import { averageRounds, ModelAverage } from '../src/learning/model-average.js'
 import type { Weights } from '../src/learning/weights.js'
 import { errorOf } from './helpers.js'
 
@@ -16,6 +16,21 @@ describe('ModelAverage (the model a node serves)', () => {
     expect(valuesOf(average.add(model(4, 0)))).toEqual([4, 0])
     expect(valuesOf(average.add(model(0, 4)))).toEqual([2, 2])
     expect(valuesOf(average.add(model(0, 4)))).toEqual([1, 3])
+  })
+
+  it('a round that counts as several fades the past by decay to that power: long rounds average over a time, not five of them', () => {
+    const average = new ModelAverage(0.8)
+    average.add(model(0))
+    // Control: one round moves the average by 1 − 0.8 of the way.
+    expect(valuesOf(average.add(model(10)))[0]).toBeCloseTo(2, 5)
+    const long = new ModelAverage(0.8)
+    long.add(model(0))
+    // A 2-minute round counts as 16 rounds of 7.5 s: 0.8^16 ≈ 0.028 of the past is left.
+    expect(averageRounds(120_000)).toBe(16)
+    expect(valuesOf(long.add(model(10), averageRounds(120_000)))[0]).toBeCloseTo(10 * (1 - 0.8 ** 16), 4)
+    // Rounds up to 7.5 s count as one, as before.
+    expect(averageRounds(2_000)).toBe(1)
+    expect(averageRounds(Number.NaN)).toBe(1)
   })
 
   it('smooths a model that swings between rounds, which the last model does not', () => {

@@ -12,3 +12,14 @@
 export function gossipIdleMs (elapsedMs: number, periodMs: number): number {
   return Math.max(0, periodMs - elapsedMs)
 }
+
+/**
+ * How long a node's first round waits for, instead of a whole period: a fraction of it drawn from the
+ * node's own random stream. Nodes that start together (a swarm launched at once, phones coming back
+ * on the same minute) would otherwise run their rounds in step: every push arrives just after its
+ * receiver merged and waits a whole period to count. A staggered start spreads the rounds over the
+ * period, and a node that comes back merges what it hears (its catch-up, node-core.ts) sooner.
+ */
+export function firstRoundPeriodMs (periodMs: number, random: () => number): number {
+  return periodMs * random()
+}

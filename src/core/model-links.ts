@@ -1,5 +1,5 @@
 import { decodeValues, encodeValues, type WeightCodec } from '../learning/weight-codec.js'
-import { add, allFinite, subtract, type Tensor, type Weights } from '../learning/weights.js'
+import { add, allFinite, type Tensor, type Weights } from '../learning/weights.js'
 import { BoundedMap } from './bounded-map.js'
 
 /**
@@ -20,6 +20,19 @@ export interface PreparedPush {
   readonly difference: Weights
 }
 
+/**
+ * a − b into a scratch array that is reused (the encoder reads it at once): a push's difference is
+ * only encoded, and a fresh array for each cost a simulation of thousands of nodes its garbage
+ */
+let scratch = new Float32Array(0)
+function differenceInto (a: Float32Array, b: Float32Array): Float32Array {
+  if (a.length !== b.length) throw new RangeError(`a model of ${a.length} values against a reference of ${b.length}`)
+  if (scratch.length < a.length) scratch = new Float32Array(a.length)
+  const difference = scratch.subarray(0, a.length)
+  for (let i = 0; i < a.length; i++) difference[i] = (a[i] as number) - (b[i] as number)
+  return difference
+}
+
 /** The sender's side: one reference per peer. */
 export class OutboundLinks {
   private readonly links: BoundedMap<string, { base: number; reference: Weights }>
@@ -31,7 +44,7 @@ export class OutboundLinks {
   prepare (peer: string, weights: Weights): PreparedPush {
     const link = this.links.get(peer)
     const reference = link?.reference ?? this.initial
-    const data = subtract(weights, reference).map(tensor => encodeValues(tensor.values, this.codec))
+    const data = weights.map((tensor, index) => encodeValues(differenceInto(tensor.values, (reference[index] as Tensor).values), this.codec))
     const difference = data.map((bytes, index) => {
       const tensor = weights[index] as Tensor
       return { shape: tensor.shape, values: decodeValues(bytes, this.codec, tensor.values.length) }
@@ -41,8 +54,20 @@ export class OutboundLinks {
 
   /** The receiver accepted the push: it now holds reference + difference, numbered base + 1 (at least 2). */
   commit (peer: string, push: PreparedPush): void {
-    const reference = this.links.get(peer)?.reference ?? this.initial
-    this.links.set(peer, { base: Math.max(push.base, 1) + 1, reference: add(reference, push.difference) })
+    const link = this.links.get(peer)
+    if (link === undefined) {
+      this.links.set(peer, { base: Math.max(push.base, 1) + 1, reference: add(this.initial, push.difference) })
+      return
+    }
+    // A link's reference is its own (made by add() above) and no push to that peer is prepared while
+    // one is in flight (push-exchange.ts): it takes the difference in place, sparing a model's worth
+    // of garbage a push.
+    for (const [index, tensor] of link.reference.entries()) {
+      const values = tensor.values
+      const difference = (push.difference[index] as Tensor).values
+      for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) + (difference[i] as number)
+    }
+    this.links.set(peer, { base: Math.max(push.base, 1) + 1, reference: link.reference })
   }
 
   /** The receiver does not share our reference (it restarted, or a push failed midway): start again. */

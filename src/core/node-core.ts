@@ -4,7 +4,7 @@ import { MurmurError } from '../errors.js'
 import { initialWeights } from '../learning/initial-weights.js'
 import type { Manifest } from '../learning/manifest.js'
 import { createMergeRule, type MergeRule } from '../learning/merge.js'
-import { DEFAULT_MODEL_AVERAGE_DECAY, ModelAverage } from '../learning/model-average.js'
+import { averageRounds, DEFAULT_MODEL_AVERAGE_DECAY, ModelAverage } from '../learning/model-average.js'
 import { weightShapes } from '../learning/models.js'
 import { parseCodec, type WeightCodec } from '../learning/weight-codec.js'
 import { allFinite, norm, type Weights } from '../learning/weights.js'
@@ -15,8 +15,9 @@ import type { CoreStatus } from './core-status.js'
 import { dutyCycleIdleMs } from './duty-cycle.js'
 import type { Exchange, ExchangeDecorator, Outgoing } from './exchange.js'
 import { FairShareBudget } from './fair-share.js'
-import { gossipIdleMs } from './gossip-period.js'
+import { firstRoundPeriodMs, gossipIdleMs } from './gossip-period.js'
 import { Intake, MAX_TRACKED_PEERS } from './intake.js'
+import { DEFAULT_WINDOW_MAX_AGE_MS, WINDOW_ROUNDS } from './peer-window.js'
 import type { IntakeLimits } from './intake-guard.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { NodeCoreEvents } from './node-events.js'
@@ -103,7 +104,23 @@ const EXHAUSTED_ROUND_MS = 1_000
 /** rounds of steps a privacy ledger reserves at least (see checkpoint()) */
 const LEDGER_RESERVE_ROUNDS = 10
 /** offsets that give the node's random choices streams of their own */
-const STREAMS = { attack: 0xa77ac, push: 0x9e37, warmJoin: 0x70a1 } as const
+const STREAMS = { attack: 0xa77ac, push: 0x9e37, warmJoin: 0x70a1, gossip: 0x90551 } as const
+
+/**
+ * The swarm's initial weights and their norm, derived once per manifest: a simulation starts a core at
+ * every node's start and restart (tens of thousands an hour for 10,000 phones). Read only: links and
+ * the intake derive fresh arrays from them.
+ */
+const swarmStarts = new WeakMap<Manifest, { initial: Weights; initialNorm: number }>()
+function swarmStart (manifest: Manifest): { initial: Weights; initialNorm: number } {
+  let start = swarmStarts.get(manifest)
+  if (start === undefined) {
+    const initial = initialWeights(manifest.model, manifest.dataset.inputShape, manifest.seed)
+    start = { initial, initialNorm: norm(initial) }
+    swarmStarts.set(manifest, start)
+  }
+  return start
+}
 
 /**
  * One murmur node's protocol: trains on its own data, and after every few local steps merges what it
@@ -163,6 +180,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private running = false
   private stopping = false
   private readonly stopController = new AbortController()
+  /** aborted when a warm join has found the swarm's model: the first round, waiting out part of its period, starts at once to adopt it */
+  private readonly joinedController = new AbortController()
   private loop: Promise<void> = Promise.resolve()
 
   constructor (components: NodeCoreComponents, init: NodeCoreInit) {
@@ -185,8 +204,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     this.fanout = skewFanout(init.manifest.exchange.fanout, this.trainer.labelCounts)
     // With node-level privacy every round's release spends budget: rounds stay as the manifest sets them.
     this.localSteps = this.privacy === null ? skewLocalSteps(init.manifest.training.localSteps, this.trainer.labelCounts) : init.manifest.training.localSteps
-    const initial = initialWeights(init.manifest.model, init.manifest.dataset.inputShape, init.manifest.seed)
-    this.initialNorm = norm(initial)
+    const { initial, initialNorm } = swarmStart(init.manifest)
+    this.initialNorm = initialNorm
     this.intake = new Intake({
       expectations: this.expectations,
       initial,
@@ -262,7 +281,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     // The first round's change is measured from where the node starts (initial weights or checkpoint).
     this.roundStart = await this.trainer.getWeights()
     await this.transport.start(this.handlers(), this.exchange.topic)
-    if (!this.resumedFromCheckpoint && (this.init.warmJoin ?? true)) {
+    if ((!this.resumedFromCheckpoint || this.staleCheckpoint(checkpoint?.savedAt)) && (this.init.warmJoin ?? true)) {
       this.warmJoin().catch((error: unknown) => {
         this.warn(`warm join failed: ${error instanceof Error ? error.message : String(error)}`)
       })
@@ -291,6 +310,20 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
         else this.refusals.modelRequests++
       }
     }
+  }
+
+  /**
+   * Whether a checkpoint is older than the peer window keeps a peer's model (the window's age, or
+   * WINDOW_ROUNDS gossip periods): a node back after so long holds a model as stale as those it would
+   * drop from others, so it catches up as a fresh node joins (warm join) rather than train on it and
+   * push it to its peers. A phone is offline most of the time, and without this every session's first
+   * round mixed a model minutes old into its neighbours' merges (docs/simulations.md, "Phones").
+   */
+  private staleCheckpoint (savedAt: string | undefined): boolean {
+    if (savedAt === undefined) return false
+    const saved = Date.parse(savedAt)
+    const windowMs = Math.max(DEFAULT_WINDOW_MAX_AGE_MS, WINDOW_ROUNDS * (this.init.gossipPeriodMs ?? 0))
+    return Number.isFinite(saved) && this.clock.now() - saved > windowMs
   }
 
   /** whether the node resumed from a checkpoint */
@@ -332,7 +365,10 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       clock: this.clock,
       patienceMs: WARM_JOIN_PATIENCE_MS
     })
-    if (result !== null) this.adopt = result
+    if (result !== null) {
+      this.adopt = result
+      this.joinedController.abort()
+    }
   }
 
   private async run (): Promise<void> {
@@ -342,6 +378,11 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     let lastEvaluation = -Infinity
     const maxCpu = this.init.maxCpu ?? 1
     const gossipPeriod = this.init.gossipPeriodMs ?? 0
+    const gossip = this.randomStream('gossip')
+    let period = firstRoundPeriodMs(gossipPeriod, () => gossip.next())
+    // A joining (or catching-up) node's first round ends when the swarm's model has come: the node
+    // serves and shares it from then on, rather than its start's model for up to a period.
+    let wait = AbortSignal.any([this.stopController.signal, this.joinedController.signal])
     while (!this.stopping) {
       const trainingStarted = this.clock.now()
       const steps = await this.affordableSteps(this.localSteps)
@@ -349,14 +390,17 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
       if (maxCpu < 1) await idle(this.clock, dutyCycleIdleMs(this.clock.now() - trainingStarted, maxCpu), this.stopController.signal)
-      if (gossipPeriod > 0) await idle(this.clock, gossipIdleMs(this.clock.now() - trainingStarted, gossipPeriod), this.stopController.signal)
+      if (gossipPeriod > 0) await idle(this.clock, gossipIdleMs(this.clock.now() - trainingStarted, period), wait)
+      period = gossipPeriod
+      wait = this.stopController.signal
       // Budget spent: the node goes on merging and sharing (which spends nothing) at an easy pace.
       if (steps === 0) await idle(this.clock, EXHAUSTED_ROUND_MS, this.stopController.signal)
       this.step += result.steps
       this.samplesProcessed += result.samples
       // Staleness is counted in this node's rounds, not seconds (peer-window.ts).
-      this.intake.window.pace(this.clock.now() - trainingStarted)
-      await this.round(await this.trainer.getWeights())
+      const roundMs = this.clock.now() - trainingStarted
+      this.intake.window.pace(roundMs)
+      await this.round(await this.trainer.getWeights(), roundMs)
       if (this.clock.now() - lastEvaluation >= evaluationInterval) {
         this.lastAccuracy = await this.trainer.evaluate('holdout')
         lastEvaluation = this.clock.now()
@@ -370,7 +414,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   }
 
   /** After local training: release (privacy), adopt or merge, share. */
-  private async round (trained: Weights): Promise<void> {
+  private async round (trained: Weights, roundMs: number): Promise<void> {
     let weights = trained
     this.assertFinite(weights, 'after local training')
     let share = true
@@ -407,7 +451,8 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       this.assertFinite(weights, 'after merging')
       await this.trainer.setWeights(weights)
     }
-    this.model = this.average.add(weights)
+    // Long rounds (a gossip period of minutes) count as several: the average spans a time, not only a count of rounds.
+    this.model = this.average.add(weights, averageRounds(roundMs))
     this.roundStart = weights
     this.encodedCache = null
     this.intake.guard.reference(weights, this.initialNorm)

@@ -125,10 +125,16 @@ export function decodeUpdate (bytes: Uint8Array, expectations: UpdateExpectation
     } catch (error) {
       return reject('malformed', `tensor ${index}: ${isMurmurError(error) ? error.message : String(error)}`)
     }
-    if (!decoded.every(Number.isFinite)) return reject('non-finite', `tensor ${index} holds NaN or infinite values`)
+    if (!finite(decoded)) return reject('non-finite', `tensor ${index} holds NaN or infinite values`)
     values.push({ shape: [...expected], values: decoded })
   }
   return { ok: true, value: { swarmId: message.swarmId, step: message.step, samples: message.samples, createdAt: message.createdAt, base: message.base, codec, values } }
+}
+
+/** Whether every value is a finite number: an indexed loop, as every received value passes here (a callback per value was a thirteenth of a 3,000-phone simulation). */
+function finite (values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false
+  return true
 }
 
 /** Checks an update that must hold full weights (base 0), as checkpoints, /model answers and gossip broadcasts do. */

@@ -320,7 +320,7 @@ export class CenteredClipping implements MergeRule {
     })
     return own.weights.map((tensor, index) => {
       const base = tensor.values
-      const shift = new Float64Array(base.length)
+      const shift = zeroedShift(base.length)
       received.forEach((contribution, k) => {
         const coefficient = coefficients[k] as number
         const source = (contribution.weights[index] as Tensor).values
@@ -369,7 +369,7 @@ export class ClippedGossip implements MergeRule {
     const coefficients = distances.map(d => (d > radius ? radius / d : 1) / n)
     return own.weights.map((tensor, index) => {
       const base = tensor.values
-      const shift = new Float64Array(base.length)
+      const shift = zeroedShift(base.length)
       received.forEach((contribution, k) => {
         const coefficient = coefficients[k] as number
         const source = (contribution.weights[index] as Tensor).values
@@ -383,6 +383,19 @@ export class ClippedGossip implements MergeRule {
 }
 
 /** ‖a − b‖² over all tensors, in double precision; shapes already checked. */
+/**
+ * The float64 sum of a clipped merge's shifts, in an array reused from merge to merge (zeroed here;
+ * merges are synchronous): a fresh one each merge was a model's worth of garbage per round in a
+ * simulation of thousands of nodes.
+ */
+let shiftScratch = new Float64Array(0)
+function zeroedShift (length: number): Float64Array {
+  if (shiftScratch.length < length) shiftScratch = new Float64Array(length)
+  const shift = shiftScratch.subarray(0, length)
+  shift.fill(0)
+  return shift
+}
+
 function squaredDistance (a: Weights, b: Weights): number {
   let sum = 0
   a.forEach((tensor, index) => {
