@@ -382,7 +382,6 @@ export class ClippedGossip implements MergeRule {
   }
 }
 
-/** ‖a − b‖² over all tensors, in double precision; shapes already checked. */
 /**
  * The float64 sum of a clipped merge's shifts, in an array reused from merge to merge (zeroed here;
  * merges are synchronous): a fresh one each merge was a model's worth of garbage per round in a
@@ -396,6 +395,7 @@ function zeroedShift (length: number): Float64Array {
   return shift
 }
 
+/** ‖a − b‖² over all tensors, in double precision; shapes already checked. */
 function squaredDistance (a: Weights, b: Weights): number {
   let sum = 0
   a.forEach((tensor, index) => {
