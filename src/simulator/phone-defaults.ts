@@ -13,10 +13,9 @@ export const SMARTPHONE_DEFAULTS = {
   /**
    * the gossip cycle Δ: a round every 2 minutes. A round a minute mixes better: on 1,000 phones, with
    * the core's catch-up of returning phones and its served average over time, the gap to centralized
-   * is 7.5 points at 2 minutes and 1.8 at 1 minute (docs/simulations.md, "Phones coming back").
-   * But rounds are what a simulation pays for: 10,000 simulated phones already take 30 minutes at 2
-   * minutes, twice what issue #11 allows, since skewed nodes (every phone, with its 8 records) push to
-   * 7 peers instead of 3 (docs/simulations.md, "Scale")
+   * is 10.8 points at 2 minutes and 5.4 at 1 minute (docs/simulations.md, "Phones coming back").
+   * But rounds are what a simulation pays for: 10,000 simulated phones already take 22 minutes at 2
+   * minutes, beyond the 15 that issue #11 allows (docs/simulations.md, "Scale")
    */
   gossipPeriodMs: 120_000,
   /** local steps per round */
