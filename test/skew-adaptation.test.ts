@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { labelCounts, labelSkew } from '../src/data/label-skew.js'
+import { chanceSkew, labelCounts, labelSkew } from '../src/data/label-skew.js'
 import { partitionIndices, parsePartition } from '../src/data/partition.js'
 import { createRandom } from '../src/data/random.js'
-import { MIN_RECORDS_PER_CLASS, SKEWED_FANOUT_FACTOR, skewFanout, skewLocalSteps } from '../src/core/skew-adaptation.js'
+import { SKEWED_FANOUT_FACTOR, skewFanout, skewLocalSteps } from '../src/core/skew-adaptation.js'
 import { benchmarkSkew, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
 
 /** 8 parts of 8,000 records with balanced labels, split as the benchmarks split MNIST */
@@ -67,9 +67,19 @@ describe('an exchange that follows label skew', () => {
       expect(skewFanout(3, counts)).toBe(3)
       expect(skewLocalSteps(20, counts)).toBe(20)
     }
-    // One record short of the threshold keeps the manifest's; at it, a single-class node adapts fully.
-    expect(skewFanout(3, [MIN_RECORDS_PER_CLASS * 4 - 1, 0, 0, 0])).toBe(3)
-    expect(skewFanout(3, [MIN_RECORDS_PER_CLASS * 4, 0, 0, 0])).toBe(7)
+    // A small node whose labels are skewed beyond chance still adapts: 24 records of one class.
+    expect(skewFanout(3, [24, 0, 0, 0, 0, 0, 0, 0, 0, 0])).toBe(7)
+    expect(skewLocalSteps(20, [24, 0, 0, 0, 0, 0, 0, 0, 0, 0])).toBe(10)
+  })
+
+  it('puts the skew of balanced draws where chance puts it', () => {
+    const random = createRandom(5)
+    for (const records of [7, 100, 1_000]) {
+      const draws = Array.from({ length: 400 }, () => labelSkew(labelCounts(Int32Array.from({ length: records }, () => random.integer(10)), 10)))
+      const mean = draws.reduce((sum, skew) => sum + skew, 0) / draws.length
+      expect(Math.abs(mean / chanceSkew(records, 10) - 1)).toBeLessThan(0.15)
+    }
+    expect(chanceSkew(0, 10)).toBe(Infinity)
   })
 
   it('a simulated swarm of label-skewed nodes sends about 14/3 the bytes of an IID one, with the same manifest', async () => {
