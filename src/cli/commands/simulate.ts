@@ -9,6 +9,8 @@ import { createSimulationPrinter, simulationSummaryLines } from '../simulation-p
 import { parseDistribution, parseBitsPerSecond, parseMilliseconds, type Distribution } from '../../simulator/distribution.js'
 import { DEFAULT_SIMULATED_NETWORK } from '../../simulator/network-defaults.js'
 import { SMARTPHONE_DEFAULTS } from '../../simulator/phone-defaults.js'
+import { countExternalMemoryInHeapLimit } from '../heap-tuning.js'
+import { DEFAULT_TRAINING } from '../../learning/manifest.js'
 
 /** A share in [0, 1): what --push-loss takes. */
 function parseLoss (text: string): number {
@@ -41,11 +43,12 @@ export function simulateCommand (): Command {
     .addOption(new Option('--peers <n>', `connections each node keeps (libp2p's target; ${SMARTPHONE_DEFAULTS.targetPeers} with --availability smartphone); all other nodes when fewer`).argParser(integer(1, 1024)).default(DEFAULT_SIMULATED_NETWORK.targetPeers))
     .addOption(new Option('--availability <source>', 'churn: an availability trace file (CSV device,online_from,online_to or JSON; docs/simulations.md) or smartphone[:ONLINE[:SESSION]], generated phone-like sessions (default 0.3 online, 300s sessions)'))
     .addOption(new Option('--step-time <time>', 'virtual time one local step takes on a fast device, e.g. 12ms (default: --calibrate, else the model\'s figure in docs/simulations.md)').argParser(parsedWith(parseMilliseconds)))
-    .addOption(new Option('--gossip-period <time>', `the gossip cycle: a node starts a round (local steps, merge, share) at most this often and idles the rest, e.g. 10s (default: ${SMARTPHONE_DEFAULTS.gossipPeriodMs / 1000}s with --availability smartphone, which also takes ${SMARTPHONE_DEFAULTS.localSteps} local steps of ${SMARTPHONE_DEFAULTS.algorithm} a round and ${SMARTPHONE_DEFAULTS.targetPeers} peers; else 0, rounds back to back)`).argParser(parsedWith(parseMilliseconds)))
+    .addOption(new Option('--gossip-period <time>', `the gossip cycle: a node starts a round (local steps, merge, share) at most this often and idles the rest, e.g. 10s (default: ${SMARTPHONE_DEFAULTS.gossipPeriodMs / 1000}s with --availability smartphone, which also takes ${SMARTPHONE_DEFAULTS.localSteps} local step${SMARTPHONE_DEFAULTS.localSteps === 1 ? '' : 's'} of ${SMARTPHONE_DEFAULTS.algorithm} a round (SGD at ${SMARTPHONE_DEFAULTS.sgdLearningRate} unless told otherwise) and ${SMARTPHONE_DEFAULTS.targetPeers} peers; else 0, rounds back to back)`).argParser(parsedWith(parseMilliseconds)))
     .addOption(new Option('--calibrate <summary.json>', 'take the step time and the share of failed pushes from a real run: the summary.json of murmur swarm --out').conflicts('stepTime'))
     .addOption(new Option('--push-loss <fraction>', 'share of pushes that deliver nothing (refused unread, the push fails), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
     .addOption(new Option('--timeline-nodes <n>', 'nodes scored at each point of the timeline').argParser(integer(1, MAX_NODES)).default(64))
     .action(async (given: SimulateFlags) => {
+      countExternalMemoryInHeapLimit()
       const { flags, scenario } = await resolveSwarmFlags(command, given, MAX_NODES)
       const privacy = privacyFromFlags(flags)
       const [{ runSimulation }, { readCalibration, defaultStepMs }, availabilityModule] = await Promise.all([
@@ -71,6 +74,7 @@ export function simulateCommand (): Command {
           checkpointInterval = SMARTPHONE_DEFAULTS.checkpointIntervalMs
           flags.localSteps ??= SMARTPHONE_DEFAULTS.localSteps
           flags.algorithm ??= SMARTPHONE_DEFAULTS.algorithm
+          if ((flags.optimizer ?? DEFAULT_TRAINING.optimizer) === 'sgd' && privacy?.level !== 'record') flags.learningRate ??= SMARTPHONE_DEFAULTS.sgdLearningRate
           if (command.getOptionValueSource('peers') !== 'cli') flags.peers = SMARTPHONE_DEFAULTS.targetPeers
         }
       }
