@@ -5,6 +5,7 @@ import {
   CODEC_NAMES_HELP,
   decodeValues,
   encodeValues,
+  encodeValuesDecoded,
   formatCodec,
   isCodecName,
   maxEncodedSize,
@@ -78,6 +79,20 @@ describe('round trips', () => {
       })
     }
   }
+
+  it('gives the sender exactly what the receiver will decode, without a decode (error feedback)', () => {
+    for (const codec of CODECS) {
+      for (const size of SIZES) {
+        const values = randomValues(createRandom(size + 1), size)
+        // An all-zero block, a tiny one (scale underflows to 0) and NaN (sent as 0) take their own paths.
+        if (size >= 256) values.fill(0, 0, 7).fill(1e-45, 7, 14)
+        if (size >= 1000 && codec.kind === 'int8') values[500] = Number.NaN
+        const { bytes, decoded } = encodeValuesDecoded(values, codec)
+        expect(bytes).toEqual(encodeValues(values, codec))
+        expect(decoded).toEqual(decodeValues(bytes, codec, size))
+      }
+    }
+  })
 
   it('reads values from unaligned and offset views', () => {
     const values = randomValues(createRandom(5), 300)

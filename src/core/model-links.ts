@@ -1,4 +1,4 @@
-import { decodeValues, encodeValues, type WeightCodec } from '../learning/weight-codec.js'
+import { encodeValuesDecoded, type WeightCodec } from '../learning/weight-codec.js'
 import { add, allFinite, type Tensor, type Weights } from '../learning/weights.js'
 import { BoundedMap } from './bounded-map.js'
 
@@ -44,11 +44,13 @@ export class OutboundLinks {
   prepare (peer: string, weights: Weights): PreparedPush {
     const link = this.links.get(peer)
     const reference = link?.reference ?? this.initial
-    const data = weights.map((tensor, index) => encodeValues(differenceInto(tensor.values, (reference[index] as Tensor).values), this.codec))
-    const difference = data.map((bytes, index) => {
-      const tensor = weights[index] as Tensor
-      return { shape: tensor.shape, values: decodeValues(bytes, this.codec, tensor.values.length) }
-    })
+    const data: Uint8Array[] = []
+    const difference: Tensor[] = []
+    for (const [index, tensor] of weights.entries()) {
+      const { bytes, decoded } = encodeValuesDecoded(differenceInto(tensor.values, (reference[index] as Tensor).values), this.codec)
+      data.push(bytes)
+      difference.push({ shape: tensor.shape, values: decoded })
+    }
     return { base: link?.base ?? 1, data, difference }
   }
 

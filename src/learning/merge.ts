@@ -320,14 +320,15 @@ export class CenteredClipping implements MergeRule {
     })
     return own.weights.map((tensor, index) => {
       const base = tensor.values
-      const shift = zeroedShift(base.length)
-      received.forEach((contribution, k) => {
+      const length = base.length
+      const shift = zeroedShift(length)
+      for (let k = 0; k < received.length; k++) {
         const coefficient = coefficients[k] as number
-        const source = (contribution.weights[index] as Tensor).values
-        for (let i = 0; i < shift.length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
-      })
-      const values = new Float32Array(base.length)
-      for (let i = 0; i < values.length; i++) values[i] = (base[i] as number) + (shift[i] as number)
+        const source = ((received[k] as Contribution).weights[index] as Tensor).values
+        for (let i = 0; i < length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
+      }
+      const values = new Float32Array(length)
+      for (let i = 0; i < length; i++) values[i] = (base[i] as number) + (shift[i] as number)
       return { shape: [...tensor.shape], values }
     })
   }
@@ -369,14 +370,15 @@ export class ClippedGossip implements MergeRule {
     const coefficients = distances.map(d => (d > radius ? radius / d : 1) / n)
     return own.weights.map((tensor, index) => {
       const base = tensor.values
-      const shift = zeroedShift(base.length)
-      received.forEach((contribution, k) => {
+      const length = base.length
+      const shift = zeroedShift(length)
+      for (let k = 0; k < received.length; k++) {
         const coefficient = coefficients[k] as number
-        const source = (contribution.weights[index] as Tensor).values
-        for (let i = 0; i < shift.length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
-      })
-      const values = new Float32Array(base.length)
-      for (let i = 0; i < values.length; i++) values[i] = (base[i] as number) + (shift[i] as number)
+        const source = ((received[k] as Contribution).weights[index] as Tensor).values
+        for (let i = 0; i < length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
+      }
+      const values = new Float32Array(length)
+      for (let i = 0; i < length; i++) values[i] = (base[i] as number) + (shift[i] as number)
       return { shape: [...tensor.shape], values }
     })
   }
@@ -398,13 +400,14 @@ function zeroedShift (length: number): Float64Array {
 /** ‖a − b‖² over all tensors, in double precision; shapes already checked. */
 function squaredDistance (a: Weights, b: Weights): number {
   let sum = 0
-  a.forEach((tensor, index) => {
-    const x = tensor.values
+  for (let index = 0; index < a.length; index++) {
+    const x = (a[index] as Tensor).values
     const y = (b[index] as Tensor).values
-    for (let i = 0; i < x.length; i++) {
+    const length = x.length
+    for (let i = 0; i < length; i++) {
       const difference = (x[i] as number) - (y[i] as number)
       sum += difference * difference
     }
-  })
+  }
   return sum
 }

@@ -225,7 +225,8 @@ function decodeFp16 (bytes: Uint8Array, count: number): Float32Array {
 
 // int8 ------------------------------------------------------------------------------------------
 
-function encodeInt8 (values: Float32Array, blockSize: number): Uint8Array {
+/** `decoded`, when given, receives what decodeInt8 will read back, value for value (the sender's copy for error feedback). */
+function encodeInt8 (values: Float32Array, blockSize: number, decoded?: Float32Array): Uint8Array {
   const n = values.length
   const bytes = new Uint8Array(n + 4 * Math.ceil(n / blockSize))
   const view = new DataView(bytes.buffer)
@@ -245,7 +246,9 @@ function encodeInt8 (values: Float32Array, blockSize: number): Uint8Array {
     if (scale === 0) { offset += end - start; continue } // all zeros (or too small for a float32 scale)
     for (let i = start; i < end; i++) {
       const q = Math.round((values[i] as number) / scale)
-      ints[offset++] = q > 127 ? 127 : q < -127 ? -127 : q // NaN becomes 0
+      ints[offset] = q > 127 ? 127 : q < -127 ? -127 : q // NaN becomes 0
+      if (decoded !== undefined) decoded[i] = (ints[offset] as number) * scale
+      offset++
     }
   }
   return bytes
@@ -388,6 +391,21 @@ export function encodeValues (values: Float32Array, codec: WeightCodec): Uint8Ar
     case 'int8': return encodeInt8(values, codec.blockSize)
     case 'topk': return encodeTopk(values, codec.fraction)
   }
+}
+
+/**
+ * Encodes `values` and returns, beside the bytes, the values a receiver decodes from them: what a
+ * sender of differences adds to its copy of the receiver's model (error feedback, core/model-links.ts).
+ * For int8 the encoder computes them as it quantizes, sparing a decode of every push.
+ */
+export function encodeValuesDecoded (values: Float32Array, codec: WeightCodec): { bytes: Uint8Array; decoded: Float32Array } {
+  assertCodec(codec)
+  if (codec.kind === 'int8') {
+    const decoded = new Float32Array(values.length)
+    return { bytes: encodeInt8(values, codec.blockSize, decoded), decoded }
+  }
+  const bytes = encodeValues(values, codec)
+  return { bytes, decoded: decodeValues(bytes, codec, values.length) }
 }
 
 /**
