@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { pushLossFromSummary, stepMsFromSummary } from '../src/simulator/calibration.js'
+import { DEFAULT_LEARNING_RATES } from '../src/learning/manifest.js'
 import { SMARTPHONE_DEFAULTS } from '../src/simulator/phone-defaults.js'
 import { errorOf, schemaErrors, temporaryDirectory } from './helpers.js'
 
@@ -15,8 +16,8 @@ interface PhoneSummary {
   nodes: Array<{ exchanges: number; restarts: number }>
 }
 
-async function trainingOf (directory: string): Promise<{ localSteps: number; algorithm: string }> {
-  return (JSON.parse(await readFile(join(directory, 'manifest.json'), 'utf8')) as { training: { localSteps: number; algorithm: string } }).training
+async function trainingOf (directory: string): Promise<{ localSteps: number; algorithm: string; optimizer: string; learningRate: number }> {
+  return (JSON.parse(await readFile(join(directory, 'manifest.json'), 'utf8')) as { training: { localSteps: number; algorithm: string; optimizer: string; learningRate: number } }).training
 }
 
 describe('murmur simulate command', () => {
@@ -73,7 +74,7 @@ describe('murmur simulate command', () => {
       const phones = JSON.parse(await readFile(join(out, 'phones', 'summary.json'), 'utf8')) as PhoneSummary
       expect(phones.simulation.gossipPeriodMs).toBe(SMARTPHONE_DEFAULTS.gossipPeriodMs)
       expect(phones.simulation.targetPeers).toBe(SMARTPHONE_DEFAULTS.targetPeers)
-      expect(await trainingOf(join(out, 'phones'))).toMatchObject({ localSteps: SMARTPHONE_DEFAULTS.localSteps, algorithm: SMARTPHONE_DEFAULTS.algorithm })
+      expect(await trainingOf(join(out, 'phones'))).toMatchObject({ localSteps: SMARTPHONE_DEFAULTS.localSteps, algorithm: SMARTPHONE_DEFAULTS.algorithm, optimizer: 'sgd', learningRate: SMARTPHONE_DEFAULTS.sgdLearningRate })
       // A round a period at most (one more for each restart: a node starts a round when it comes back).
       for (const node of phones.nodes) expect(node.exchanges).toBeLessThanOrEqual(240_000 / SMARTPHONE_DEFAULTS.gossipPeriodMs + node.restarts + 1)
       // Flags win; without a period, rounds run back to back (control: 10 s of 45-ms rounds).
@@ -83,6 +84,9 @@ describe('murmur simulate command', () => {
       expect(typed.simulation.targetPeers).toBe(2)
       expect(await trainingOf(join(out, 'flags'))).toMatchObject({ localSteps: 3, algorithm: 'fedprox:0.01' })
       expect(Math.max(...typed.nodes.map(node => node.exchanges))).toBeGreaterThan(100)
+      // The phones' step size is for SGD: Adam keeps its own default.
+      await run(process.execPath, [cli, ...flags, '--duration', '1s', '--optimizer', 'adam', '--out', join(out, 'adam')], { timeout: 90_000 })
+      expect(await trainingOf(join(out, 'adam'))).toMatchObject({ optimizer: 'adam', learningRate: DEFAULT_LEARNING_RATES.adam })
     } finally {
       await rm(out, { recursive: true, force: true })
     }
