@@ -14,7 +14,7 @@ import { BUILTIN_DATASETS, isBuiltinDataset, type BuiltinDataset } from '../../d
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
 import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, SKEW_ENGINES, skewCases, type SkewEngine, type SkewResult } from '../../swarm/skew-bench.js'
-import { countExternalMemoryInHeapLimit } from '../heap-tuning.js'
+import { inSimulationHeap } from '../heap-tuning.js'
 
 interface TrainFlags {
   json: boolean
@@ -226,8 +226,8 @@ function skewCommand (): Command {
         ...(flags.partitions === undefined ? {} : { partitions: flags.partitions }),
         ...(flags.algorithms === undefined ? {} : { algorithms: flags.algorithms })
       })
-      // The simulated engine runs every node in this process (heap-tuning.ts).
-      if (flags.engine === 'simulate') countExternalMemoryInHeapLimit()
+      // The simulated engine runs every node in this process, set up for it (heap-tuning.ts).
+      if (flags.engine === 'simulate' && !await inSimulationHeap()) return
       const results = await benchmarkSkew({
         cases,
         nodes: flags.nodes,

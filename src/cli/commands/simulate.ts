@@ -9,7 +9,7 @@ import { createSimulationPrinter, simulationSummaryLines } from '../simulation-p
 import { parseDistribution, parseBitsPerSecond, parseMilliseconds, type Distribution } from '../../simulator/distribution.js'
 import { DEFAULT_SIMULATED_NETWORK } from '../../simulator/network-defaults.js'
 import { SMARTPHONE_DEFAULTS } from '../../simulator/phone-defaults.js'
-import { countExternalMemoryInHeapLimit } from '../heap-tuning.js'
+import { inSimulationHeap } from '../heap-tuning.js'
 import { DEFAULT_TRAINING } from '../../learning/manifest.js'
 
 /** A share in [0, 1): what --push-loss takes. */
@@ -48,7 +48,8 @@ export function simulateCommand (): Command {
     .addOption(new Option('--push-loss <fraction>', 'share of pushes that deliver nothing (refused unread, the push fails), in [0, 1) (default: --calibrate\'s, else 0)').argParser(parsedWith(parseLoss)))
     .addOption(new Option('--timeline-nodes <n>', 'nodes scored at each point of the timeline').argParser(integer(1, MAX_NODES)).default(64))
     .action(async (given: SimulateFlags) => {
-      countExternalMemoryInHeapLimit()
+      // A simulation's heap is set up when its process starts: this may run the command again in a child (heap-tuning.ts).
+      if (!await inSimulationHeap()) return
       const { flags, scenario } = await resolveSwarmFlags(command, given, MAX_NODES)
       const privacy = privacyFromFlags(flags)
       const [{ runSimulation }, { readCalibration, defaultStepMs }, availabilityModule] = await Promise.all([
