@@ -318,19 +318,7 @@ export class CenteredClipping implements MergeRule {
       const scale = norm > this.tau ? this.tau / norm : 1
       return Math.max(contribution.samples, 1) / total * scale
     })
-    return own.weights.map((tensor, index) => {
-      const base = tensor.values
-      const length = base.length
-      const shift = zeroedShift(length)
-      for (let k = 0; k < received.length; k++) {
-        const coefficient = coefficients[k] as number
-        const source = ((received[k] as Contribution).weights[index] as Tensor).values
-        for (let i = 0; i < length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
-      }
-      const values = new Float32Array(length)
-      for (let i = 0; i < length; i++) values[i] = (base[i] as number) + (shift[i] as number)
-      return { shape: [...tensor.shape], values }
-    })
+    return shiftedBy(own.weights, received, coefficients)
   }
 }
 
@@ -368,19 +356,7 @@ export class ClippedGossip implements MergeRule {
     const radius = this.radius(distances)
     const n = received.length + 1
     const coefficients = distances.map(d => (d > radius ? radius / d : 1) / n)
-    return own.weights.map((tensor, index) => {
-      const base = tensor.values
-      const length = base.length
-      const shift = zeroedShift(length)
-      for (let k = 0; k < received.length; k++) {
-        const coefficient = coefficients[k] as number
-        const source = ((received[k] as Contribution).weights[index] as Tensor).values
-        for (let i = 0; i < length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
-      }
-      const values = new Float32Array(length)
-      for (let i = 0; i < length; i++) values[i] = (base[i] as number) + (shift[i] as number)
-      return { shape: [...tensor.shape], values }
-    })
+    return shiftedBy(own.weights, received, coefficients)
   }
 }
 
@@ -395,6 +371,26 @@ function zeroedShift (length: number): Float64Array {
   const shift = shiftScratch.subarray(0, length)
   shift.fill(0)
   return shift
+}
+
+/**
+ * own + Σₖ coefficientₖ·(receivedₖ − own), tensor by tensor, the sum taken in doubles: what the
+ * clipped rules return once they have their coefficients.
+ */
+function shiftedBy (own: Weights, received: readonly Contribution[], coefficients: readonly number[]): Weights {
+  return own.map((tensor, index) => {
+    const base = tensor.values
+    const length = base.length
+    const shift = zeroedShift(length)
+    for (let k = 0; k < received.length; k++) {
+      const coefficient = coefficients[k] as number
+      const source = ((received[k] as Contribution).weights[index] as Tensor).values
+      for (let i = 0; i < length; i++) shift[i] = (shift[i] as number) + coefficient * ((source[i] as number) - (base[i] as number))
+    }
+    const values = new Float32Array(length)
+    for (let i = 0; i < length; i++) values[i] = (base[i] as number) + (shift[i] as number)
+    return { shape: [...tensor.shape], values }
+  })
 }
 
 /** ‖a − b‖² over all tensors, in double precision; shapes already checked. */
