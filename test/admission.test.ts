@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest'
-import { createHost, type Host } from '../src/p2p/host.js'
-import { createIdentity } from '../src/p2p/identity.js'
+import type { Host } from '../src/p2p/host.js'
 import { ModelGossip } from '../src/p2p/model-gossip.js'
 import { requestModel, serveModel } from '../src/p2p/model-request.js'
 import { generateSwarmKey } from '../src/p2p/swarm-key.js'
 import { sleep } from './helpers.js'
+import { startLoopbackHost } from './host-helpers.js'
 
 /**
  * Admission with real libp2p hosts. The members run admission without pnet (admissionKey alone), so
@@ -16,16 +16,7 @@ const TOPIC = '/murmur/admission-test/1'
 const MODEL = new Uint8Array([1, 2, 3, 4, 5])
 
 async function startHost (admissionKey?: Uint8Array): Promise<Host> {
-  const host = await createHost({
-    identity: await createIdentity(),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap: [],
-    mdns: false,
-    maxMessageBytes: 1 << 20,
-    relayService: false,
-    relayReservations: 0,
-    ...(admissionKey === undefined ? {} : { admissionKey })
-  })
+  const host = await startLoopbackHost(admissionKey === undefined ? {} : { admissionKey })
   await serveModel(host, { swarmId: SWARM, model: async () => MODEL })
   return host
 }

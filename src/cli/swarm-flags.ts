@@ -59,7 +59,7 @@ export function addSwarmFlags (command: Command, options: SwarmFlagOptions): Com
     .addOption(new Option('--duration <time>', options.durationHelp).argParser(duration).default(60_000, '60s'))
     .addOption(new Option('--seed <n>', 'seed of the initial weights, the data partition and random scenario events').argParser(integer(0, 0xffffffff)).default(DEFAULT_SEED))
     .addOption(new Option('--scenario <file>', 'scenario file (see simulations/): its swarm settings are defaults that flags override'))
-    .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given; down to half on a node whose labels are skewed)').argParser(integer(1, 1_000_000)))
+    .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (manifest default if not given)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--algorithm <name>', `what local steps do for skewed data: ${LOCAL_ALGORITHMS_HELP} (manifest default if not given)`).argParser(parsedWith(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
     .addOption(new Option('--batch-size <n>', 'samples per batch (manifest default if not given; DP-SGD: the expected batch size)').argParser(integer(1, MANIFEST_LIMITS.batchSize)))
     .addOption(new Option('--learning-rate <rate>', 'learning rate (manifest default if not given)').argParser(positiveNumber))

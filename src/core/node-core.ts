@@ -28,7 +28,7 @@ import { PrivacyGuard } from './privacy-guard.js'
 import { PushExchange } from './push-exchange.js'
 import { RecordPrivacy } from './record-privacy.js'
 import { resume } from './resume.js'
-import { skewFanout, skewLocalSteps } from './skew-adaptation.js'
+import { skewFanout } from './skew-adaptation.js'
 import { plausibleClaims } from './sample-claims.js'
 import type { Transport, TransportHandlers } from './transport.js'
 import { encodeUpdate, validateUpdate, type UpdateExpectations } from './update-codec.js'
@@ -146,8 +146,9 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private readonly intake: Intake
   private readonly exchange: Exchange
   private readonly privacy: PrivacyGuard | null
-  /** peers it pushes to after each round, and local steps in a round: the manifest's, adapted to its own labels' skew (skew-adaptation.ts) */
+  /** peers it pushes to after each round: the manifest's fanout, adapted to its own labels' skew (skew-adaptation.ts) */
   private readonly fanout: number
+  /** local steps in a round: the manifest's */
   private readonly localSteps: number
   private readonly modelRequests: FairShareBudget
   /** refusals that are not about an update's content, counted for status */
@@ -202,8 +203,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     this.privacy = init.manifest.privacy?.level === 'node' ? new PrivacyGuard(init.manifest.privacy, init.privacyNoise) : null
     this.modelRequests = new FairShareBudget(MODEL_REQUEST_LIMITS, this.clock.now)
     this.fanout = skewFanout(init.manifest.exchange.fanout, this.trainer.labelCounts)
-    // With node-level privacy every round's release spends budget: rounds stay as the manifest sets them.
-    this.localSteps = this.privacy === null ? skewLocalSteps(init.manifest.training.localSteps, this.trainer.labelCounts) : init.manifest.training.localSteps
+    this.localSteps = init.manifest.training.localSteps
     const { initial, initialNorm } = swarmStart(init.manifest)
     this.initialNorm = initialNorm
     this.intake = new Intake({

@@ -22,14 +22,30 @@ export interface PushExchangeInit {
   readonly isRefused: (peer: string) => boolean
   readonly random: () => number
   readonly counters: NodeCounters
+  /**
+   * the least time between two announcements (default ANNOUNCEMENT_INTERVAL_MS): a node whose rounds
+   * are shorter announces on every round that ends after it has passed, not on every round
+   */
+  readonly announcementIntervalMs?: number
 }
+
+/**
+ * How often a node in push mode announces its progress on the swarm's topic at most. Whom a node
+ * pushes to comes from the topic's subscriptions, not from announcements (docs/protocol.md, section
+ * 6.1), and each announcement costs every peer that receives it a signature check (gossipsub's
+ * StrictSign): announced on every round, a skewed node of an 8-node MNIST swarm spent about a tenth
+ * of its CPU time on them (docs/simulations.md, section 6, "Rounds that cost CPU time"). The same interval as
+ * the peer topic's addresses (swarm-services.ts).
+ */
+export const ANNOUNCEMENT_INTERVAL_MS = 5_000
 
 /**
  * Push mode, epidemic dissemination: after each round, the model goes to `fanout` peers sampled at
  * random, each over a stream of its own, as the difference from what that peer already holds of this
- * node's model (error feedback, model-links.ts); a small announcement on the swarm's topic keeps the
- * node in the swarm's membership. Sends never block the round: at most one transfer is in flight per
- * peer (a busy peer is skipped and counted), and every transfer has a timeout.
+ * node's model (error feedback, model-links.ts); a small announcement of its progress goes on the
+ * swarm's topic at most every ANNOUNCEMENT_INTERVAL_MS. Sends never block the round: at most one
+ * transfer is in flight per peer (a busy peer is skipped and counted), and every transfer has a
+ * timeout.
  */
 export class PushExchange implements Exchange {
   readonly mode = 'push'
@@ -39,6 +55,7 @@ export class PushExchange implements Exchange {
   private readonly inFlight = new Set<string>()
   private readonly stopController = new AbortController()
   private readonly relayCounts = { sendsRelayed: 0, sendsSkippedRelayed: 0 }
+  private lastAnnouncement = -Infinity
 
   constructor (init: PushExchangeInit) {
     this.init = init
@@ -47,7 +64,10 @@ export class PushExchange implements Exchange {
 
   async share (model: Outgoing, progress: Progress): Promise<ShareResult> {
     const recipients = this.push(model, progress)
-    const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.init.swarmId, step: progress.step, samples: progress.samples, createdAt: this.init.clock.now() })
+    const now = this.init.clock.now()
+    if (now - this.lastAnnouncement < (this.init.announcementIntervalMs ?? ANNOUNCEMENT_INTERVAL_MS)) return { recipients, bytes: 0, message: null }
+    this.lastAnnouncement = now
+    const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.init.swarmId, step: progress.step, samples: progress.samples, createdAt: now })
     // A lost announcement costs nothing: the next round sends another.
     await this.init.transport.publish(announcement).catch(() => 0)
     return { recipients, bytes: 0, message: null }

@@ -65,9 +65,15 @@ export async function handlePushes (host: Host, options: PushHandlerOptions): Pr
   })
 }
 
+// A push writes before it reads, so the protocol's name goes out with the model (multistream-select's
+// optimistic select) instead of a round trip ahead of it: on a host whose nodes share few cores, every
+// round trip waits for a busy peer's event loop, and a peer still busy with the previous push gets none
+// (push-exchange.ts). A peer that does not speak the protocol fails the read, as a refused push does.
+const OPTIMISTIC = { negotiateFully: false } as const
+
 /** Sends one update to a peer and resolves to its answer; rejects on timeout or a broken stream. */
 export async function pushModel (host: Host, peer: PeerId, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
-  return exchange(await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal }), bytes, signal)
+  return exchange(await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal, ...OPTIMISTIC }), bytes, signal)
 }
 
 /**
@@ -75,7 +81,7 @@ export async function pushModel (host: Host, peer: PeerId, bytes: Uint8Array, si
  * that it fits in what the relay allows (see relay-allowance.ts).
  */
 export async function pushModelOver (connection: Connection, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
-  return exchange(await connection.newStream(MODEL_PUSH_PROTOCOL, { signal, runOnLimitedConnection: true }), bytes, signal)
+  return exchange(await connection.newStream(MODEL_PUSH_PROTOCOL, { signal, runOnLimitedConnection: true, ...OPTIMISTIC }), bytes, signal)
 }
 
 async function exchange (stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
