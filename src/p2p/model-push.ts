@@ -65,16 +65,22 @@ export async function handlePushes (host: Host, options: PushHandlerOptions): Pr
   })
 }
 
-// A push writes before it reads, so the protocol's name goes out with the model (multistream-select's
-// optimistic select) instead of a round trip ahead of it: on a host whose nodes share few cores, every
-// round trip waits for a busy peer's event loop, and a peer still busy with the previous push gets none
-// (push-exchange.ts). A peer that does not speak the protocol fails the read, as a refused push does.
-const OPTIMISTIC = { negotiateFully: false } as const
-
-/** Sends one update to a peer and resolves to its answer; rejects on timeout or a broken stream. */
+/**
+ * Sends one update to a peer, dialling it if needed, and resolves to its answer; rejects on timeout
+ * or a broken stream. The protocol is negotiated before the model goes: a peer that refuses this host
+ * (a connection gater's denial after the handshake) then fails the push at once, where an optimistic
+ * write would wait for the connection's end (about 0.6 s on loopback).
+ */
 export async function pushModel (host: Host, peer: PeerId, bytes: Uint8Array, signal: AbortSignal): Promise<PushReply> {
-  return exchange(await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal, ...OPTIMISTIC }), bytes, signal)
+  return exchange(await host.dialProtocol(peer, MODEL_PUSH_PROTOCOL, { signal }), bytes, signal)
 }
+
+// A push over an open connection writes before it reads, so the protocol's name goes out with the
+// model (multistream-select's optimistic select) instead of a round trip ahead of it: on a host whose
+// nodes share few cores, every round trip waits for a busy peer's event loop, and a peer still busy
+// with the previous push gets none (push-exchange.ts). A peer that does not speak the protocol fails
+// the read, as a refused push does.
+const OPTIMISTIC = { negotiateFully: false } as const
 
 /**
  * Sends one update over a given connection, relayed (limited) ones included: the caller has checked
