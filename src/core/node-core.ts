@@ -148,8 +148,6 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private readonly privacy: PrivacyGuard | null
   /** peers it pushes to after each round: the manifest's fanout, adapted to its own labels' skew (skew-adaptation.ts) */
   private readonly fanout: number
-  /** local steps in a round: the manifest's */
-  private readonly localSteps: number
   private readonly modelRequests: FairShareBudget
   /** refusals that are not about an update's content, counted for status */
   private readonly refusals = { pushesBusy: 0, modelRequests: 0 }
@@ -203,7 +201,6 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     this.privacy = init.manifest.privacy?.level === 'node' ? new PrivacyGuard(init.manifest.privacy, init.privacyNoise) : null
     this.modelRequests = new FairShareBudget(MODEL_REQUEST_LIMITS, this.clock.now)
     this.fanout = skewFanout(init.manifest.exchange.fanout, this.trainer.labelCounts)
-    this.localSteps = init.manifest.training.localSteps
     const { initial, initialNorm } = swarmStart(init.manifest)
     this.initialNorm = initialNorm
     this.intake = new Intake({
@@ -385,7 +382,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     let wait = AbortSignal.any([this.stopController.signal, this.joinedController.signal])
     while (!this.stopping) {
       const trainingStarted = this.clock.now()
-      const steps = await this.affordableSteps(this.localSteps)
+      const steps = await this.affordableSteps(this.manifest.training.localSteps)
       const result = steps > 0 ? await this.trainer.train(steps, this.recordPrivacy === null ? undefined : { dpSgdStepsTaken: this.recordPrivacy.stepsTaken() }) : { steps: 0, samples: 0, loss: 0 }
       this.recordPrivacy?.spend(result.steps)
       this.stepsSinceCheckpoint += result.steps
@@ -552,7 +549,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
     const savedAt = isoTime(this.clock)
     // The privacy ledger reserves about two checkpoint intervals of steps (at least ten rounds, so a
     // forced checkpoint comes at most every ten rounds); none when stopping.
-    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.localSteps, 2 * this.stepsSinceCheckpoint)
+    const reserve = this.stopping ? 0 : Math.max(LEDGER_RESERVE_ROUNDS * this.manifest.training.localSteps, 2 * this.stepsSinceCheckpoint)
     this.stepsSinceCheckpoint = 0
     await this.store.writeCheckpoint({
       swarmId: this.swarmId,

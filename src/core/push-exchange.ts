@@ -22,20 +22,16 @@ export interface PushExchangeInit {
   readonly isRefused: (peer: string) => boolean
   readonly random: () => number
   readonly counters: NodeCounters
-  /**
-   * the least time between two announcements (default ANNOUNCEMENT_INTERVAL_MS): a node whose rounds
-   * are shorter announces on every round that ends after it has passed, not on every round
-   */
-  readonly announcementIntervalMs?: number
 }
 
 /**
- * How often a node in push mode announces its progress on the swarm's topic at most. Whom a node
- * pushes to comes from the topic's subscriptions, not from announcements (docs/protocol.md, section
- * 6.1), and each announcement costs every peer that receives it a signature check (gossipsub's
- * StrictSign): announced on every round, a skewed node of an 8-node MNIST swarm spent about a tenth
- * of its CPU time on them (docs/simulations.md, section 6, "Rounds that cost CPU time"). The same interval as
- * the peer topic's addresses (swarm-services.ts).
+ * The least time between two announcements of a node in push mode: a node whose rounds are shorter
+ * announces on the first round that ends after it has passed. Whom a node pushes to comes from the
+ * topic's subscriptions, not from announcements (docs/protocol.md, section 6.1), and each announcement
+ * costs every peer that receives it a signature check (gossipsub's StrictSign): announced on every
+ * round, a skewed node of an 8-node MNIST swarm spent about a tenth of its CPU time on them
+ * (docs/simulations.md, section 6, "Rounds that cost CPU time"). The same interval as the peer
+ * topic's addresses (swarm-services.ts).
  */
 export const ANNOUNCEMENT_INTERVAL_MS = 5_000
 
@@ -65,7 +61,7 @@ export class PushExchange implements Exchange {
   async share (model: Outgoing, progress: Progress): Promise<ShareResult> {
     const recipients = this.push(model, progress)
     const now = this.init.clock.now()
-    if (now - this.lastAnnouncement < (this.init.announcementIntervalMs ?? ANNOUNCEMENT_INTERVAL_MS)) return { recipients, bytes: 0, message: null }
+    if (now - this.lastAnnouncement < ANNOUNCEMENT_INTERVAL_MS) return { recipients, bytes: 0, message: null }
     this.lastAnnouncement = now
     const announcement = encodeAnnouncement({ protocolVersion: PROTOCOL_VERSION, swarmId: this.init.swarmId, step: progress.step, samples: progress.samples, createdAt: now })
     // A lost announcement costs nothing: the next round sends another.
