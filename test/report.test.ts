@@ -33,6 +33,7 @@ function node(index: number, accuracy: number | null, extra: Partial<NodeSummary
     privacyEpsilon: null,
     epsilon: null,
     eventLoopLagP99Ms: 3,
+    fanout: 3,
     ...extra
   }
 }

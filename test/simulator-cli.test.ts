@@ -31,13 +31,20 @@ describe('murmur simulate command', () => {
 
   it('calibrates the push loss from a swarm summary: the fanout slots of all exchanges but each node\'s last that delivered no model', () => {
     const push = { mode: 'push', fanout: 3 }
-    // 10 exchanges each, the last still in flight at the stop: 27 slots, 18 models arrived.
-    const nodes = [{ exchanges: 10, updatesReceived: 20 }, { exchanges: 10, updatesReceived: 16 }]
-    expect(pushLossFromSummary({ exchange: push, nodes })).toBeCloseTo(1 - 36 / 54, 9)
+    // Four nodes, 10 exchanges each, the last still in flight at the stop: 27 slots a node, 18 models arrived.
+    const nodes = [20, 16, 18, 18].map(updatesReceived => ({ exchanges: 10, updatesReceived }))
+    expect(pushLossFromSummary({ exchange: push, nodes })).toBeCloseTo(1 - 72 / 108, 9)
     // Control: every slot delivered, no loss.
-    expect(pushLossFromSummary({ exchange: push, nodes: [{ exchanges: 10, updatesReceived: 27 }] })).toBe(0)
+    const whole = Array.from({ length: 4 }, () => ({ exchanges: 10, updatesReceived: 27 }))
+    expect(pushLossFromSummary({ exchange: push, nodes: whole })).toBe(0)
     expect(pushLossFromSummary({ exchange: { mode: 'broadcast', fanout: 3 }, nodes })).toBeNull()
-    expect(pushLossFromSummary({ exchange: push, nodes: [{ exchanges: 1, updatesReceived: 0 }] })).toBeNull()
+    expect(pushLossFromSummary({ exchange: push, nodes: [{ exchanges: 1, updatesReceived: 0 }, { exchanges: 1, updatesReceived: 0 }] })).toBeNull()
+    // A skewed node pushes to more peers than the manifest says: its own line's fanout counts (eight
+    // nodes pushing to 7 peers: 63 slots a node, 54 arrived), where the manifest's would read no loss.
+    const skewed = Array.from({ length: 8 }, () => ({ exchanges: 10, updatesReceived: 54, fanout: 7 }))
+    expect(pushLossFromSummary({ exchange: push, nodes: skewed })).toBeCloseTo(1 - 54 / 63, 9)
+    // At most every other node: in a swarm of four, 3 slots an exchange whatever the fanout.
+    expect(pushLossFromSummary({ exchange: push, nodes: whole.map(node => ({ ...node, fanout: 7 })) })).toBe(0)
   })
 
   it('runs with murmur swarm\'s flags and a trace file, and writes a schema-valid summary, its run figures and a report', async () => {
@@ -46,10 +53,15 @@ describe('murmur simulate command', () => {
       const trace = join(out, 'trace.csv')
       await writeFile(trace, 'device,online_from,online_to\n1,0,8\n2,0,8\n3,2,8\n4,0,3\n4,5,8\n')
       const { stdout } = await run(process.execPath, [cli, 'simulate', '--nodes', '4', '--model', 'logistic', '--duration', '8s', '--step-time', '50ms',
-        '--latency', 'uniform:5ms:20ms', '--bandwidth', 'lognormal:50mbit:0.5', '--availability', trace, '--merge', 'median', '--local-steps', '5', '--out', out], { timeout: 90_000 })
+        '--latency', 'uniform:5ms:20ms', '--bandwidth', 'lognormal:50mbit:0.5', '--availability', trace, '--merge', 'median', '--local-steps', '5', '--partition', 'shards:2', '--out', out], { timeout: 90_000 })
       expect(stdout).toMatch(/simulated swarm [0-9a-f]{32}: 4 nodes, logistic on mnist/)
-      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as { mergeRule: string; simulation: { latency: string; availability: string }; nodes: Array<{ restarts: number }> }
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as { mergeRule: string; simulation: { latency: string; availability: string }; nodes: Array<{ restarts: number; fanout: number | null }> }
       expect(schemaErrors('swarm-summary', summary)).toEqual([])
+      // Each node's line says the fanout it pushed with: label-skewed nodes push to up to 7 peers, not the manifest's 3.
+      for (const node of summary.nodes) {
+        expect(node.fanout).toBeGreaterThan(3)
+        expect(node.fanout).toBeLessThanOrEqual(7)
+      }
       expect(summary.mergeRule).toBe('median')
       expect(summary.simulation.latency).toBe('uniform:5ms:20ms')
       expect(summary.simulation.availability).toBe(trace)

@@ -24,7 +24,7 @@ export function defaultStepMs (model: string): number {
   return DEFAULT_STEP_MS[model] ?? DEFAULT_STEP_MS.mlp as number
 }
 
-interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown; exchanges?: unknown; updatesReceived?: unknown }
+interface SummaryNode { alive?: unknown; role?: unknown; maxCpu?: unknown; restarts?: unknown; step?: unknown; exchanges?: unknown; updatesReceived?: unknown; fanout?: unknown }
 
 /** What a simulation takes from a real run. */
 export interface Calibration {
@@ -36,8 +36,10 @@ export interface Calibration {
 
 /**
  * The share of the real run's pushes that did not deliver a model: 1 − arrived / slots, where a
- * node's slots are fanout × its exchanges but the last (whose pushes are still in flight when it
- * stops), and a push arrived when a receiver counted it (`updatesReceived`), over every node. On a
+ * node's slots are its fanout × its exchanges but the last (whose pushes are still in flight when it
+ * stops), and a push arrived when a receiver counted it (`updatesReceived`), over every node. A node's
+ * fanout is its own line's (a skewed node pushes to more peers, skew-adaptation.ts), else the
+ * manifest's (summaries written before nodes reported theirs), and at most the number of other nodes. On a
  * host running more node processes than it has cores, starved nodes answer late (pushes time out,
  * `sendsFailed`), find the previous push to a peer still in flight (`sendsDropped`) and know fewer
  * swarm peers to push to (docs/simulations.md, "Fidelity"). The simulator's network has no CPU to
@@ -52,7 +54,9 @@ export function pushLossFromSummary (summary: unknown): number | null {
   let arrived = 0
   for (const node of nodes as SummaryNode[]) {
     if (typeof node.exchanges !== 'number' || typeof node.updatesReceived !== 'number') return null
-    slots += exchange.fanout * Math.max(0, node.exchanges - 1)
+    // A node pushes to at most its fanout of the other nodes.
+    const fanout = Math.min(typeof node.fanout === 'number' ? node.fanout : exchange.fanout, nodes.length - 1)
+    slots += fanout * Math.max(0, node.exchanges - 1)
     arrived += node.updatesReceived
   }
   return slots === 0 ? null : Math.max(0, 1 - arrived / slots)

@@ -384,9 +384,11 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
   // The end: every running node stops cleanly (final checkpoint), as `murmur swarm` stops its nodes.
   const aliveAtEnd = new Set(nodes.filter(n => n.state === 'running').map(n => n.index))
   const epsilonSeen = new Map<number, number>()
+  const fanoutSeen = new Map<number, number>()
   for (const target of nodes) {
-    const privacy = target.core?.status().privacy
-    if (privacy !== undefined) epsilonSeen.set(target.index, privacy.epsilon)
+    const status = target.core?.status()
+    if (status?.privacy !== undefined) epsilonSeen.set(target.index, status.privacy.epsilon)
+    if (status?.exchange.mode === 'push') fanoutSeen.set(target.index, status.exchange.fanout)
     stopNode(target, false)
   }
   // Stopping may wait on virtual time (a round finishing): time runs on until every node has stopped.
@@ -421,7 +423,8 @@ export async function runSimulation (options: SimulationOptions): Promise<{ summ
       peakRssBytes: null,
       privacyEpsilon: epsilonSeen.get(target.index) ?? null,
       epsilon: manifest.privacy === undefined ? null : epsilonSeen.get(target.index) ?? null,
-      eventLoopLagP99Ms: null
+      eventLoopLagP99Ms: null,
+      fanout: fanoutSeen.get(target.index) ?? null
     }
     nodeSummaries.push(summary)
     if (alive && summary.role === 'honest' && weights !== null) countedModels.push(weights)

@@ -8,6 +8,8 @@ export interface ObservedFigures {
   readonly privacyEpsilon: number | null
   /** 99th percentile event-loop delay of the node's main thread, when last seen */
   readonly eventLoopLagP99Ms: number | null
+  /** peers the node pushed its model to after each round (the manifest's fanout adapted to its labels' skew), when last seen; null in broadcast mode */
+  readonly fanout: number | null
 }
 
 /**
@@ -18,18 +20,21 @@ export class NodeObservations {
   private readonly peakRss = new Map<number, number>()
   private readonly epsilon = new Map<number, number>()
   private readonly lagP99 = new Map<number, number>()
+  private readonly fanout = new Map<number, number>()
 
   observe (index: number, status: NodeStatus): void {
     this.peakRss.set(index, Math.max(this.peakRss.get(index) ?? 0, status.memory.rssBytes))
     if (status.privacy !== undefined) this.epsilon.set(index, status.privacy.epsilon)
     this.lagP99.set(index, status.eventLoop.lagP99Ms)
+    if (status.exchange.mode === 'push') this.fanout.set(index, status.exchange.fanout)
   }
 
   of (index: number): ObservedFigures {
     return {
       peakRssBytes: this.peakRss.get(index) ?? null,
       privacyEpsilon: this.epsilon.get(index) ?? null,
-      eventLoopLagP99Ms: this.lagP99.get(index) ?? null
+      eventLoopLagP99Ms: this.lagP99.get(index) ?? null,
+      fanout: this.fanout.get(index) ?? null
     }
   }
 }

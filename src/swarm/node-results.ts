@@ -59,7 +59,8 @@ export async function nodeResults (nodes: readonly FinishedNode[], manifest: Man
       peakRssBytes: observed.peakRssBytes,
       privacyEpsilon: observed.privacyEpsilon,
       epsilon: finalEpsilon(manifest, state, observed.privacyEpsilon),
-      eventLoopLagP99Ms: observed.eventLoopLagP99Ms
+      eventLoopLagP99Ms: observed.eventLoopLagP99Ms,
+      fanout: observed.fanout
     }
     summaries.push(summary)
     if (summary.alive && summary.role === 'honest' && model !== null) countedModels.push(model)

@@ -31,6 +31,11 @@ export interface NodeSummary extends ReportedCounters {
   epsilon: number | null
   /** 99th percentile event-loop delay of the thread serving libp2p, when last seen */
   eventLoopLagP99Ms: number | null
+  /**
+   * peers the node pushed its model to after each round, when last seen: the manifest's fanout,
+   * adapted to the skew of the node's labels (src/core/skew-adaptation.ts); null in broadcast mode
+   */
+  fanout: number | null
 }
 
 export interface TimelinePoint {
