@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { benchCommand, skewTable } from '../src/cli/commands/bench.js'
-import { benchmarkSkew, DEFAULT_SKEW_ALGORITHMS, skewCases, type SkewResult } from '../src/swarm/skew-bench.js'
+import { benchmarkSkew, DEFAULT_SKEW_ALGORITHMS, skewCases, skewRows, type SkewResult, type SkewRow } from '../src/swarm/skew-bench.js'
 import { DEFAULT_TRAINING } from '../src/learning/manifest.js'
 import { rejectionOf } from './helpers.js'
 
@@ -26,13 +26,34 @@ describe('murmur bench skew cases', () => {
   it('prints one row per swarm with both gaps to the centralized model', () => {
     const result: SkewResult = {
       dataset: 'mnist', model: 'mlp', partition: 'dirichlet:0.1', algorithm: 'qgm:0.9', nodes: 8, mergeRule: 'mean', durationSeconds: 120,
-      meanAccuracy: 0.9, minAccuracy: 0.85, centralizedAccuracy: 0.95, bytesSentPerNode: 12_345_678, samplesPerNode: 60_000, engine: 'simulate'
+      meanAccuracy: 0.9, minAccuracy: 0.85, centralizedAccuracy: 0.95, bytesSentPerNode: 12_345_678, samplesPerNode: 60_000, engine: 'simulate', repeat: 0, seed: 42
     }
     const table = skewTable([result])
     expect(table).toContain('qgm:0.9')
     expect(table).toContain('-5.0')
     expect(table).toContain('-10.0')
     expect(table).toContain('12.3')
+  })
+
+  it('gives the medians of a case\'s runs, each run\'s own gap counted, and the range of the mean\'s gap', () => {
+    const run = (repeat: number, mean: number, central: number, algorithm = 'qgm:0.9'): SkewResult => ({
+      dataset: 'fashion-mnist', model: 'cnn', partition: 'shards:2', algorithm, nodes: 8, mergeRule: 'clipped-gossip:0.25', durationSeconds: 120,
+      meanAccuracy: mean, minAccuracy: mean - 0.01, centralizedAccuracy: central, bytesSentPerNode: 4e6, samplesPerNode: 60_000 + repeat, engine: 'swarm', repeat, seed: 42 + repeat
+    })
+    // Gaps −0.03, −0.05 (an unlucky centralized model) and −0.02: median −0.03, not the −0.035 of the medians.
+    const rows = skewRows([run(0, 0.81, 0.84), run(1, 0.80, 0.85), run(2, 0.82, 0.84), run(0, 0.79, 0.84, 'dsgd')])
+    expect(rows).toHaveLength(2)
+    const [qgm, dsgd] = rows as [SkewRow, SkewRow]
+    expect(qgm.runs).toBe(3)
+    expect(qgm.meanAccuracy).toBeCloseTo(0.81, 9)
+    expect(qgm.centralizedAccuracy).toBeCloseTo(0.84, 9)
+    expect(qgm.meanGap).toBeCloseTo(-0.03, 9)
+    expect(qgm.meanGapRange[0]).toBeCloseTo(-0.05, 9)
+    expect(qgm.meanGapRange[1]).toBeCloseTo(-0.02, 9)
+    expect(qgm.samplesPerNode).toBe(60_001)
+    expect(dsgd.runs).toBe(1)
+    const table = skewTable([run(0, 0.81, 0.84), run(1, 0.80, 0.85), run(2, 0.82, 0.84)])
+    expect(table).toContain('-3.0 (-5.0 to -2.0)')
   })
 })
 
@@ -57,6 +78,15 @@ describe('murmur bench skew --engine simulate', () => {
     // nodes that hold two classes each learn the others' from their peers: far above one shard's 2 of 10 classes
     expect(result?.meanAccuracy).toBeGreaterThan((result?.centralizedAccuracy ?? 1) - 0.2)
     expect(result?.bytesSentPerNode).toBeGreaterThan(0)
+  }, 300_000)
+
+  it('runs each case as often as asked, each run with its own seed', async () => {
+    const results = await benchmarkSkew({ cases: skewCases({ setups: [{ dataset: 'mnist', model: 'logistic' }], partitions: ['shards:2'], algorithms: ['dsgd'] }), nodes: 4, durationMs: 1_000, engine: 'simulate', seed: 7, repeats: 2 })
+    expect(results.map(result => [result.repeat, result.seed])).toEqual([[0, 7], [1, 8]])
+    // Another seed splits the data and starts the weights otherwise: the runs differ (the simulator is deterministic per seed).
+    expect(results[0]?.meanAccuracy).not.toBe(results[1]?.meanAccuracy)
+    expect(skewRows(results)[0]?.runs).toBe(2)
+    await expect(benchmarkSkew({ cases: [], durationMs: 1_000, repeats: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
   }, 300_000)
 
   it('passes the fanout on: pushing to three peers sends about three times the bytes of one', async () => {

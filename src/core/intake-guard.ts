@@ -2,6 +2,7 @@ import { systemClock } from './clock.js'
 import { norm, type Weights } from '../learning/weights.js'
 import { BoundedMap } from './bounded-map.js'
 import { FairShareBudget } from './fair-share.js'
+import { median } from '../statistics.js'
 
 export interface IntakeLimits {
   /** updates a peer may send in a burst */
@@ -50,11 +51,6 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
 /** Peers whose latest norm enters the median: enough to outvote a few, cheap to sort each round. */
 const NORM_SAMPLES = 256
 
-function median (values: number[]): number {
-  const sorted = values.sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
 
 /**
  * What a node lets in from each peer, beyond the format checks: fair-share token buckets (rate limit

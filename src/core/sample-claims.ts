@@ -1,3 +1,4 @@
+import { median } from '../statistics.js'
 /**
  * Sample counts are what peers say about themselves: nothing verifies them. Before they weigh
  * anything (the `mean` and `clipped-mean` rules), each claim is capped by what is plausible:
@@ -13,9 +14,7 @@
 export const CLAIM_FACTOR = 4
 
 export function plausibleClaims (own: number, claims: readonly number[], factor = CLAIM_FACTOR): number[] {
-  const all = [own, ...claims].map(value => Number.isFinite(value) && value > 0 ? value : 0).sort((a, b) => a - b)
-  const middle = all.length >> 1
-  const median = all.length % 2 === 1 ? all[middle] as number : ((all[middle - 1] as number) + (all[middle] as number)) / 2
-  const cap = Math.max(1, factor * Math.min(median, Math.max(own, 0)))
+  const typical = median([own, ...claims].map(value => Number.isFinite(value) && value > 0 ? value : 0))
+  const cap = Math.max(1, factor * Math.min(typical, Math.max(own, 0)))
   return claims.map(claim => Number.isFinite(claim) && claim > 0 ? Math.min(claim, cap) : 0)
 }

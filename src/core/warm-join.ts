@@ -1,6 +1,7 @@
 import { CoordinateMedian } from '../learning/merge.js'
 import { distance, type Weights } from '../learning/weights.js'
 import { idle, systemClock, withTimeout, type Clock } from './clock.js'
+import { median } from '../statistics.js'
 
 /** A model a peer answered a warm-join request with, after the format checks. */
 export interface WarmJoinAnswer {
@@ -49,11 +50,6 @@ export interface WarmJoinResult {
 /** An answer farther than this many times the median distance from the answers' median is refused. */
 const OUTLIER_FACTOR = 2
 
-function median (values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
 
 /**
  * Keeps only the answers that agree: the coordinate-wise median of all answers is a model a minority

@@ -9,12 +9,8 @@ import { isModelName, MODEL_NAMES } from './models.js'
 
 export { isMeasurement, TRAIN_BENCH_DEFAULTS, type TrainBenchFailure, type TrainBenchMeasurement, type TrainBenchOptions, type TrainBenchResult, type TrainBenchSubject } from './benchmark-results.js'
 import { TRAIN_BENCH_DEFAULTS, type TrainBenchMeasurement, type TrainBenchOptions, type TrainBenchResult, type TrainBenchSubject } from './benchmark-results.js'
+import { median } from '../statistics.js'
 
-function median (values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
 
 function requirePositiveInteger (name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new MurmurError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`)

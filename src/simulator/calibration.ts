@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { MurmurError } from '../errors.js'
+import { median } from '../statistics.js'
 
 /**
  * A simulated node's compute speed: the virtual time one local step (one batch, with its share of the
@@ -72,10 +73,8 @@ export function stepMsFromSummary (summary: unknown, source: string): number {
   const times = (record.nodes as SummaryNode[])
     .filter(node => node.alive !== false && node.role !== 'attacker' && (node.maxCpu ?? 1) === 1 && (node.restarts ?? 0) === 0 && typeof node.step === 'number' && node.step > 0)
     .map(node => (seconds as number) * 1000 / (node.step as number))
-    .sort((a, b) => a - b)
   if (times.length === 0) fail('no node trained the whole run at full speed')
-  const middle = Math.floor(times.length / 2)
-  return times.length % 2 === 1 ? times[middle] as number : ((times[middle - 1] as number) + (times[middle] as number)) / 2
+  return median(times)
 }
 
 /** Reads a real run's summary.json: its step time and push loss. */

@@ -3,6 +3,7 @@ import type { BuiltinDataset } from '../data/spec.js'
 import { MurmurError } from '../errors.js'
 import { DEFAULT_TRAINING } from '../learning/manifest.js'
 import type { SimulationOptions } from '../simulator/simulation.js'
+import { median } from '../statistics.js'
 import type { SwarmSummary } from './summary.js'
 
 /** the figures of a run that the benchmark reads: a swarm's summary and a simulation's have them all */
@@ -39,6 +40,9 @@ export interface SkewResult extends SkewCase {
   readonly centralizedAccuracy: number
   readonly bytesSentPerNode: number
   readonly samplesPerNode: number
+  /** which run of the case this is (0 for the first; --repeats) and the seed it ran with: the bench's seed + repeat */
+  readonly repeat: number
+  readonly seed: number
 }
 
 /** The data and model pairs the issue asks for: MNIST with the MLP, Fashion-MNIST with the MLP and the CNN. */
@@ -79,7 +83,14 @@ export interface SkewBenchOptions {
   /** nodes per swarm (default 8) */
   readonly nodes?: number
   readonly durationMs: number
+  /** the seed of a case's first run (default 42); its repeat r runs with seed + r */
   readonly seed?: number
+  /**
+   * runs of each case (default 1). Two runs of one case end a point or two apart (how many steps each
+   * node took, and when, depends on the machine), and so do the centralized models; the table
+   * (skewRows) gives the medians. Each run has its own seed: another data split, other initial weights.
+   */
+  readonly repeats?: number
   /** the merge rule of every swarm (default: the manifest's) */
   readonly mergeRule?: string
   readonly localSteps?: number
@@ -101,15 +112,19 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
   }
   const results: SkewResult[] = []
   const nodes = options.nodes ?? 8
-  for (const [index, benchCase] of options.cases.entries()) {
+  const repeats = options.repeats ?? 1
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new MurmurError('ERR_INVALID_ARGUMENT', `repeats must be a whole number ≥ 1, got ${repeats}`)
+  const runs = options.cases.flatMap(benchCase => Array.from({ length: repeats }, (_, repeat) => ({ benchCase, repeat })))
+  for (const [index, { benchCase, repeat }] of runs.entries()) {
     if (options.signal?.aborted === true) break
-    options.onProgress?.(`[${index + 1}/${options.cases.length}] ${benchCase.dataset} ${benchCase.model}, ${benchCase.partition}, ${benchCase.algorithm} (${engine})…`)
+    const seed = (options.seed ?? 42) + repeat
+    options.onProgress?.(`[${index + 1}/${runs.length}] ${benchCase.dataset} ${benchCase.model}, ${benchCase.partition}, ${benchCase.algorithm} (${engine}${repeats > 1 ? `, seed ${seed}` : ''})…`)
     const settings = {
       dataset: benchCase.dataset,
       model: benchCase.model,
       partition: parsePartition(benchCase.partition),
       durationMs: options.durationMs,
-      seed: options.seed ?? 42,
+      seed,
       training: { algorithm: benchCase.algorithm, ...(options.localSteps === undefined ? {} : { localSteps: options.localSteps }) },
       ...(options.mergeRule === undefined ? {} : { mergeRule: options.mergeRule }),
       ...(options.fanout === undefined ? {} : { exchange: { fanout: options.fanout } }),
@@ -126,12 +141,63 @@ export async function benchmarkSkew (options: SkewBenchOptions): Promise<SkewRes
       minAccuracy: summary.accuracy.min,
       centralizedAccuracy: summary.centralized.accuracy,
       bytesSentPerNode: summary.bytesSentPerNode,
-      samplesPerNode: Math.round(summary.nodes.reduce((total, node) => total + node.samplesProcessed, 0) / Math.max(summary.nodes.length, 1))
+      samplesPerNode: Math.round(summary.nodes.reduce((total, node) => total + node.samplesProcessed, 0) / Math.max(summary.nodes.length, 1)),
+      repeat,
+      seed
     }
     results.push(result)
     options.onResult?.(result)
   }
   return results
+}
+
+/** One case of the table: the medians over its runs. */
+export interface SkewRow extends SkewCase {
+  readonly engine: SkewEngine
+  readonly mergeRule: string
+  readonly runs: number
+  readonly meanAccuracy: number
+  readonly minAccuracy: number
+  readonly centralizedAccuracy: number
+  /** medians over the runs of each run's own gaps (mean − central, min − central), and the range of the first */
+  readonly meanGap: number
+  readonly minGap: number
+  readonly meanGapRange: readonly [number, number]
+  readonly bytesSentPerNode: number
+  readonly samplesPerNode: number
+}
+
+/** The runs of each case (engine, data, model, partition, algorithm, merge rule) as one row of medians, in the order the cases first ran. */
+export function skewRows (results: readonly SkewResult[]): SkewRow[] {
+  const groups = new Map<string, SkewResult[]>()
+  for (const result of results) {
+    const key = [result.engine, result.dataset, result.model, result.partition, result.algorithm, result.mergeRule].join('\u0000')
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [result])
+    else group.push(result)
+  }
+  return [...groups.values()].map(group => {
+    const first = group[0] as SkewResult
+    const of = (pick: (result: SkewResult) => number): number => median(group.map(pick))
+    const gaps = group.map(result => result.meanAccuracy - result.centralizedAccuracy)
+    return {
+      dataset: first.dataset,
+      model: first.model,
+      partition: first.partition,
+      algorithm: first.algorithm,
+      engine: first.engine,
+      mergeRule: first.mergeRule,
+      runs: group.length,
+      meanAccuracy: of(result => result.meanAccuracy),
+      minAccuracy: of(result => result.minAccuracy),
+      centralizedAccuracy: of(result => result.centralizedAccuracy),
+      meanGap: median(gaps),
+      minGap: of(result => result.minAccuracy - result.centralizedAccuracy),
+      meanGapRange: [Math.min(...gaps), Math.max(...gaps)],
+      bytesSentPerNode: of(result => result.bytesSentPerNode),
+      samplesPerNode: of(result => result.samplesPerNode)
+    }
+  })
 }
 
 /** what a case sets of a run, the same for either engine */

@@ -13,7 +13,7 @@ import { formatPartition, parsePartition } from '../../data/partition.js'
 import { BUILTIN_DATASETS, isBuiltinDataset, type BuiltinDataset } from '../../data/builtin-datasets.js'
 import { formatLocalAlgorithm, LOCAL_ALGORITHMS_HELP, parseLocalAlgorithm } from '../../learning/local-algorithm.js'
 import { formatMergeRule, MERGE_RULES_HELP, parseMergeRule } from '../../learning/merge.js'
-import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, SKEW_ENGINES, skewCases, type SkewEngine, type SkewResult } from '../../swarm/skew-bench.js'
+import { DEFAULT_SKEW_ALGORITHMS, DEFAULT_SKEW_PARTITIONS, DEFAULT_SKEW_SETUPS, SKEW_ENGINES, skewCases, skewRows, type SkewEngine, type SkewResult } from '../../swarm/skew-bench.js'
 import { inSimulationHeap } from '../heap-tuning.js'
 
 interface TrainFlags {
@@ -172,6 +172,7 @@ interface SkewFlags {
   nodes: number
   duration: number
   seed: number
+  repeats: number
   merge?: string
   localSteps?: number
   fanout?: number
@@ -195,12 +196,16 @@ function setupOf (text: string): { dataset: BuiltinDataset; model: string } {
 const percent = (value: number): string => `${(value * 100).toFixed(1)}`
 const points = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}`
 
-/** One row per swarm: mean and lowest node accuracy against the centralized model, bytes sent per node. */
+/**
+ * One row per case: mean and lowest node accuracy against the centralized model, bytes sent per node;
+ * with several runs of a case (--repeats) the medians over them, and the range of the mean's gap.
+ */
 export function skewTable (results: readonly SkewResult[]): string {
-  const table = new Table({ head: ['engine', 'dataset', 'model', 'partition', 'algorithm', 'merge', 'mean %', 'min %', 'central %', 'mean − central', 'min − central', 'MB / node', 'samples / node'], style: { head: [], border: [] } })
-  for (const result of results) {
-    table.push([result.engine, result.dataset, result.model, result.partition, result.algorithm, result.mergeRule, percent(result.meanAccuracy), percent(result.minAccuracy), percent(result.centralizedAccuracy),
-      points(result.meanAccuracy - result.centralizedAccuracy), points(result.minAccuracy - result.centralizedAccuracy), (result.bytesSentPerNode / 1e6).toFixed(1), result.samplesPerNode])
+  const table = new Table({ head: ['engine', 'dataset', 'model', 'partition', 'algorithm', 'merge', 'runs', 'mean %', 'min %', 'central %', 'mean − central', 'min − central', 'MB / node', 'samples / node'], style: { head: [], border: [] } })
+  for (const row of skewRows(results)) {
+    const range = row.runs > 1 ? ` (${points(row.meanGapRange[0])} to ${points(row.meanGapRange[1])})` : ''
+    table.push([row.engine, row.dataset, row.model, row.partition, row.algorithm, row.mergeRule, row.runs, percent(row.meanAccuracy), percent(row.minAccuracy), percent(row.centralizedAccuracy),
+      points(row.meanGap) + range, points(row.minGap), (row.bytesSentPerNode / 1e6).toFixed(1), Math.round(row.samplesPerNode)])
   }
   return table.toString()
 }
@@ -214,7 +219,8 @@ function skewCommand (): Command {
     .addOption(new Option('--algorithms <list>', `training algorithms, comma-separated: ${LOCAL_ALGORITHMS_HELP} (default ${DEFAULT_SKEW_ALGORITHMS.join(',')})`).argParser(itemsOf(text => formatLocalAlgorithm(parseLocalAlgorithm(text)))))
     .addOption(new Option('--nodes <n>', 'nodes per swarm').argParser(integer(2, 256)).default(8))
     .addOption(new Option('--duration <time>', 'training time of each swarm').argParser(duration).default(120_000, '120s'))
-    .addOption(new Option('--seed <n>', 'seed of every swarm').argParser(integer(0, 0xffffffff)).default(42))
+    .addOption(new Option('--seed <n>', 'seed of every case\'s first run (its run r has seed + r)').argParser(integer(0, 0xffffffff)).default(42))
+    .addOption(new Option('--repeats <n>', 'runs of each case, each with its own seed; the table gives their medians (runs of one case end a point or two apart)').argParser(integer(1, 100)).default(1))
     .addOption(new Option('--merge <rule>', `merge rule of every swarm: ${MERGE_RULES_HELP} (default: the manifest's)`).argParser(parsedWith(text => formatMergeRule(parseMergeRule(text)))))
     .addOption(new Option('--local-steps <n>', 'local batches between two exchanges (default: the manifest\'s)').argParser(integer(1, 1_000_000)))
     .addOption(new Option('--fanout <n>', 'peers a node pushes its model to after each round (default: the manifest\'s)').argParser(integer(1, 1024)))
@@ -233,6 +239,7 @@ function skewCommand (): Command {
         nodes: flags.nodes,
         durationMs: flags.duration,
         seed: flags.seed,
+        repeats: flags.repeats,
         ...(flags.merge === undefined ? {} : { mergeRule: flags.merge }),
         ...(flags.localSteps === undefined ? {} : { localSteps: flags.localSteps }),
         ...(flags.fanout === undefined ? {} : { fanout: flags.fanout }),

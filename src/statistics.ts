@@ -1,0 +1,7 @@
+/** The median of a list of numbers (the mean of the two middle ones for an even count); NaN for none. The list is not changed. */
+export function median (values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
