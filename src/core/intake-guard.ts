@@ -51,7 +51,6 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
 /** Peers whose latest norm enters the median: enough to outvote a few, cheap to sort each round. */
 const NORM_SAMPLES = 256
 
-
 /**
  * What a node lets in from each peer, beyond the format checks: fair-share token buckets (rate limit
  * per peer and for the node as a whole), a plausibility bound on the norm of received models that

@@ -50,7 +50,6 @@ export interface WarmJoinResult {
 /** An answer farther than this many times the median distance from the answers' median is refused. */
 const OUTLIER_FACTOR = 2
 
-
 /**
  * Keeps only the answers that agree: the coordinate-wise median of all answers is a model a minority
  * cannot move, and an answer whose distance from it exceeds OUTLIER_FACTOR × the median distance is

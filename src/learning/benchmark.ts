@@ -11,7 +11,6 @@ export { isMeasurement, TRAIN_BENCH_DEFAULTS, type TrainBenchFailure, type Train
 import { TRAIN_BENCH_DEFAULTS, type TrainBenchMeasurement, type TrainBenchOptions, type TrainBenchResult, type TrainBenchSubject } from './benchmark-results.js'
 import { median } from '../statistics.js'
 
-
 function requirePositiveInteger (name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new MurmurError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`)
   return value
