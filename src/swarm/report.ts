@@ -281,7 +281,7 @@ ${headline(summary)}
 <details><summary>Per-node figures</summary>
 ${nodeTable(summary)}
 </details></section>
-<p class="meta">Timeline accuracy is scored on part of the test split${perNodeTimeline ? '; faint lines are single nodes' : ''}.${markers.length > 0 ? ' Dotted vertical lines mark scenario events.' : ''}</p>
+<p class="meta">Timeline accuracy is scored on part of the test split, the last point (the final scores) on all of it, so the line may step there${perNodeTimeline ? '; faint lines are single nodes' : ''}.${markers.length > 0 ? ' Dotted vertical lines mark scenario events.' : ''}</p>
 </main>
 <script type="application/json" id="report-data">${scriptJson({ summary, markers })}</script>
 ${inlineLibraries()}
