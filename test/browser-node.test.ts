@@ -91,9 +91,14 @@ describe('browser nodes', () => {
       expect(tabAccuracy).toBeGreaterThanOrEqual(nodeAccuracy - 0.03)
 
       // The page: its chart is drawn.
+      // The chart gains a point per evaluation (every 2 s): a tab that caught up at once may have drawn
+      // only two so far, so wait for a third (CI once read 2) before reading the page.
+      const chartPoints = async (): Promise<number> => first.page.evaluate(() => (globalThis as unknown as { murmur: { chartPoints: number } }).murmur.chartPoints)
+      const chartDeadline = Date.now() + 30_000
+      while (await chartPoints() < 3 && Date.now() < chartDeadline) await new Promise(resolve => setTimeout(resolve, 500))
       const screenshot = join(swarm.directory, 'browser-node.png')
       await first.page.screenshot({ path: screenshot, fullPage: true })
-      const points = await first.page.evaluate(() => (globalThis as unknown as { murmur: { chartPoints: number } }).murmur.chartPoints)
+      const points = await chartPoints()
       const pixels = await chartLinePixels(first.page)
       process.stdout.write(`browser node page: ${points} chart points, ${pixels} line pixels; screenshot ${screenshot}\n`)
       expect(points).toBeGreaterThanOrEqual(3)
