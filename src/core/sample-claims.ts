@@ -1,4 +1,5 @@
 import { median } from '../statistics.js'
+
 /**
  * Sample counts are what peers say about themselves: nothing verifies them. Before they weigh
  * anything (the `mean` and `clipped-mean` rules), each claim is capped by what is plausible:
