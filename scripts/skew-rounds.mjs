@@ -4,7 +4,7 @@
 // isolates the algorithm from gossip, timing and staleness. Scores on the first 2,000 test samples,
 // the last merged model and an exponential average of the merged models over rounds (decay 0.8).
 //
-//   npm run build && flock /tmp/murmur-cpu.lock node scripts/skew-rounds.mjs DATASET MODEL PARTITION STEPS \
+//   npm run build && [SEED=N] flock /tmp/murmur-cpu.lock node scripts/skew-rounds.mjs DATASET MODEL PARTITION STEPS \
 //     'ALGORITHM|RULE|TAU[|OPTIMIZER|RATE[|ADAM]],…'
 //
 // e.g. scripts/skew-rounds.mjs mnist mlp dirichlet:0.1 1000 'qgm:0.9|clipped-gossip:0.25|20|sgd|0.2'.
@@ -17,7 +17,9 @@ import { loadNodeData, parseDataSpec } from '../dist/data/spec.js'
 import { subset, concatenate } from '../dist/data/dataset.js'
 const [dataset = 'mnist', model = 'mlp', partition = 'dirichlet:0.1', steps = '600', configs = 'dsgd|mean|20'] = process.argv.slice(2)
 const N = 8
-const parts = await Promise.all(Array.from({ length: N }, (_, i) => loadNodeData(parseDataSpec(`${dataset}:${i + 1}/${N}:${partition}`), { seed: 42 })))
+// SEED picks another split (murmur swarm --seed): the check's figures differ from one split to the next.
+const seed = Number(process.env.SEED ?? 42)
+const parts = await Promise.all(Array.from({ length: N }, (_, i) => loadNodeData(parseDataSpec(`${dataset}:${i + 1}/${N}:${partition}`), { seed })))
 const testFull = parts[0].test
 const test = subset(testFull, Array.from({ length: 2000 }, (_, i) => i))
 const baseManifest = (training = {}) => createManifest({ model, dataset: { name: dataset, inputShape: [28, 28, 1], classes: 10 }, training })
@@ -32,7 +34,7 @@ async function centralFor (opt, lr, reset) {
   const central = await LocalTrainer.create(baseManifest({ optimizer: opt, learningRate: Number(lr) }), { train: concatenate(parts.map(p => p.train)), test })
   epsOf(central, reset)
   await central.train(total)
-  console.log(`${dataset} ${model} ${partition} steps=${total} ${key} central ${(central.accuracy(test) * 100).toFixed(1)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+  console.log(`${dataset} ${model} ${partition} seed=${seed} steps=${total} ${key} central ${(central.accuracy(test) * 100).toFixed(1)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
   await central.close()
 }
 function ema (avg, w, b) { return avg === null ? w.map(t => ({ shape: t.shape, values: Float32Array.from(t.values) })) : avg.map((t, i) => ({ shape: t.shape, values: t.values.map((v, k) => b * v + (1 - b) * w[i].values[k]) })) }
@@ -41,15 +43,18 @@ for (const config of configs.split(',')) {
   await centralFor(opt, lr, reset)
   const manifest = baseManifest({ optimizer: opt, learningRate: Number(lr) })
   const t1 = Date.now()
-  const trainers = await Promise.all(parts.map((p, i) => LocalTrainer.create(manifest, { train: p.train, test }, { seed: 100 + i, algorithm })))
+  const trainers = await Promise.all(parts.map((p, i) => LocalTrainer.create(manifest, { train: p.train, test }, { seed: seed + 58 + i, algorithm })))
   for (const t of trainers) epsOf(t, reset)
   const merge = createMergeRule(rule)
   let averaged = Array(N).fill(null)
+  // Each trainer's previous merged model: nodes clip around it (merge.ts, clipped-gossip).
+  const previous = Array(N).fill(undefined)
   for (let done = 0; done < total; done += Number(tau)) {
     const trained = []
     for (const t of trainers) { await t.train(Number(tau)); trained.push(await t.getWeights()) }
     for (const [i, t] of trainers.entries()) {
-      const merged = merge.merge({ weights: trained[i], samples: 1 }, trained.filter((_, j) => j !== i).map(weights => ({ weights, samples: 1 })))
+      const merged = merge.merge({ weights: trained[i], samples: 1 }, trained.filter((_, j) => j !== i).map(weights => ({ weights, samples: 1 })), previous[i])
+      previous[i] = merged
       await t.setWeights(merged)
       if (/[mv]/.test(reset)) {
         const o = t.model.optimizer

@@ -406,6 +406,39 @@ describe('ClippedGossip', () => {
     // Control: the trim drops each class's one holder, so no class is learned anywhere.
     expectClose(new TrimmedMean(0.25).merge(own, peers), [Array.from({ length: 8 }, () => 0)])
   })
+
+  it('with a centre, is the unweighted mean of all n models when none lies beyond the radius', () => {
+    const merged = rule.merge({ weights: vector(0, 0), samples: 1 }, [{ weights: vector(1, 1), samples: 1e9 }, { weights: vector(2, 2), samples: 1 }], vector(5, -5))
+    expectClose(merged, [[1, 1]])
+  })
+
+  it('with a centre, a hostile model moves the node by at most radius / n, and so does the own one', () => {
+    const centre = vector(0, 0)
+    // the own model and six honest peers at distances 1…7 from the centre, one attacker a million away
+    const own = { weights: vector(1, 0), samples: 1 }
+    const honest = [2, 3, 4, 5, 6, 7].map(d => ({ weights: vector(d, 0), samples: 1 }))
+    const attacker = { weights: vector(0, 1e6), samples: Number.MAX_SAFE_INTEGER }
+    // n = 8, two clipped (the attacker and the model at 7) onto the radius 6
+    expectClose(rule.merge(own, [...honest, attacker], centre), [[(1 + 2 + 3 + 4 + 5 + 6 + 6) / 8, 6 / 8]])
+    // the own model is clipped like any other when it is among the farthest
+    const far = { weights: vector(1e6, 0), samples: 1 }
+    // n = 7, one clipped (the own model) onto the radius 7
+    expectClose(rule.merge(far, honest, centre), [[(7 + 2 + 3 + 4 + 5 + 6 + 7) / 7, 0]])
+  })
+
+  it('around the previous merged model, a node whose own steps went furthest does not pull the merge towards its classes', () => {
+    // Label skew: from the same merged model (the centre), each of eight nodes raised the output of the
+    // one class only it holds; the node's own class is the rarest, so its own steps went three times as far.
+    const axis = (k: number, length: number): Weights => vector(...Array.from({ length: 8 }, (_, i) => (i === k ? length : 0)))
+    const centre = vector(...Array.from({ length: 8 }, () => 0))
+    const own = { weights: axis(0, 3), samples: 1 }
+    const peers = [1, 2, 3, 4, 5, 6, 7].map(k => ({ weights: axis(k, 1), samples: 1 }))
+    // the own model is the farthest from the centre: clipped onto the others' distance, every class counts alike
+    expectClose(rule.merge(own, peers, centre), [Array.from({ length: 8 }, () => 1 / 8)])
+    // Control: clipped around the own model, every peer is as far from it as the others, nothing is
+    // clipped and the merge keeps 3/8 of the own class, three times any other.
+    expectClose(rule.merge(own, peers), [[3 / 8, ...Array.from({ length: 7 }, () => 1 / 8)]])
+  })
 })
 
 describe('robustness against poisoned models', () => {

@@ -161,7 +161,7 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
   private model: Weights | null = null
   /** what the node stands for: an average of its merged models over recent rounds (model-average.ts) */
   private readonly average = new ModelAverage(DEFAULT_MODEL_AVERAGE_DECAY)
-  /** the model at the start of the current round of local training: what differential privacy measures changes from */
+  /** the model at the start of the current round of local training: what differential privacy measures changes from, and the centre the merge clips around */
   private roundStart: Weights | null = null
   /** with differential privacy: the last model shared, the only one others may see */
   private released: Weights | null = null
@@ -443,7 +443,9 @@ export class NodeCore extends TypedEventEmitter<NodeCoreEvents> {
       const claims = plausibleClaims(this.samplesProcessed, received.map(entry => entry.value.samples))
       weights = this.mergeRule.merge(
         { weights, samples: this.samplesProcessed },
-        received.map((entry, index) => ({ weights: entry.value.weights, samples: (claims[index] as number) * entry.weight }))
+        received.map((entry, index) => ({ weights: entry.value.weights, samples: (claims[index] as number) * entry.weight })),
+        // Clipped around the model this round started from, not the one it trained on its own data.
+        this.roundStart ?? undefined
       )
       this.assertFinite(weights, 'after merging')
       await this.trainer.setWeights(weights)

@@ -22,7 +22,11 @@ export interface MergeRule {
    * identities could otherwise outnumber them.
    */
   readonly robust: boolean
-  merge (own: Contribution, received: readonly Contribution[]): Weights
+  /**
+   * `center`: the node's previous merged model, its estimate of the swarm's model before this round.
+   * `clipped-gossip` clips around it when given (see below); the other rules ignore it.
+   */
+  merge (own: Contribution, received: readonly Contribution[], center?: Weights): Weights
 }
 
 /**
@@ -36,10 +40,17 @@ export interface MergeRule {
  *   norm ≤ TAU (own difference 0). A peer with weight share s moves the result by at most TAU·s.
  * - clipped-gossip:BETA (0 ≤ BETA < 0.5): ClippedGossip (He, Karimireddy & Jaggi 2022), centred
  *   clipping with a radius chosen each merge from the models themselves: of the n models (own +
- *   received), the ⌊BETA·n⌋ farthest from the own model are scaled down onto the distance of the
+ *   received), the ⌊BETA·n⌋ farthest from the centre are scaled down onto the distance of the
  *   next farthest; then the unweighted mean. With at most ⌊BETA·n⌋ hostile models, each moves the
  *   result by at most 1/n of the farthest honest model's distance; honest models inside the radius
  *   count in full, which keeps what skewed peers learned that a coordinate-wise trim would drop.
+ *   The centre is the node's previous merged model when the node gives it (nodes do from their
+ *   second round), as centred clipping centres on the previous aggregate (Karimireddy, He & Jaggi,
+ *   "Learning from History for Byzantine Robust Optimization", ICML 2021); the node's own trained
+ *   model is then one of the n models, clipped like the others. Without it, the centre is the own
+ *   model. Under label skew the own model is the one that just took local steps on the node's own
+ *   classes: clipped around it, the merge leans towards them, and the node whose classes are rarest
+ *   ends furthest from the swarm (docs/architecture.md, section 5, "The clipping's centre").
  */
 export type MergeRuleSpec =
   | { readonly kind: 'mean' }
@@ -349,9 +360,18 @@ export class ClippedGossip implements MergeRule {
     return descending[clipped] as number
   }
 
-  merge (own: Contribution, received: readonly Contribution[]): Weights {
+  merge (own: Contribution, received: readonly Contribution[], center?: Weights): Weights {
     assertCompatible(own.weights, received)
     if (received.length === 0) return copyOf(own.weights)
+    if (center !== undefined) {
+      assertCompatible(own.weights, [{ weights: center, samples: 0 }])
+      // Every one of the n models, the own one included, is a difference from the centre.
+      const all = [own, ...received]
+      const distances = all.map(contribution => Math.sqrt(squaredDistance(contribution.weights, center)))
+      const clipped = this.clippedCount(all.length)
+      const radius = clipped === 0 ? Number.POSITIVE_INFINITY : [...distances].sort((a, b) => b - a)[clipped] as number
+      return shiftedBy(center, all, distances.map(d => (d > radius ? radius / d : 1) / all.length))
+    }
     const distances = received.map(contribution => Math.sqrt(squaredDistance(contribution.weights, own.weights)))
     const radius = this.radius(distances)
     const n = received.length + 1
