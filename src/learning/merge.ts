@@ -65,7 +65,8 @@ export type MergeRuleKind = typeof MERGE_RULE_KINDS[number]
 /**
  * The default for new manifests: a robust rule that no claim can buy weight in and that keeps what
  * honest peers with different data learned. The quarter of the merged models farthest from the node's
- * own are pulled onto the distance of the next farthest (ClippedGossip), so up to a quarter may be
+ * previous merged model are pulled onto the distance of the next farthest (ClippedGossip, centred as
+ * centred clipping is), so up to a quarter may be
  * hostile and each moves the node by at most 1/n of an honest model's distance; sample claims are
  * ignored. trimmed-mean:0.25 (the default before) bounds attackers per parameter but, under label
  * skew, drops the few peers that hold a class (docs/architecture.md, "Merging under skew"). `mean`
@@ -338,6 +339,8 @@ export class CenteredClipping implements MergeRule {
  * Decentralized Learning via ClippedGossip", 2022): own + (1/n)·Σ clip(received − own, radius), the
  * radius the distance of the farthest model once the ⌊beta·n⌋ farthest are set aside (n = own +
  * received; at most ⌊(n − 1)/2⌋ are clipped, as trimmed-mean trims). Sample claims are ignored.
+ * Given a centre c (the node's previous merged model), c + (1/n)·Σ clip(x − c, radius) over all n
+ * models, the own one included (MergeRuleSpec, above, says why).
  */
 export class ClippedGossip implements MergeRule {
   readonly robust = true
